@@ -1,0 +1,132 @@
+"""One error hierarchy: every expected failure carries a message, a hint and an exit code.
+
+`cli.main()` is the only place that turns these into process exit codes; flows raise them.
+The list of codes is documented in docs/exit-codes.md and pinned by tests.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INCOMPLETE = 1  # verify found messages missing, or run ended with failures
+    USAGE = 2  # bad flags, or the source cannot be read
+    TARGET = 3  # target unreachable, TLS or login failure
+    QUOTA = 4  # the plan does not fit the quota, or the server is over quota
+    STATE = 5  # state locked, or belongs to another source/target
+    INTERNAL = 70  # a bug: please report
+    INTERRUPTED = 130  # Ctrl-C / SIGTERM; run again to resume
+
+
+class MigratorError(Exception):
+    """Base of every expected failure. `str(err)` is the one-line message."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+    default_hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+
+class UsageError(MigratorError):
+    """Bad arguments or configuration."""
+
+    exit_code = ExitCode.USAGE
+    default_hint = "See `migrate --help`."
+
+
+class SourceError(MigratorError):
+    """The source store cannot be opened or read at all."""
+
+    exit_code = ExitCode.USAGE
+    default_hint = "Check the path; migrate reads mbox files, Maildir folders, Thunderbird profiles and .pst files."
+
+
+class TargetError(MigratorError):
+    """The IMAP server cannot be reached, or refuses the connection."""
+
+    exit_code = ExitCode.TARGET
+    default_hint = "Check the host and port: 993 for imaps://, 143 for imap:// with STARTTLS."
+
+
+class TlsError(TargetError):
+    """TLS negotiation or certificate verification failed."""
+
+    default_hint = (
+        "A wrong system clock or an intercepting proxy/antivirus often causes this; "
+        "--insecure skips verification (only for a server you trust)."
+    )
+
+
+class LoginError(TargetError):
+    """The server rejected the credentials."""
+
+    default_hint = (
+        "Check the password; providers with two-step verification (Gmail, iCloud, Yahoo) need an app password."
+    )
+
+
+class QuotaError(MigratorError):
+    """The messages do not fit, or the server reported it is over quota."""
+
+    exit_code = ExitCode.QUOTA
+    default_hint = "Raise the quota, or keep older mail local with --since DATE (see `migrate plan`)."
+
+
+class StateError(MigratorError):
+    """The state database is locked or belongs to another source/target pair."""
+
+    exit_code = ExitCode.STATE
+    default_hint = "Use --state PATH to pick another state file."
+
+
+class StateLocked(StateError):
+    default_hint = (
+        "Another `migrate run` is using this state. If none is running (a crash), the lock is stale: "
+        "it is released automatically when the owning process is gone; otherwise wait for it to finish."
+    )
+
+
+class Interrupted(MigratorError):
+    """Stopped by Ctrl-C or SIGTERM after settling the journal."""
+
+    exit_code = ExitCode.INTERRUPTED
+    default_hint = "Run the same command again to resume; nothing is uploaded twice."
+
+
+class Incomplete(MigratorError):
+    """The flow finished but not everything in scope is on the server."""
+
+    exit_code = ExitCode.INCOMPLETE
+    default_hint = "Run `migrate run` again to retry; see the list above."
+
+
+class MessageRejected(Exception):
+    """The server refused one message (NO/BAD on APPEND). Not fatal: the message is quarantined."""
+
+    def __init__(self, reason: str, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code  # RFC 5530 response code, e.g. "TOOBIG", "LIMIT", "OVERQUOTA"
+
+
+class ConnectionLost(Exception):
+    """The connection dropped mid-command (reset, timeout, BYE). The caller reconnects and retries."""
+
+
+ALL_ERRORS: tuple[type[MigratorError], ...] = (
+    UsageError,
+    SourceError,
+    TargetError,
+    TlsError,
+    LoginError,
+    QuotaError,
+    StateError,
+    StateLocked,
+    Interrupted,
+    Incomplete,
+)

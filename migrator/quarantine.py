@@ -1,0 +1,36 @@
+"""Messages the server refused are kept as .eml files next to the state, with the reason."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from migrator.models import Failure
+from migrator.sources.base import MessageRecord
+
+
+class Quarantine:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def keep(self, rec: MessageRecord, target: str, reason: str) -> str | None:
+        """Write the message as read from the source; returns the file path."""
+        if not rec.raw:
+            return None
+        folder = self.directory / re.sub(r"[^\w.\-]+", "_", target)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = re.sub(r"[^\w.\-]+", "_", rec.stable_id)[-120:] + ".eml"
+        path = folder / name
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(rec.raw)
+        log_fd = os.open(self.directory / "failures.log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+        with os.fdopen(log_fd, "a", encoding="utf-8") as log:
+            log.write(f"{path}\t{target}\t{rec.locator}\t{reason}\n")
+        return str(path)
+
+    @staticmethod
+    def failure(rec: MessageRecord, target: str, reason: str, path: str | None) -> Failure:
+        return Failure(folder=rec.folder.display, target=target, locator=rec.locator, reason=reason,
+                       quarantine=path)

@@ -1,0 +1,300 @@
+"""The upload flow: resolve what a crash left, plan, then append with intent-before-write.
+
+Guarantee: killed at any instant, run again, and every in-scope message is on the target once.
+- An intent row is committed before each APPEND; the UID after the server's OK.
+- On start (and after a reconnect) every intent is resolved against the server by content
+  (fetch + hash of the messages above the UIDNEXT recorded with it), then marked done or re-queued.
+- Messages already on the server (by Message-ID + size) are not appended again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrator.errors import ConnectionLost, QuotaError, TargetError
+from migrator.folders import TargetLayout
+from migrator.models import FolderPlan, FolderRun, Plan, RunStats
+from migrator.plan import (
+    ALREADY, DUPLICATE, FILTERED, SKIPPED, UNREADABLE, UPLOAD, Entry, Scanned, Scanner, _Acc, account,
+    build_plan, folder_plan, from_summary, subject_of,
+)
+from migrator.quarantine import Quarantine
+from migrator.resolve import resolve_intents, revalidate_folder
+from migrator.state import State
+from migrator.target.imap import AppendItem, ImapTarget
+
+
+@dataclass
+class RunOptions:
+    batch_count: int = 100
+    batch_bytes: int = 8 * 1024 * 1024
+    ignore_quota: bool = False
+    max_reconnects: int = 8
+    backoff: Callable[[int], float] = lambda attempt: min(30.0, 0.5 * 2**attempt)
+    stop_requested: Callable[[], bool] = lambda: False
+    on_plan: Callable[[Plan], None] | None = None
+    on_scan: Callable[[int], None] | None = None
+    on_upload: Callable[[int, int], None] | None = None  # (messages, bytes)
+
+
+class Session:
+    """A target connection that can be re-established after a drop."""
+
+    def __init__(self, connect: Callable[[], ImapTarget], opts: RunOptions, stats: RunStats) -> None:
+        self._connect = connect
+        self.opts = opts
+        self.stats = stats
+        self.target = connect()
+
+    def reconnect(self) -> ImapTarget:
+        try:
+            self.target.close()
+        except Exception:  # noqa: BLE001 - the old connection is gone anyway
+            pass
+        last: Exception | None = None
+        for attempt in range(self.opts.max_reconnects):
+            time.sleep(self.opts.backoff(attempt))
+            try:
+                self.target = self._connect()
+                self.stats.reconnects += 1
+                return self.target
+            except (TargetError, ConnectionLost) as exc:
+                last = exc
+        raise TargetError(f"lost the connection and could not reconnect: {last}",
+                          hint="Run the same command again when the server is reachable; nothing is lost.")
+
+
+@dataclass
+class FolderUpload:
+    """Batches one target folder's uploads; each batch is journalled, appended, settled."""
+
+    session: Session
+    state: State
+    target_folder: str
+    stats: RunStats
+    frun: FolderRun
+    quarantine: Quarantine
+    opts: RunOptions
+    pending: list[Scanned] = field(default_factory=list)
+    pending_bytes: int = 0
+    uidnext: int = 1
+
+    def add(self, s: Scanned) -> None:
+        self.pending.append(s)
+        self.pending_bytes += len(s.wire)
+        if len(self.pending) >= self.opts.batch_count or self.pending_bytes >= self.opts.batch_bytes:
+            self.flush()
+
+    def _intent(self, s: Scanned) -> dict[str, object]:
+        rec = s.record
+        return {
+            "target": self.target_folder, "fingerprint": s.fingerprint, "message_id": s.message_id,
+            "size": len(s.wire), "stable_id": rec.stable_id, "source_folder": s.entry.key,
+            "locator": rec.locator, "subject": subject_of(rec), "msg_date": rec.date.isoformat(),
+            "uidnext": self.uidnext,
+        }
+
+    def flush(self) -> None:
+        todo, self.pending, self.pending_bytes = self.pending, [], 0
+        reconnects = 0
+        while todo:
+            self.state.record_intents(self._intent(s) for s in todo)
+            items = [AppendItem(raw=s.wire, flags=s.record.flags, date=s.record.date) for s in todo]
+            try:
+                outcomes = self.session.target.append_many(self.target_folder, items)
+            except ConnectionLost:
+                reconnects += 1
+                if reconnects > self.opts.max_reconnects:
+                    raise
+                target = self.session.reconnect()
+                resolve_intents(target, self.state, self.target_folder)
+                still: list[Scanned] = []
+                for s in todo:
+                    row = self.state.lookup(self.target_folder, s.fingerprint)
+                    if row is not None and row.status == "done":
+                        self._uploaded(s)
+                    else:
+                        still.append(s)
+                todo = still
+                continue
+            self._settle(todo, outcomes)
+            todo = []
+
+    def _settle(self, todo: list[Scanned], outcomes: list) -> None:
+        done = []
+        over_quota: list[Scanned] = []
+        for s, out in zip(todo, outcomes):
+            if out.ok:
+                done.append((self.target_folder, s.fingerprint, out.uidvalidity, out.uid))
+                if out.uid is not None:
+                    self.uidnext = max(self.uidnext, out.uid + 1)
+            elif out.code == "OVERQUOTA":
+                over_quota.append(s)
+            else:
+                path = self.quarantine.keep(s.record, self.target_folder, out.text)
+                self.state.mark_failed(self.target_folder, s.fingerprint, out.text, path)
+                self._failed(s, out.text, path)
+        self.state.mark_done(done)
+        for s, out in zip(todo, outcomes):
+            if out.ok:
+                self._uploaded(s)
+        if over_quota:
+            self.state.requeue(self.target_folder, [s.fingerprint for s in over_quota])
+            raise QuotaError(
+                f"the server is over quota: {len(over_quota)} message(s) of folder {self.target_folder!r} "
+                "were refused [OVERQUOTA]",
+            )
+
+    def _uploaded(self, s: Scanned) -> None:
+        self.frun.uploaded += 1
+        self.frun.uploaded_bytes += len(s.wire)
+        self.stats.uploaded += 1
+        self.stats.uploaded_bytes += len(s.wire)
+        if self.opts.on_upload:
+            self.opts.on_upload(1, len(s.wire))
+
+    def _failed(self, s: Scanned, reason: str, path: str | None) -> None:
+        self.frun.failed += 1
+        self.stats.failed += 1
+        self.stats.failures.append(self.quarantine.failure(s.record, self.target_folder, reason, path))
+
+
+def layout_of(target: ImapTarget) -> TargetLayout:
+    folders = target.folders()
+    return TargetLayout(delimiter=target.delimiter, special=target.special_use(folders),
+                        existing=frozenset(folders))
+
+
+def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scope, opts: RunOptions,
+            quarantine_dir: Path) -> RunStats:
+    started = time.monotonic()
+    stats = RunStats(target="", state=str(state.path))
+    session = Session(connect, opts, stats)
+    stats.target = session.target.cfg.url
+    quarantine = Quarantine(quarantine_dir)
+    for folder in state.intent_targets():
+        stats.recovered_intents += resolve_intents(session.target, state, folder)[0]
+    scanner = Scanner(sources, layout_of(session.target), scope, state, session.target)
+    plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan)
+    if opts.on_plan:
+        opts.on_plan(plan)
+    if plan.quota.fits is False and not opts.ignore_quota:
+        raise QuotaError(
+            f"the upload does not fit: {plan.quota.needed:,} bytes needed, "
+            f"{max(0, (plan.quota.limit or 0) - (plan.quota.used or 0)):,} free of {plan.quota.limit:,}",
+            hint=(f"Keep older mail local with --since {plan.quota.suggested_since}, " if plan.quota.suggested_since
+                  else "Raise the quota, ") + "or pass --ignore-quota to upload until the server is full.",
+        )
+    scanner = Scanner(sources, scanner.layout, scope, state, session.target)  # fresh dedupe set
+    try:
+        for entry in scanner.entries():
+            if opts.stop_requested():
+                stats.interrupted = True
+                break
+            stats.folders.append(_run_folder(entry, scanner, session, state, stats, quarantine, opts))
+    except KeyboardInterrupt:
+        stats.interrupted = True
+    finally:
+        stats.seconds = time.monotonic() - started
+        try:
+            session.target.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection
+            pass
+    return stats
+
+
+def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
+                quarantine: Quarantine, opts: RunOptions) -> FolderRun:
+    frun = FolderRun(source=entry.folder.display, target=entry.target)
+    summary = scanner.unchanged_summary(entry)
+    if summary is not None:
+        fp = from_summary(entry, summary)
+        _count_unchanged(frun, fp, stats)
+        return frun
+    _check_uidvalidity(entry.target, session.target, state, scanner)
+    fp = folder_plan(entry)
+    years: dict[str, list[int]] = {}
+    up: FolderUpload | None = None
+    ledger: list[tuple[str, str, str, int, str, str]] = []
+    for s in scanner.scan(entry):
+        account(fp, s, _Acc(), years)
+        if s.fate == UPLOAD:
+            if up is None:
+                up = _open_folder(entry.target, session, state, stats, frun, quarantine, opts, scanner)
+            frun.in_scope += 1
+            stats.in_scope += 1
+            up.add(s)
+            if opts.stop_requested():
+                up.flush()
+                raise KeyboardInterrupt
+        elif s.fate in (ALREADY, DUPLICATE):
+            frun.in_scope += 1
+            stats.in_scope += 1
+            if s.fate == ALREADY:
+                frun.already += 1
+                stats.already += 1
+            else:
+                frun.duplicates += 1
+                stats.duplicates += 1
+        elif s.fate == UNREADABLE:
+            frun.in_scope += 1
+            stats.in_scope += 1
+            frun.failed += 1
+            stats.failed += 1
+            stats.failures.append(quarantine.failure(s.record, entry.target, s.reason or "unreadable", None))
+        elif s.fate == SKIPPED:
+            frun.skipped += 1
+            stats.skipped += 1
+        elif s.fate == FILTERED:
+            frun.filtered += 1
+            stats.filtered += 1
+            if s.reason != "folder excluded":
+                ledger.append((s.record.stable_id, entry.target, s.fingerprint, len(s.wire),
+                               s.record.date.isoformat(), s.reason or ""))
+    if up is not None:
+        up.flush()
+    state.ledger_replace(entry.key, ledger)
+    token = scanner.token(entry)
+    if token is not None and frun.failed == 0:
+        state.set_source_folder(entry.key, token, {**fp.model_dump(exclude={"source", "origin"}),
+                                                   "by_year": years})
+    return frun
+
+
+def _count_unchanged(frun: FolderRun, fp: FolderPlan, stats: RunStats) -> None:
+    frun.in_scope = fp.messages
+    frun.already = fp.already
+    frun.duplicates = fp.duplicates
+    frun.skipped = sum(fp.skipped.values())
+    frun.filtered = fp.filtered
+    stats.in_scope += frun.in_scope
+    stats.already += frun.already
+    stats.duplicates += frun.duplicates
+    stats.skipped += frun.skipped
+    stats.filtered += frun.filtered
+
+
+def _open_folder(name: str, session: Session, state: State, stats: RunStats, frun: FolderRun,
+                 quarantine: Quarantine, opts: RunOptions, scanner: Scanner) -> FolderUpload:
+    """Create the folder when absent, check UIDVALIDITY, note UIDNEXT for the intents."""
+    target = session.target
+    if name not in target.known_folders():
+        target.create_folder(name)
+    st = target.status(name)
+    state.set_folder(name, st.uidvalidity, st.uidnext)
+    return FolderUpload(session, state, name, stats, frun, quarantine, opts, uidnext=st.uidnext)
+
+
+def _check_uidvalidity(name: str, target: ImapTarget, state: State, scanner: Scanner) -> None:
+    """A folder recreated on the server (new UIDVALIDITY): re-establish what is there, by content."""
+    known_uv, _ = state.folder(name)
+    if known_uv is None or name not in target.known_folders():
+        return
+    st = target.status(name)
+    if st.uidvalidity != known_uv:
+        revalidate_folder(target, state, name, st.uidvalidity)
+        state.set_folder(name, st.uidvalidity, st.uidnext)
+        scanner.forget_index(name)

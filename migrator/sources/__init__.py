@@ -1,0 +1,65 @@
+"""Mail store readers behind one `Source` protocol, and auto-detection of a path's store type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrator.errors import SourceError
+from migrator.sources.base import Folder, MessageRecord, Source
+
+__all__ = ["Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
+
+
+def detect_kind(path: Path) -> str:
+    """'pst', 'thunderbird', 'maildir' or 'mbox'; SourceError when it is none of them."""
+    from migrator.sources import maildir, mbox
+
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or directory")
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(4)
+        except OSError as exc:
+            raise SourceError(f"{path}: cannot read ({exc.strerror})") from exc
+        if head == b"!BDN":
+            return "pst"
+        if path.name == "profiles.ini":
+            return "thunderbird"
+        if mbox.looks_like_mbox(path):
+            return "mbox"
+        raise SourceError(
+            f"{path}: not a mail store migrate can read",
+            hint="Give an mbox file, a Maildir, a directory of mbox files, a Thunderbird profile or a .pst file.",
+        )
+    if (path / "prefs.js").is_file() or (path / "profiles.ini").is_file():
+        return "thunderbird"
+    if maildir.detect(path):
+        return "maildir"
+    if mbox.detect(path):
+        return "mbox"
+    raise SourceError(
+        f"{path}: no mail found here (no mbox files, no Maildir)",
+        hint="Give an mbox file, a Maildir, a directory of mbox files, a Thunderbird profile or a .pst file.",
+    )
+
+
+def open_source(path: Path, **options: object) -> Source:
+    """Open `path` read-only as the store type it holds."""
+    path = path.expanduser()
+    kind = detect_kind(path)
+    if kind == "pst":
+        from migrator.sources.pst import PstSource
+
+        return PstSource(path)
+    if kind == "thunderbird":
+        from migrator.sources.thunderbird import ThunderbirdSource
+
+        return ThunderbirdSource(path, **options)  # type: ignore[arg-type]
+    if kind == "maildir":
+        from migrator.sources.maildir import MaildirSource
+
+        return MaildirSource(path)
+    from migrator.sources.mbox import MboxSource
+
+    return MboxSource(path)

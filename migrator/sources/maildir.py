@@ -1,0 +1,152 @@
+"""Maildir and Maildir++ stores (Dovecot, Courier, mutt, Thunderbird's maildir store).
+
+The root is INBOX; Maildir++ subfolders are `.A.B` directories whose names are IMAP modified
+UTF-7; plain nested directories holding `cur/` are folders too. Files are only read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from migrator import utf7
+from migrator.errors import SourceError
+from migrator.sources.base import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
+from migrator.sources.common import choose_date
+
+_INFO_FLAGS = {"S": SEEN, "R": ANSWERED, "F": FLAGGED, "D": DRAFT}
+_DELIVERY_TIME = re.compile(r"^(\d{9,11})(?:\.|_)")
+
+
+def is_maildir(path: Path) -> bool:
+    return path.is_dir() and (path / "cur").is_dir() and ((path / "new").is_dir() or (path / "tmp").is_dir())
+
+
+def detect(path: Path) -> bool:
+    if is_maildir(path):
+        return True
+    if not path.is_dir():
+        return False
+    try:
+        return any(is_maildir(p) for p in path.iterdir() if p.name.startswith("."))
+    except OSError:
+        return False
+
+
+def parse_name(name: str) -> tuple[str, frozenset[str], bool]:
+    """(unique part, IMAP flags, deleted) from a Maildir file name `unique:2,FLAGS`."""
+    sep = ":2," if ":2," in name else ("!2," if "!2," in name else None)  # '!' on Windows copies
+    if sep is None:
+        return name, frozenset(), False
+    unique, info = name.split(sep, 1)
+    flags = frozenset(_INFO_FLAGS[c] for c in info if c in _INFO_FLAGS)
+    return unique, flags, "T" in info
+
+
+def delivery_time(unique: str, path: Path) -> datetime | None:
+    """The time the message was delivered: the name's leading timestamp, else the file's mtime."""
+    m = _DELIVERY_TIME.match(unique)
+    if m:
+        ts = int(m.group(1))
+        if 315532800 <= ts <= 4102444800:  # 1980..2100
+            return datetime.fromtimestamp(ts, tz=timezone.utc)
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    except OSError:
+        return None
+
+
+class MaildirSource:
+    kind = "maildir"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        if not root.is_dir():
+            raise SourceError(f"{root}: not a directory")
+        self._folders = self._discover()
+        if not self._folders:
+            raise SourceError(f"{root}: no Maildir found (a Maildir has cur/, new/ and tmp/ directories)")
+
+    def _discover(self) -> list[Folder]:
+        found: list[Folder] = []
+        if is_maildir(self.root):
+            found.append(Folder(path=("INBOX",), origin=str(self.root), key=".", role=ROLE_INBOX))
+        try:
+            entries = sorted(self.root.iterdir(), key=lambda p: p.name)
+        except OSError as exc:
+            raise SourceError(f"{self.root}: cannot list directory ({exc.strerror})") from exc
+        for entry in entries:
+            if entry.name.startswith(".") and entry.name not in (".", "..") and is_maildir(entry):
+                parts = tuple(utf7.decode(p) for p in entry.name[1:].split(".") if p)
+                if parts:
+                    found.append(Folder(path=parts, origin=str(entry), key=entry.name))
+        self._walk_plain(self.root, (), found)
+        found.sort(key=lambda f: (f.role != ROLE_INBOX, f.path))
+        return found
+
+    def _walk_plain(self, directory: Path, prefix: tuple[str, ...], found: list[Folder]) -> None:
+        """Folders kept as nested directories (Dovecot LAYOUT=fs, Thunderbird maildir `.sbd`)."""
+        for entry in sorted(directory.iterdir(), key=lambda p: p.name):
+            if not entry.is_dir() or entry.name.startswith(".") or entry.name in ("cur", "new", "tmp"):
+                continue
+            name = entry.name[:-4] if entry.name.endswith(".sbd") else entry.name
+            path = prefix + (utf7.decode(name),)
+            if is_maildir(entry):
+                found.append(Folder(path=path, origin=str(entry), key=entry.relative_to(self.root).as_posix()))
+            self._walk_plain(entry, path, found)
+
+    def folders(self) -> list[Folder]:
+        return list(self._folders)
+
+    def messages(self, folder: Folder) -> Iterator[MessageRecord]:
+        base = Path(folder.origin)
+        names: list[tuple[str, str, Path]] = []
+        for sub in ("new", "cur"):
+            d = base / sub
+            try:
+                with os.scandir(d) as it:
+                    for e in it:
+                        if not e.name.startswith(".") and e.is_file():
+                            unique = parse_name(e.name)[0]
+                            names.append((unique, sub, Path(e.path)))
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                yield MessageRecord(
+                    folder=folder, stable_id=f"maildir:{folder.key}:{sub}", raw=b"",
+                    date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=str(d),
+                    error=f"cannot list {d}: {exc.strerror}",
+                )
+        names.sort()
+        for unique, sub, path in names:
+            yield self._record(folder, unique, sub, path)
+
+    @staticmethod
+    def _record(folder: Folder, unique: str, sub: str, path: Path) -> MessageRecord:
+        _, flags, deleted = parse_name(path.name)
+        stable_id = f"maildir:{folder.key}:{unique}"
+        locator = f"{path}"
+        try:
+            with path.open("rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            return MessageRecord(
+                folder=folder, stable_id=stable_id, raw=b"",
+                date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=locator,
+                error=f"cannot read {path}: {exc.strerror}",
+            )
+        return MessageRecord(
+            folder=folder,
+            stable_id=stable_id,
+            raw=raw,
+            date=choose_date(raw, delivery_time(unique, path)),
+            flags=flags,
+            locator=locator,
+            skip_reason="marked deleted in the source" if deleted else None,
+        )
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,323 @@
+"""The journal and dedupe index: the only module that touches SQLite.
+
+One database per source+target pair. Per message the protocol is: record the intent (identity,
+target folder, the folder's UIDNEXT) *before* the APPEND, record the result (UIDVALIDITY, UID)
+*after* the server's OK. WAL with synchronous=NORMAL: a commit costs no fsync, and a killed
+process loses nothing that was committed (only a power cut can lose the last commits, and the
+resume step finds those messages on the server by content).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from migrator.errors import StateError, StateLocked
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (
+    target TEXT PRIMARY KEY,
+    uidvalidity INTEGER,
+    uidnext INTEGER
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    message_id TEXT,
+    size INTEGER NOT NULL,
+    stable_id TEXT NOT NULL,
+    source_folder TEXT NOT NULL DEFAULT '',
+    locator TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    msg_date TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL CHECK (status IN ('intent', 'done', 'failed', 'missing')),
+    uidvalidity INTEGER,
+    uid INTEGER,
+    uidnext_at_intent INTEGER,
+    error TEXT,
+    quarantine TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated REAL NOT NULL,
+    UNIQUE (target, fingerprint)
+);
+CREATE INDEX IF NOT EXISTS messages_status ON messages (status, target);
+CREATE TABLE IF NOT EXISTS source_folders (
+    source_key TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    stable_id TEXT PRIMARY KEY,
+    source_folder TEXT NOT NULL,
+    target TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    msg_date TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    target: str
+    fingerprint: str
+    message_id: str | None
+    size: int
+    stable_id: str
+    source_folder: str
+    locator: str
+    subject: str
+    msg_date: str
+    status: str
+    uidvalidity: int | None
+    uid: int | None
+    uidnext_at_intent: int | None
+    error: str | None
+    quarantine: str | None
+
+
+_COLS = ("id, target, fingerprint, message_id, size, stable_id, source_folder, locator, subject, msg_date, "
+         "status, uidvalidity, uid, uidnext_at_intent, error, quarantine")
+
+
+class State:
+    """An open state database. `State.open(...)` checks the owner pair; `lock()` for writers."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock_fd: int | None = None
+
+    # -- opening --------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, source_id: str, target_id: str, create: bool = True) -> State:
+        path = path.expanduser()
+        if not create:
+            return cls._open_readonly(path, source_id, target_id)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        try:
+            conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path}: not a migrate state database ({exc})") from exc
+        return cls(path, conn)._init_schema(source_id, target_id)
+
+    @classmethod
+    def _open_readonly(cls, path: Path, source_id: str, target_id: str) -> State:
+        """For `plan` and `status`: never creates or changes a file."""
+        if not path.exists():
+            return cls(path, sqlite3.connect(":memory:", isolation_level=None))._init_schema(source_id, target_id)
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
+            conn.execute("SELECT 1 FROM meta LIMIT 1")
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path}: cannot read the state database ({exc})") from exc
+        state = cls(path, conn)
+        state._check_owner(dict(conn.execute("SELECT key, value FROM meta").fetchall()), source_id, target_id)
+        return state
+
+    def _init_schema(self, source_id: str, target_id: str) -> State:
+        c = self._conn
+        try:
+            c.executescript(_SCHEMA)
+            rows = dict(c.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{self.path}: not a migrate state database ({exc})") from exc
+        if not rows:
+            with self.transaction():
+                c.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("source", source_id), ("target", target_id),
+                     ("created", str(time.time()))],
+                )
+            return self
+        self._check_owner(rows, source_id, target_id)
+        return self
+
+    def _check_owner(self, rows: dict[str, str], source_id: str, target_id: str) -> None:
+        if int(rows.get("schema_version", "0")) > SCHEMA_VERSION:
+            raise StateError(f"{self.path} was written by a newer migrate", hint="Upgrade migrate.")
+        if rows.get("source") != source_id or rows.get("target") != target_id:
+            raise StateError(
+                f"{self.path} belongs to another migration ({rows.get('target')}, from "
+                f"{rows.get('source', '').replace(chr(10), ', ')})",
+                hint="Each source+target pair has its own state: drop --state to use the default, or pick another file.",
+            )
+
+    def lock(self) -> None:
+        """Exclusive per-database lock for `run` (released by the OS if the process dies)."""
+        lock_path = Path(str(self.path) + ".lock")
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            raise StateLocked(f"{self.path} is in use by another `migrate run`") from exc
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- folders --------------------------------------------------------------------
+    def folder(self, target: str) -> tuple[int | None, int | None]:
+        row = self._conn.execute("SELECT uidvalidity, uidnext FROM folders WHERE target = ?", (target,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def set_folder(self, target: str, uidvalidity: int, uidnext: int) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO folders (target, uidvalidity, uidnext) VALUES (?, ?, ?)",
+                      (target, uidvalidity, uidnext))
+
+    # -- messages -------------------------------------------------------------------
+    def lookup(self, target: str, fingerprint: str) -> Row | None:
+        row = self._conn.execute(
+            f"SELECT {_COLS} FROM messages WHERE target = ? AND fingerprint = ?", (target, fingerprint)
+        ).fetchone()
+        return Row(*row) if row else None
+
+    def record_intents(self, rows: Iterable[dict[str, object]]) -> None:
+        """Journal the intent to append, before the APPEND is sent (one transaction)."""
+        now = time.time()
+        with self.transaction() as c:
+            for r in rows:
+                c.execute(
+                    "INSERT INTO messages (target, fingerprint, message_id, size, stable_id, source_folder, locator,"
+                    " subject, msg_date, status, uidnext_at_intent, updated, attempts)"
+                    " VALUES (:target, :fingerprint, :message_id, :size, :stable_id, :source_folder, :locator,"
+                    " :subject, :msg_date, 'intent', :uidnext, :now, 1)"
+                    " ON CONFLICT (target, fingerprint) DO UPDATE SET status = 'intent',"
+                    " uidnext_at_intent = :uidnext, stable_id = :stable_id, locator = :locator,"
+                    " attempts = attempts + 1, updated = :now, error = NULL",
+                    {**r, "now": now},
+                )
+
+    def mark_done(self, results: Iterable[tuple[str, str, int | None, int | None]]) -> None:
+        """(target, fingerprint, uidvalidity, uid) after the server's OK."""
+        now = time.time()
+        with self.transaction() as c:
+            c.executemany(
+                "UPDATE messages SET status = 'done', uidvalidity = ?, uid = ?, error = NULL, updated = ?"
+                " WHERE target = ? AND fingerprint = ?",
+                [(uv, uid, now, t, fp) for t, fp, uv, uid in results],
+            )
+
+    def mark_failed(self, target: str, fingerprint: str, error: str, quarantine: str | None) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE messages SET status = 'failed', error = ?, quarantine = ?, updated = ?"
+                " WHERE target = ? AND fingerprint = ?",
+                (error, quarantine, time.time(), target, fingerprint),
+            )
+
+    def requeue(self, target: str, fingerprints: Iterable[str]) -> None:
+        """Forget intents that never reached the server (they will be appended again)."""
+        with self.transaction() as c:
+            c.executemany("DELETE FROM messages WHERE target = ? AND fingerprint = ? AND status = 'intent'",
+                          [(target, fp) for fp in fingerprints])
+
+    def mark_missing(self, ids: Iterable[int]) -> None:
+        """verify found these done messages gone from the server: the next run uploads them again."""
+        with self.transaction() as c:
+            c.executemany("UPDATE messages SET status = 'missing', updated = ? WHERE id = ?",
+                          [(time.time(), i) for i in ids])
+
+    def rows(self, *, target: str | None = None, status: str | None = None) -> Iterator[Row]:
+        sql = f"SELECT {_COLS} FROM messages WHERE 1=1"
+        args: list[object] = []
+        if target is not None:
+            sql += " AND target = ?"
+            args.append(target)
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        for row in self._conn.execute(sql + " ORDER BY id", args):
+            yield Row(*row)
+
+    def intent_targets(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT DISTINCT target FROM messages WHERE status = 'intent'")]
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._conn.execute("SELECT status, COUNT(*) FROM messages GROUP BY status").fetchall())
+
+    # -- unchanged source folders (fast re-runs) -------------------------------------
+    def source_folder(self, source_key: str) -> tuple[str, dict[str, object]] | None:
+        row = self._conn.execute("SELECT token, summary FROM source_folders WHERE source_key = ?",
+                                 (source_key,)).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def set_source_folder(self, source_key: str, token: str, summary: dict[str, object]) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO source_folders (source_key, token, summary) VALUES (?, ?, ?)",
+                      (source_key, token, json.dumps(summary)))
+
+    def forget_source_folders(self, targets: Iterable[str] | None = None) -> None:
+        with self.transaction() as c:
+            if targets is None:
+                c.execute("DELETE FROM source_folders")
+            else:
+                for t in targets:
+                    c.execute("DELETE FROM source_folders WHERE json_extract(summary, '$.target') = ?", (t,))
+
+    # -- the diet ledger: what stayed local ------------------------------------------
+    def ledger_replace(self, source_folder: str, entries: Iterable[tuple[str, str, str, int, str, str]]) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM ledger WHERE source_folder = ?", (source_folder,))
+            c.executemany(
+                "INSERT OR REPLACE INTO ledger (stable_id, source_folder, target, fingerprint, size, msg_date, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(sid, source_folder, t, fp, size, d, reason) for sid, t, fp, size, d, reason in entries],
+            )
+
+    def ledger(self) -> list[tuple[str, str, str, str, int, str, str]]:
+        return self._conn.execute(
+            "SELECT stable_id, source_folder, target, fingerprint, size, msg_date, reason FROM ledger ORDER BY rowid"
+        ).fetchall()

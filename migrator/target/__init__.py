@@ -1,0 +1,1 @@
+"""The IMAP target (imap.py) and pure diagnosis helpers (diagnose.py)."""
