@@ -12,7 +12,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from migrator.filters import Scope
 from migrator.folders import TargetLayout, map_folders
@@ -248,21 +248,22 @@ def from_summary(entry: Entry, summary: dict[str, object]) -> FolderPlan:
 
 
 def suggest_since(acc: _Acc, free: int) -> str | None:
-    """The earliest day from which the newest upload candidates fit into `free` bytes."""
-    order = sorted(range(len(acc.dates)), key=lambda i: acc.dates[i], reverse=True)
+    """The earliest day D such that every upload candidate dated D or later fits into `free` bytes.
+
+    None when everything fits, or when not even the newest day fits.
+    """
+    per_day: dict[str, int] = {}
+    for ts, size in zip(acc.dates, acc.sizes):
+        day = datetime.fromtimestamp(ts, tz=timezone.utc).date().isoformat()
+        per_day[day] = per_day.get(day, 0) + size
     total = 0
-    last_fit: float | None = None
-    for i in order:
-        if total + acc.sizes[i] > free:
-            break
-        total += acc.sizes[i]
-        last_fit = acc.dates[i]
-    if last_fit is None:
-        return None
-    day = datetime.fromtimestamp(last_fit, tz=timezone.utc).date() + timedelta(days=1)
-    if total == sum(acc.sizes):
-        return None
-    return day.isoformat()
+    best: str | None = None
+    for day in sorted(per_day, reverse=True):
+        if total + per_day[day] > free:
+            return best
+        total += per_day[day]
+        best = day
+    return None
 
 
 def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int], None] | None = None) -> Plan:

@@ -26,12 +26,12 @@ from migrator.errors import ConnectionLost, LoginError, TargetError, TlsError
 from migrator.sources.common import message_id as parse_message_id
 from migrator.target.diagnose import describe_cert_error, login_hint
 
-SPECIAL_USE = {
-    "\\Sent": "sent",
-    "\\Drafts": "drafts",
-    "\\Trash": "trash",
-    "\\Junk": "junk",
-    "\\Archive": "archive",
+SPECIAL_USE = {  # RFC 6154 attribute (lower case) -> role
+    "\\sent": "sent",
+    "\\drafts": "drafts",
+    "\\trash": "trash",
+    "\\junk": "junk",
+    "\\archive": "archive",
 }
 _TAGGED = re.compile(rb"^(?P<tag>\S+) (?P<status>OK|NO|BAD)(?: \[(?P<code>[^\]]*)\])? ?(?P<text>.*)$", re.I)
 _KEYWORD = re.compile(r"^[!#$%&'+\-.0-9A-Z^_`a-z|~]+$")
@@ -259,7 +259,7 @@ class ImapTarget:
         out: dict[str, str] = {}
         for name, attrs in (folders if folders is not None else self.folders()).items():
             for attr in attrs:
-                role = SPECIAL_USE.get(attr.capitalize() if attr.startswith("\\") else attr)
+                role = SPECIAL_USE.get(attr.lower())
                 if role and role not in out:
                     out[role] = name
         return out
