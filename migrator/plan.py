@@ -43,6 +43,13 @@ class Entry:
         return f"{self.source.kind}:{self.source.root}:{self.folder.key}"
 
 
+@dataclass(frozen=True)
+class Work:
+    token: str | None
+    summary: dict[str, object] | None  # a settled earlier run: these messages are on the target
+    start: int | None  # None: nothing to read; 0: read all; N: read from byte N (appended mail)
+
+
 @dataclass
 class Scanned:
     entry: Entry
@@ -123,14 +130,42 @@ class Scanner:
         scope = repr((self.scope, entry.target)).encode()
         return base + "|" + hashlib.sha256(scope).hexdigest()[:16]
 
-    def unchanged_summary(self, entry: Entry) -> dict[str, object] | None:
+    def work(self, entry: Entry) -> Work:
+        """What must be read of a folder: nothing (unchanged since a settled run), only what was
+        appended (an mbox that grew), or everything. The token is taken *before* reading, so a
+        message delivered during the scan makes the next run look again."""
         tok = self.token(entry)
-        if tok is None:
-            return None
         saved = self.state.source_folder(entry.key)
-        if saved and saved[0] == tok and saved[1].get("target") == entry.target:
-            return saved[1]
-        return None
+        if tok is None or saved is None:
+            return Work(tok, None, 0)
+        saved_token, summary = saved
+        same_scope = saved_token.split("|")[-1] == tok.split("|")[-1] and summary.get("target") == entry.target
+        if not same_scope:
+            return Work(tok, None, 0)
+        if saved_token == tok:
+            return Work(tok, summary, None)
+        resume_fn = getattr(entry.source, "resume_offset", None)
+        info = summary.get("resume")
+        if resume_fn is not None and isinstance(info, dict):
+            start = resume_fn(entry.folder, info)
+            if start:
+                return Work(tok, summary, start)
+        return Work(tok, None, 0)
+
+    def records(self, entry: Entry, start: int) -> Iterator[MessageRecord]:
+        if start:
+            return entry.source.messages(entry.folder, start=start)  # type: ignore[call-arg]
+        return entry.source.messages(entry.folder)
+
+    def summary(self, entry: Entry, fp: FolderPlan, years: dict[str, list[int]]) -> dict[str, object]:
+        """What to remember of a settled folder, for the next run's shortcut."""
+        out: dict[str, object] = {**fp.model_dump(exclude={"source", "origin", "unchanged"}), "by_year": years,
+                                  "target": entry.target}
+        info_fn = getattr(entry.source, "resume_info", None)
+        info = info_fn(entry.folder) if info_fn is not None else None
+        if info:
+            out["resume"] = info
+        return out
 
     def server_index(self, folder: str) -> ServerIndex:
         if folder not in self._indexes:
@@ -238,12 +273,14 @@ def folder_plan(entry: Entry) -> FolderPlan:
                       target=entry.target)
 
 
-def from_summary(entry: Entry, summary: dict[str, object]) -> FolderPlan:
-    fp = FolderPlan.model_validate({**summary, "source": entry.folder.display, "source_key": entry.key,
+def from_summary(entry: Entry, summary: dict[str, object], unchanged: bool = True) -> FolderPlan:
+    """A settled folder's counts: everything that was to upload then is on the target now."""
+    fields = {k: v for k, v in summary.items() if k in FolderPlan.model_fields}
+    fp = FolderPlan.model_validate({**fields, "source": entry.folder.display, "source_key": entry.key,
                                     "origin": entry.folder.origin, "target": entry.target})
     fp.already += fp.to_upload
     fp.to_upload = fp.upload_bytes = 0
-    fp.unchanged = True
+    fp.unchanged = unchanged
     return fp
 
 
@@ -270,24 +307,20 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
     plan = Plan(target=target_label)
     acc = _Acc()
     for entry in scanner.entries():
-        summary = scanner.unchanged_summary(entry)
-        if summary is not None:
-            fp = from_summary(entry, summary)
-            for y, (n, b) in dict(summary.get("by_year", {})).items():  # type: ignore[arg-type]
-                year = plan.by_year.setdefault(y, [0, 0])
-                year[0] += n
-                year[1] += b
-        else:
-            fp = folder_plan(entry)
-            folder_years: dict[str, list[int]] = {}
-            for s in scanner.scan(entry):
+        work = scanner.work(entry)
+        fp = from_summary(entry, work.summary, work.start is None) if work.summary else folder_plan(entry)
+        folder_years: dict[str, list[int]] = {
+            y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
+        } if work.summary else {}
+        if work.start is not None:
+            for s in scanner.scan(entry, scanner.records(entry, work.start)):
                 account(fp, s, acc, folder_years)
                 if on_message:
                     on_message(s.size)
-            for y, (n, b) in folder_years.items():
-                year = plan.by_year.setdefault(y, [0, 0])
-                year[0] += n
-                year[1] += b
+        for y, (n, b) in folder_years.items():
+            year = plan.by_year.setdefault(y, [0, 0])
+            year[0] += n
+            year[1] += b
         plan.folders.append(fp)
     plan.totals = totals(plan.folders)
     plan.by_year = dict(sorted(plan.by_year.items()))

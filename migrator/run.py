@@ -209,17 +209,19 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
 def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
                 quarantine: Quarantine, opts: RunOptions) -> FolderRun:
     frun = FolderRun(source=entry.folder.display, target=entry.target)
-    summary = scanner.unchanged_summary(entry)
-    if summary is not None:
-        fp = from_summary(entry, summary)
-        _count_unchanged(frun, fp, stats)
-        return frun
+    work = scanner.work(entry)
+    if work.summary is not None:
+        _count_unchanged(frun, from_summary(entry, work.summary), stats)
+        if work.start is None:
+            return frun
     _check_uidvalidity(entry.target, session.target, state, scanner)
-    fp = folder_plan(entry)
-    years: dict[str, list[int]] = {}
+    fp = from_summary(entry, work.summary, False) if work.summary else folder_plan(entry)
+    years: dict[str, list[int]] = {
+        y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
+    } if work.summary else {}
     up: FolderUpload | None = None
     ledger: list[tuple[str, str, str, int, str, str]] = []
-    for s in scanner.scan(entry):
+    for s in scanner.scan(entry, scanner.records(entry, work.start or 0)):
         account(fp, s, _Acc(), years)
         if s.fate == UPLOAD:
             if up is None:
@@ -256,11 +258,9 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
                                s.record.date.isoformat(), s.reason or ""))
     if up is not None:
         up.flush()
-    state.ledger_replace(entry.key, ledger)
-    token = scanner.token(entry)
-    if token is not None and frun.failed == 0:
-        state.set_source_folder(entry.key, token, {**fp.model_dump(exclude={"source", "origin"}),
-                                                   "by_year": years})
+    state.ledger_replace(entry.key, ledger, replace=not work.start)
+    if work.token is not None and frun.failed == 0:
+        state.set_source_folder(entry.key, work.token, scanner.summary(entry, fp, years))
     return frun
 
 

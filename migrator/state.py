@@ -308,9 +308,12 @@ class State:
                     c.execute("DELETE FROM source_folders WHERE json_extract(summary, '$.target') = ?", (t,))
 
     # -- the diet ledger: what stayed local ------------------------------------------
-    def ledger_replace(self, source_folder: str, entries: Iterable[tuple[str, str, str, int, str, str]]) -> None:
+    def ledger_replace(self, source_folder: str, entries: Iterable[tuple[str, str, str, int, str, str]],
+                       replace: bool = True) -> None:
+        """Record what a diet left local in a source folder (all of it, or `replace=False`: more of it)."""
         with self.transaction() as c:
-            c.execute("DELETE FROM ledger WHERE source_folder = ?", (source_folder,))
+            if replace:
+                c.execute("DELETE FROM ledger WHERE source_folder = ?", (source_folder,))
             c.executemany(
                 "INSERT OR REPLACE INTO ledger (stable_id, source_folder, target, fingerprint, size, msg_date, reason)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",

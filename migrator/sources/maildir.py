@@ -148,5 +148,19 @@ class MaildirSource:
             skip_reason="marked deleted in the source" if deleted else None,
         )
 
+    def token(self, folder: Folder) -> str | None:
+        """Cheap change detector: a delivery, a flag change or a removal touches cur/ or new/."""
+        parts = []
+        for sub in ("cur", "new"):
+            try:
+                st = (Path(folder.origin) / sub).stat()
+            except FileNotFoundError:
+                parts.append("-")
+                continue
+            except OSError:
+                return None
+            parts.append(f"{st.st_mtime_ns}:{st.st_nlink}")
+        return "maildir:" + "/".join(parts)
+
     def close(self) -> None:
         return None

@@ -204,6 +204,7 @@ class MboxSource:
             self._files = list(_walk(root, ()))
             if not self._files:
                 raise SourceError(f"{root}: no mbox files found in this directory")
+        self._ends: dict[str, int] = {}
 
     def folders(self) -> list[Folder]:
         return [
@@ -231,6 +232,7 @@ class MboxSource:
             try:
                 for offset, from_line, raw in iter_mbox(fh, start):
                     yield self._record(folder, offset, from_line, raw)
+                self._ends[folder.key] = fh.tell()
             except SourceError as exc:
                 yield MessageRecord(
                     folder=folder, stable_id=f"mbox:{folder.key}:corrupt", raw=b"",
@@ -257,5 +259,48 @@ class MboxSource:
             extra={"offset": str(offset)},
         )
 
+    def token(self, folder: Folder) -> str | None:
+        """Cheap change detector: size and mtime of the mbox file."""
+        try:
+            st = Path(folder.origin).stat()
+        except OSError:
+            return None
+        return f"mbox:{st.st_size}:{st.st_mtime_ns}"
+
+    def resume_info(self, folder: Folder) -> dict[str, object] | None:
+        """Where the last complete read ended, to read only what a mail client appended since."""
+        end = self._ends.get(folder.key)
+        if end is None:
+            return None
+        return {"end": end, "tail": _tail_hash(Path(folder.origin), end)}
+
+    def resume_offset(self, folder: Folder, info: dict[str, object]) -> int | None:
+        """The offset to continue from when the file only grew since `info`; None otherwise."""
+        try:
+            end = int(info["end"])  # type: ignore[call-overload]
+            size = Path(folder.origin).stat().st_size
+        except (KeyError, TypeError, ValueError, OSError):
+            return None
+        if size <= end or _tail_hash(Path(folder.origin), end) != info.get("tail"):
+            return None
+        with Path(folder.origin).open("rb") as fh:
+            fh.seek(end)
+            head = fh.readline()
+        return end if head.startswith(b"From ") and is_from_line(head.rstrip(b"\r\n")) else None
+
     def close(self) -> None:
         return None
+
+
+def _tail_hash(path: Path, end: int) -> str | None:
+    """sha256 of the 64 KiB before `end` plus the first 4 KiB of the file."""
+    import hashlib
+
+    try:
+        with path.open("rb") as fh:
+            h = hashlib.sha256(fh.read(4096))
+            fh.seek(max(0, end - 65536))
+            h.update(fh.read(min(end, 65536)))
+    except OSError:
+        return None
+    return h.hexdigest()

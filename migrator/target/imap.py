@@ -287,15 +287,32 @@ class ImapTarget:
         return FolderStatus(int(st[b"UIDVALIDITY"]), int(st[b"UIDNEXT"]), int(st[b"MESSAGES"]))
 
     def quota(self, name: str = "INBOX") -> Quota | None:
+        """STORAGE of the quota root of `name` (RFC 9208; reported in KiB), or None when unlimited/unknown.
+
+        Parsed here: imapclient's get_quota_root fails on a QUOTAROOT with no root (no limit set).
+        """
         if not self.has("QUOTA"):
             return None
+        imap = self.client._imap  # noqa: SLF001 - GETQUOTAROOT parsed by hand, see docstring
         try:
-            _roots, quotas = self.client.get_quota_root(name)
-        except imap_exc.IMAPClientError:
+            typ, _data = imap._simple_command("GETQUOTAROOT", quote(name).decode("ascii"))  # noqa: SLF001
+            _typ, quotas = imap._untagged_response(typ, [None], "QUOTA")  # noqa: SLF001
+        except (imaplib.IMAP4.error, OSError) as exc:
+            if isinstance(exc, (OSError, imaplib.IMAP4.abort)):
+                raise ConnectionLost(str(exc)) from exc
             return None
-        for q in quotas:
-            if str(q.resource).upper() == "STORAGE":
-                return Quota(root=str(q.quota_root), used=int(q.usage) * 1024, limit=int(q.limit) * 1024)
+        if typ != "OK":
+            return None
+        for item in quotas or []:
+            if not isinstance(item, bytes):
+                continue
+            m = re.match(rb'^\s*("(?:[^"\\]|\\.)*"|\S+)\s*\((.*)\)', item)
+            if not m:
+                continue
+            root = m.group(1).strip(b'"').decode("utf-8", "replace")
+            res = re.search(rb"STORAGE\s+(\d+)\s+(\d+)", m.group(2), re.I)
+            if res:
+                return Quota(root=root, used=int(res.group(1)) * 1024, limit=int(res.group(2)) * 1024)
         return None
 
     def append_limit(self) -> int | None:
