@@ -144,7 +144,9 @@ def plan(**kw: Any) -> int:
 @click.option("--ignore-quota", is_flag=True, help="Start even when the plan says it does not fit.")
 @click.option("--batch", type=click.IntRange(1, 1000), default=100, show_default=True,
               help="Messages per APPEND batch.")
-def run(ignore_quota: bool, batch: int, **kw: Any) -> int:
+@click.option("--connections", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="Parallel connections (some providers allow only a few).")
+def run(ignore_quota: bool, batch: int, connections: int, **kw: Any) -> int:
     """Upload. Resumable: interrupt it at any moment and run it again; nothing is uploaded twice."""
     from migrator.run import RunOptions, execute
     from migrator.state import State
@@ -164,7 +166,7 @@ def run(ignore_quota: bool, batch: int, **kw: Any) -> int:
             bars["up"] = Bar("uploading", total=p.totals.upload_bytes, quiet=c.quiet)
 
         opts = RunOptions(
-            batch_count=batch, ignore_quota=ignore_quota, stop_requested=stop.is_set, on_plan=on_plan,
+            batch_count=batch, connections=connections, ignore_quota=ignore_quota, stop_requested=stop.is_set, on_plan=on_plan,
             on_scan=scan_bar.callback(), on_upload=lambda n, b: bars["up"].update(b) if "up" in bars else None,
         )
         quarantine = c.state_path.with_name(c.state_path.stem + ".quarantine")

@@ -19,12 +19,14 @@ def _hash_candidates(target: ImapTarget, uids: list[int]) -> dict[str, list[int]
     return by_fp
 
 
-def resolve_intents(target: ImapTarget, state: State, folder: str) -> tuple[int, int]:
+def resolve_intents(target: ImapTarget, state: State, folder: str,
+                    only: set[str] | None = None) -> tuple[int, int]:
     """Mark intents whose message reached the server as done, re-queue the others.
 
-    Returns (found, requeued).
+    `only`: just these fingerprints (other intents of the folder may be in flight on other
+    connections). Returns (found, requeued).
     """
-    intents = list(state.rows(target=folder, status="intent"))
+    intents = [r for r in state.rows(target=folder, status="intent") if only is None or r.fingerprint in only]
     if not intents:
         return 0, 0
     if folder not in target.known_folders():

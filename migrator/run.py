@@ -11,26 +11,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.errors import ConnectionLost, QuotaError, TargetError
 from migrator.folders import TargetLayout
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
 from migrator.plan import (
-    ALREADY, DUPLICATE, FILTERED, SKIPPED, UNREADABLE, UPLOAD, Entry, Scanned, Scanner, _Acc, account,
-    build_plan, folder_plan, from_summary, subject_of,
+    ALREADY, DUPLICATE, FILTERED, SKIPPED, UNREADABLE, UPLOAD, Entry, Scanner, _Acc, account,
+    build_plan, folder_plan, from_summary,
 )
 from migrator.quarantine import Quarantine
 from migrator.resolve import resolve_intents, revalidate_folder
 from migrator.state import State
-from migrator.target.imap import AppendItem, ImapTarget
+from migrator.target.imap import ImapTarget
+from migrator.upload import Uploader
 
 
 @dataclass
 class RunOptions:
     batch_count: int = 100
     batch_bytes: int = 8 * 1024 * 1024
+    connections: int = 4
     ignore_quota: bool = False
     max_reconnects: int = 8
     backoff: Callable[[int], float] = lambda attempt: min(30.0, 0.5 * 2**attempt)
@@ -49,6 +51,10 @@ class Session:
         self.stats = stats
         self.target = connect()
 
+    def connect_new(self) -> ImapTarget:
+        """Another connection with the same settings (for upload workers)."""
+        return self._connect()
+
     def reconnect(self) -> ImapTarget:
         try:
             self.target.close()
@@ -65,101 +71,6 @@ class Session:
                 last = exc
         raise TargetError(f"lost the connection and could not reconnect: {last}",
                           hint="Run the same command again when the server is reachable; nothing is lost.")
-
-
-@dataclass
-class FolderUpload:
-    """Batches one target folder's uploads; each batch is journalled, appended, settled."""
-
-    session: Session
-    state: State
-    target_folder: str
-    stats: RunStats
-    frun: FolderRun
-    quarantine: Quarantine
-    opts: RunOptions
-    pending: list[Scanned] = field(default_factory=list)
-    pending_bytes: int = 0
-    uidnext: int = 1
-
-    def add(self, s: Scanned) -> None:
-        self.pending.append(s)
-        self.pending_bytes += len(s.wire)
-        if len(self.pending) >= self.opts.batch_count or self.pending_bytes >= self.opts.batch_bytes:
-            self.flush()
-
-    def _intent(self, s: Scanned) -> dict[str, object]:
-        rec = s.record
-        return {
-            "target": self.target_folder, "fingerprint": s.fingerprint, "message_id": s.message_id,
-            "size": len(s.wire), "stable_id": rec.stable_id, "source_folder": s.entry.key,
-            "locator": rec.locator, "subject": subject_of(rec), "msg_date": rec.date.isoformat(),
-            "uidnext": self.uidnext,
-        }
-
-    def flush(self) -> None:
-        todo, self.pending, self.pending_bytes = self.pending, [], 0
-        reconnects = 0
-        while todo:
-            self.state.record_intents(self._intent(s) for s in todo)
-            items = [AppendItem(raw=s.wire, flags=s.record.flags, date=s.record.date) for s in todo]
-            try:
-                outcomes = self.session.target.append_many(self.target_folder, items)
-            except ConnectionLost:
-                reconnects += 1
-                if reconnects > self.opts.max_reconnects:
-                    raise
-                target = self.session.reconnect()
-                resolve_intents(target, self.state, self.target_folder)
-                still: list[Scanned] = []
-                for s in todo:
-                    row = self.state.lookup(self.target_folder, s.fingerprint)
-                    if row is not None and row.status == "done":
-                        self._uploaded(s)
-                    else:
-                        still.append(s)
-                todo = still
-                continue
-            self._settle(todo, outcomes)
-            todo = []
-
-    def _settle(self, todo: list[Scanned], outcomes: list) -> None:
-        done = []
-        over_quota: list[Scanned] = []
-        for s, out in zip(todo, outcomes):
-            if out.ok:
-                done.append((self.target_folder, s.fingerprint, out.uidvalidity, out.uid))
-                if out.uid is not None:
-                    self.uidnext = max(self.uidnext, out.uid + 1)
-            elif out.code == "OVERQUOTA":
-                over_quota.append(s)
-            else:
-                path = self.quarantine.keep(s.record, self.target_folder, out.text)
-                self.state.mark_failed(self.target_folder, s.fingerprint, out.text, path)
-                self._failed(s, out.text, path)
-        self.state.mark_done(done)
-        for s, out in zip(todo, outcomes):
-            if out.ok:
-                self._uploaded(s)
-        if over_quota:
-            self.state.requeue(self.target_folder, [s.fingerprint for s in over_quota])
-            raise QuotaError(
-                f"the server is over quota: {len(over_quota)} message(s) of folder {self.target_folder!r} "
-                "were refused [OVERQUOTA]",
-            )
-
-    def _uploaded(self, s: Scanned) -> None:
-        self.frun.uploaded += 1
-        self.frun.uploaded_bytes += len(s.wire)
-        self.stats.uploaded += 1
-        self.stats.uploaded_bytes += len(s.wire)
-        if self.opts.on_upload:
-            self.opts.on_upload(1, len(s.wire))
-
-    def _failed(self, s: Scanned, reason: str, path: str | None) -> None:
-        self.frun.failed += 1
-        self.stats.failed += 1
-        self.stats.failures.append(self.quarantine.failure(s.record, self.target_folder, reason, path))
 
 
 def layout_of(target: ImapTarget) -> TargetLayout:
@@ -189,15 +100,24 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
                   else "Raise the quota, ") + "or pass --ignore-quota to upload until the server is full.",
         )
     scanner = Scanner(sources, scanner.layout, scope, state, session.target)  # fresh dedupe set
+    uploader = Uploader(
+        connect=session.connect_new, main=lambda: session.target, reconnect_main=session.reconnect, state=state,
+        stats=stats, quarantine=quarantine, connections=opts.connections, batch_count=opts.batch_count,
+        batch_bytes=opts.batch_bytes, max_attempts=opts.max_reconnects, backoff=opts.backoff,
+        on_upload=opts.on_upload,
+    )
+    uploader.start()
     try:
         for entry in scanner.entries():
             if opts.stop_requested():
                 stats.interrupted = True
                 break
-            stats.folders.append(_run_folder(entry, scanner, session, state, stats, quarantine, opts))
+            stats.folders.append(_run_folder(entry, scanner, session, state, stats, quarantine, opts, uploader))
+        uploader.finish()
     except KeyboardInterrupt:
         stats.interrupted = True
     finally:
+        uploader.close()
         stats.seconds = time.monotonic() - started
         try:
             session.target.close()
@@ -207,7 +127,7 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
 
 
 def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
-                quarantine: Quarantine, opts: RunOptions) -> FolderRun:
+                quarantine: Quarantine, opts: RunOptions, uploader: Uploader) -> FolderRun:
     frun = FolderRun(source=entry.folder.display, target=entry.target)
     work = scanner.work(entry)
     if work.summary is not None:
@@ -219,18 +139,19 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     years: dict[str, list[int]] = {
         y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
     } if work.summary else {}
-    up: FolderUpload | None = None
+    opened = False
     ledger: list[tuple[str, str, str, int, str, str]] = []
     for s in scanner.scan(entry, scanner.records(entry, work.start or 0)):
         account(fp, s, _Acc(), years)
         if s.fate == UPLOAD:
-            if up is None:
-                up = _open_folder(entry.target, session, state, stats, frun, quarantine, opts, scanner)
+            if not opened:
+                uploader.uidnext[entry.target] = _open_folder(entry.target, session.target, state)
+                opened = True
             frun.in_scope += 1
             stats.in_scope += 1
-            up.add(s)
+            uploader.add(s, entry.target, frun)
             if opts.stop_requested():
-                up.flush()
+                uploader.finish()
                 raise KeyboardInterrupt
         elif s.fate in (ALREADY, DUPLICATE):
             frun.in_scope += 1
@@ -256,8 +177,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             if s.reason != "folder excluded":
                 ledger.append((s.record.stable_id, entry.target, s.fingerprint, len(s.wire),
                                s.record.date.isoformat(), s.reason or ""))
-    if up is not None:
-        up.flush()
+    uploader.finish()  # settle this folder before remembering it as settled
     state.ledger_replace(entry.key, ledger, replace=not work.start)
     if work.token is not None and frun.failed == 0:
         state.set_source_folder(entry.key, work.token, scanner.summary(entry, fp, years))
@@ -277,15 +197,13 @@ def _count_unchanged(frun: FolderRun, fp: FolderPlan, stats: RunStats) -> None:
     stats.filtered += frun.filtered
 
 
-def _open_folder(name: str, session: Session, state: State, stats: RunStats, frun: FolderRun,
-                 quarantine: Quarantine, opts: RunOptions, scanner: Scanner) -> FolderUpload:
-    """Create the folder when absent, check UIDVALIDITY, note UIDNEXT for the intents."""
-    target = session.target
+def _open_folder(name: str, target: ImapTarget, state: State) -> int:
+    """Create the folder when absent; returns its UIDNEXT (noted with each intent)."""
     if name not in target.known_folders():
         target.create_folder(name)
     st = target.status(name)
     state.set_folder(name, st.uidvalidity, st.uidnext)
-    return FolderUpload(session, state, name, stats, frun, quarantine, opts, uidnext=st.uidnext)
+    return st.uidnext
 
 
 def _check_uidvalidity(name: str, target: ImapTarget, state: State, scanner: Scanner) -> None:

@@ -1,0 +1,311 @@
+"""Parallel, pipelined uploading with the journal's guarantees intact.
+
+The main thread scans the source, journals intents and settles outcomes: it alone touches the
+state. Worker threads, each with its own connection, only send batches (MULTIAPPEND when the
+server has it) and hand back the server's answers. So reading the source never stalls the
+network, several round trips are in flight at once, and memory is bounded by the queue.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from migrator.errors import ConnectionLost, QuotaError, TargetError
+from migrator.models import FolderRun, RunStats
+from migrator.plan import Scanned, subject_of
+from migrator.quarantine import Quarantine
+from migrator.resolve import resolve_intents
+from migrator.state import State
+from migrator.target.imap import AppendItem, AppendOutcome, ImapTarget
+
+TRANSIENT_CODES = {"UNAVAILABLE", "INUSE", "SERVERBUG"}
+_BACKOFF_HINT = re.compile(r"backoff time[:\s]+(\d+)\s*(ms|milliseconds|s|seconds)?", re.I)
+
+
+@dataclass
+class Batch:
+    folder: str
+    items: list[Scanned]
+    frun: FolderRun
+    attempts: int = 0
+    outcomes: list[AppendOutcome] | None = None
+    error: Exception | None = None
+
+    @property
+    def size(self) -> int:
+        return sum(len(s.wire) for s in self.items)
+
+
+class Throttle:
+    """How many workers may send at once: halved when the server pushes back, grown back slowly."""
+
+    def __init__(self, limit: int) -> None:
+        self.max = limit
+        self.limit = limit
+        self.active = 0
+        self._ok_streak = 0
+        self._cond = threading.Condition()
+
+    def acquire(self) -> None:
+        with self._cond:
+            while self.active >= self.limit:
+                self._cond.wait(0.5)
+            self.active += 1
+
+    def release(self, pushed_back: bool) -> None:
+        with self._cond:
+            self.active -= 1
+            if pushed_back:
+                self.limit = max(1, self.limit // 2)
+                self._ok_streak = 0
+            else:
+                self._ok_streak += 1
+                if self._ok_streak >= 20 and self.limit < self.max:
+                    self.limit += 1
+                    self._ok_streak = 0
+            self._cond.notify_all()
+
+
+def pushback_delay(outcomes: list[AppendOutcome], attempt: int) -> float | None:
+    """Seconds to wait when the server throttles (NO [UNAVAILABLE], a suggested backoff), else None."""
+    for out in outcomes:
+        if out.ok:
+            continue
+        m = _BACKOFF_HINT.search(out.text)
+        if m:
+            value = float(m.group(1))
+            return value / 1000 if (m.group(2) or "ms").lower().startswith("m") else value
+        if out.code in TRANSIENT_CODES:
+            return min(60.0, 2.0 * 2**attempt)
+    return None
+
+
+class Workers:
+    """N sender threads, each with a connection of its own (opened lazily, re-opened after a drop)."""
+
+    def __init__(self, connect: Callable[[], ImapTarget], n: int, backoff: Callable[[int], float]) -> None:
+        self._connect = connect
+        self._backoff = backoff
+        self.jobs: queue.Queue[Batch | None] = queue.Queue(maxsize=max(2, 2 * n))
+        self.done: queue.Queue[Batch] = queue.Queue()
+        self.throttle = Throttle(n)
+        self.reconnects = 0
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._loop, name=f"upload-{i}", daemon=True) for i in range(n)]
+        for t in self._threads:
+            t.start()
+
+    def _loop(self) -> None:
+        conn: ImapTarget | None = None
+        failures = 0
+        while True:
+            batch = self.jobs.get()
+            if batch is None:
+                break
+            pushed_back = False
+            self.throttle.acquire()
+            try:
+                if conn is None:
+                    if failures:
+                        time.sleep(self._backoff(failures - 1))
+                    conn = self._connect()
+                    if failures:
+                        with self._lock:
+                            self.reconnects += 1
+                items = [AppendItem(raw=s.wire, flags=s.record.flags, date=s.record.date) for s in batch.items]
+                batch.outcomes = conn.append_many(batch.folder, items)
+                failures = 0
+                pushed_back = pushback_delay(batch.outcomes, batch.attempts) is not None
+            except (ConnectionLost, TargetError, OSError) as exc:
+                batch.error = exc
+                failures += 1
+                pushed_back = True
+                if conn is not None:
+                    conn.close()
+                    conn = None
+            except Exception as exc:  # noqa: BLE001 - handed to the main thread, which re-raises it
+                batch.error = exc
+            finally:
+                self.throttle.release(pushed_back)
+                self.done.put(batch)
+        if conn is not None:
+            conn.close()
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self.jobs.put(None)
+        for t in self._threads:
+            t.join(timeout=30)
+
+
+@dataclass
+class Uploader:
+    """Main-thread side: batches per folder, journals intents, settles outcomes."""
+
+    connect: Callable[[], ImapTarget]
+    main: Callable[[], ImapTarget]  # the main thread's own connection (for resolving after a drop)
+    reconnect_main: Callable[[], ImapTarget]
+    state: State
+    stats: RunStats
+    quarantine: Quarantine
+    connections: int = 1
+    batch_count: int = 100
+    batch_bytes: int = 8 * 1024 * 1024
+    max_attempts: int = 8
+    backoff: Callable[[int], float] = lambda a: min(30.0, 0.5 * 2**a)
+    on_upload: Callable[[int, int], None] | None = None
+    uidnext: dict[str, int] = field(default_factory=dict)
+    _pending: dict[str, Batch] = field(default_factory=dict)
+    _in_flight: int = 0
+    _workers: Workers | None = None
+    _fatal: Exception | None = None
+
+    def start(self) -> None:
+        self._workers = Workers(self.connect, self.connections, self.backoff)
+
+    def add(self, s: Scanned, folder: str, frun: FolderRun) -> None:
+        b = self._pending.get(folder)
+        if b is None or b.frun is not frun:
+            if b is not None:
+                self._submit(b)
+            b = self._pending[folder] = Batch(folder, [], frun)
+        b.items.append(s)
+        if len(b.items) >= self.batch_count or b.size >= self.batch_bytes:
+            self._submit(self._pending.pop(folder))
+        self._collect(block=False)
+
+    def flush_folder(self, folder: str) -> None:
+        b = self._pending.pop(folder, None)
+        if b is not None and b.items:
+            self._submit(b)
+
+    def finish(self) -> None:
+        """Send what is pending and settle everything in flight."""
+        for folder in list(self._pending):
+            self.flush_folder(folder)
+        while self._in_flight:
+            self._collect(block=True)
+        self._raise_fatal()
+
+    def close(self) -> None:
+        if self._workers is not None:
+            self.stats.reconnects += self._workers.reconnects
+            self._workers.stop()
+            self._workers = None
+
+    # -- internals -----------------------------------------------------------------
+    def _intent(self, folder: str, s: Scanned) -> dict[str, object]:
+        rec = s.record
+        return {
+            "target": folder, "fingerprint": s.fingerprint, "message_id": s.message_id, "size": len(s.wire),
+            "stable_id": rec.stable_id, "source_folder": s.entry.key, "locator": rec.locator,
+            "subject": subject_of(rec), "msg_date": rec.date.isoformat(), "uidnext": self.uidnext.get(folder, 1),
+        }
+
+    def _submit(self, batch: Batch) -> None:
+        self._raise_fatal()
+        assert self._workers is not None
+        self.state.record_intents(self._intent(batch.folder, s) for s in batch.items)  # before the APPEND
+        while True:
+            try:
+                self._workers.jobs.put(batch, timeout=0.2)
+                break
+            except queue.Full:
+                self._collect(block=False)
+                self._raise_fatal()
+        self._in_flight += 1
+
+    def _collect(self, block: bool) -> None:
+        assert self._workers is not None
+        while self._in_flight:
+            try:
+                batch = self._workers.done.get(timeout=0.5) if block else self._workers.done.get_nowait()
+            except queue.Empty:
+                if block:
+                    continue
+                return
+            self._in_flight -= 1
+            try:
+                self._settle(batch)
+            except Exception as exc:  # noqa: BLE001 - kept and raised once the queue is drained
+                if self._fatal is None:
+                    self._fatal = exc
+            if block:
+                return
+
+    def _raise_fatal(self) -> None:
+        if self._fatal is not None:
+            exc, self._fatal = self._fatal, None
+            raise exc
+
+    def _settle(self, batch: Batch) -> None:
+        if batch.error is not None:
+            if not isinstance(batch.error, (ConnectionLost, TargetError, OSError)):
+                raise batch.error
+            self._after_drop(batch)
+            return
+        assert batch.outcomes is not None
+        delay = pushback_delay(batch.outcomes, batch.attempts)
+        done, retry, over_quota = [], [], []
+        for s, out in zip(batch.items, batch.outcomes):
+            if out.ok:
+                done.append((batch.folder, s.fingerprint, out.uidvalidity, out.uid))
+                if out.uid is not None:
+                    self.uidnext[batch.folder] = max(self.uidnext.get(batch.folder, 1), out.uid + 1)
+            elif out.code == "OVERQUOTA":
+                over_quota.append(s)
+            elif delay is not None and batch.attempts < self.max_attempts:
+                retry.append(s)
+            else:
+                path = self.quarantine.keep(s.record, batch.folder, out.text)
+                self.state.mark_failed(batch.folder, s.fingerprint, out.text, path)
+                batch.frun.failed += 1
+                self.stats.failed += 1
+                self.stats.failures.append(self.quarantine.failure(s.record, batch.folder, out.text, path))
+        self.state.mark_done(done)
+        for s, out in zip(batch.items, batch.outcomes):
+            if out.ok:
+                self._uploaded(batch.frun, s)
+        if over_quota:
+            self.state.requeue(batch.folder, [s.fingerprint for s in over_quota])
+            raise QuotaError(f"the server is over quota: {len(over_quota)} message(s) for {batch.folder!r} "
+                             "were refused [OVERQUOTA]")
+        if retry:
+            self.state.requeue(batch.folder, [s.fingerprint for s in retry])
+            time.sleep(delay or 0)
+            self._submit(Batch(batch.folder, retry, batch.frun, attempts=batch.attempts + 1))
+
+    def _after_drop(self, batch: Batch) -> None:
+        """The connection died mid-batch: some messages may be on the server. Ask it, by content."""
+        if batch.attempts >= self.max_attempts:
+            raise TargetError(f"lost the connection {batch.attempts} times in a row: {batch.error}",
+                              hint="Run the same command again when the server is reachable; nothing is lost.")
+        try:
+            target = self.main()
+            resolve_intents(target, self.state, batch.folder, only={s.fingerprint for s in batch.items})
+        except (ConnectionLost, TargetError, OSError):
+            time.sleep(self.backoff(batch.attempts))
+            target = self.reconnect_main()
+            resolve_intents(target, self.state, batch.folder, only={s.fingerprint for s in batch.items})
+        still = []
+        for s in batch.items:
+            row = self.state.lookup(batch.folder, s.fingerprint)
+            if row is not None and row.status == "done":
+                self._uploaded(batch.frun, s)
+            else:
+                still.append(s)
+        if still:
+            self._submit(Batch(batch.folder, still, batch.frun, attempts=batch.attempts + 1))
+
+    def _uploaded(self, frun: FolderRun, s: Scanned) -> None:
+        frun.uploaded += 1
+        frun.uploaded_bytes += len(s.wire)
+        self.stats.uploaded += 1
+        self.stats.uploaded_bytes += len(s.wire)
+        if self.on_upload:
+            self.on_upload(1, len(s.wire))
