@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from migrator import __version__
+
 from migrator.config import TargetConfig, default_state_path, parse_target, read_password, source_ident
 from migrator.errors import ExitCode, MigratorError, QuotaError, UsageError
 from migrator.filters import Scope, parse_day, parse_size
@@ -108,7 +110,7 @@ def connector(cfg: TargetConfig) -> Callable[[], Any]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="migrator", prog_name="migrate")
+@click.version_option(version=__version__, prog_name="migrate")
 def cli() -> None:
     """Move POP-era local mail (Outlook .pst, Thunderbird, mbox, Maildir) into an IMAP account.
 

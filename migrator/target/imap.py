@@ -9,6 +9,7 @@ for resume and verify. It never sends STORE, EXPUNGE, DELETE, MOVE or RENAME: th
 from __future__ import annotations
 
 import imaplib
+import os
 import re
 import socket
 import ssl
@@ -102,6 +103,30 @@ def parse_uid_set(text: str) -> list[int]:
     return out
 
 
+class CrashPoint:
+    """Test hook for crash-after-every-step tests (isync's discipline): with
+    MIGRATE_TEST_CRASH=sent:K the process dies right after sending its K-th APPEND command,
+    with answered:K right after the K-th answer arrives (before the journal records it)."""
+
+    def __init__(self, where: str, k: int) -> None:
+        self.where = where
+        self.k = k
+        self.count = {"sent": 0, "answered": 0}
+
+    @classmethod
+    def from_env(cls) -> CrashPoint | None:
+        spec = os.environ.get("MIGRATE_TEST_CRASH", "")
+        if ":" not in spec:
+            return None
+        where, _, k = spec.partition(":")
+        return cls(where, int(k)) if where in ("sent", "answered") and k.isdigit() else None
+
+    def step(self, where: str) -> None:
+        self.count[where] += 1
+        if where == self.where and self.count[where] == self.k:
+            os._exit(137)
+
+
 class ImapTarget:
     """One authenticated connection. Use as a context manager."""
 
@@ -115,6 +140,7 @@ class ImapTarget:
         self.greeting = ""
         self._tagn = 0
         self._known: set[str] | None = None
+        self._crash = CrashPoint.from_env()
 
     # -- connection -------------------------------------------------------------------
     def ssl_context(self) -> ssl.SSLContext:
@@ -370,6 +396,8 @@ class ImapTarget:
             if m and m.group("tag") in pending:
                 done[m.group("tag")] = (m.group("status").upper(), m.group("code") or b"", m.group("text"))
                 pending.discard(m.group("tag"))
+                if self._crash:
+                    self._crash.step("answered")
         return done
 
     def _append_command(self, tag: bytes, folder: str, items: Sequence[AppendItem]) -> tuple[bytes, ...] | None:
@@ -386,6 +414,8 @@ class ImapTarget:
                     return early
             self._send(data)
         self._send(b"\r\n")
+        if self._crash:
+            self._crash.step("sent")
         return None
 
     @staticmethod

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from dataclasses import dataclass, field
 from email.header import Header
 from pathlib import Path
@@ -156,9 +155,11 @@ def write_mbox_tree(root: Path, items: dict[tuple[str, ...], list[Item]]) -> Non
         write_mbox(d / parts[-1], its)
 
 
-def write_maildirpp(root: Path, items: dict[tuple[str, ...], list[Item]]) -> None:
-    t0 = int(time.mktime((2022, 6, 1, 12, 0, 0, 0, 0, -1)))
+def write_maildirpp(root: Path, items: dict[tuple[str, ...], list[Item]]) -> dict[tuple[str, ...], list[int]]:
+    """Write a Maildir++; returns each folder's delivery times (the expected INTERNALDATEs)."""
+    t0 = 1654084800  # 2022-06-01 12:00 UTC
     n = 0
+    times: dict[tuple[str, ...], list[int]] = {}
     for parts, its in items.items():
         folder = maildirpp_folder(root, () if parts == ("Inbox",) else parts)
         for sub in ("cur", "new", "tmp"):
@@ -166,3 +167,5 @@ def write_maildirpp(root: Path, items: dict[tuple[str, ...], list[Item]]) -> Non
         for it in its:
             n += 1
             write_maildir_message(folder, it, n, t0 + n * 60)
+            times.setdefault(parts, []).append(t0 + n * 60)
+    return times
