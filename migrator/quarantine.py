@@ -19,7 +19,9 @@ class Quarantine:
         if not rec.raw:
             return None
         folder = self.directory / re.sub(r"[^\w.\-]+", "_", target)
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for d in (self.directory, folder):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(d, 0o700)  # private: mkdir's mode is reduced by the umask
         name = re.sub(r"[^\w.\-]+", "_", rec.stable_id)[-120:] + ".eml"
         path = folder / name
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
