@@ -53,6 +53,12 @@ class TargetError(MigratorError):
     default_hint = "Check the host and port: 993 for imaps://, 143 for imap:// with STARTTLS."
 
 
+class FolderRefused(TargetError):
+    """The server will not create a folder of that name (e.g. '.' under Dovecot's Maildir++ layout)."""
+
+    default_hint = "Rename the folder in the source's mail program, or leave it out with --exclude."
+
+
 class TlsError(TargetError):
     """TLS negotiation or certificate verification failed."""
 

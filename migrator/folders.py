@@ -89,7 +89,7 @@ def map_folders(folders: list[Folder], layout: TargetLayout) -> dict[str, str]:
         role = folder_role(f)
         if role in MAPPED_ROLES:
             roles_by_path.setdefault(f.path, role)
-    return {f.key: _map(f, layout, roles_by_path) for f in folders}
+    return {f.key: existing_spelling(_map(f, layout, roles_by_path), layout) for f in folders}
 
 
 def map_folder(folder: Folder, layout: TargetLayout) -> str:
@@ -116,3 +116,25 @@ def _map(folder: Folder, layout: TargetLayout, roles_by_path: dict[tuple[str, ..
     if parts[0].upper() == "INBOX":
         parts[0] = "INBOX"
     return layout.delimiter.join(parts)
+
+
+def fallback_names(name: str, delimiter: str) -> list[str]:
+    """Other spellings to try when the server refuses a folder name: characters some servers
+    reserve ('.' under Maildir++ layouts, '/', '%', '*') replaced by '_' in each component."""
+    parts = name.split(delimiter) if delimiter else [name]
+    out = []
+    for bad in (".", "./%*\\"):
+        alt = delimiter.join("".join("_" if c in bad else c for c in p) for p in parts)
+        if alt != name and alt not in out:
+            out.append(alt)
+    return out
+
+
+def existing_spelling(name: str, layout: TargetLayout) -> str:
+    """The name a refused folder was created under by an earlier run, if any."""
+    if name in layout.existing:
+        return name
+    for alt in fallback_names(name, layout.delimiter):
+        if alt in layout.existing:
+            return alt
+    return name

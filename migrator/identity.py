@@ -6,10 +6,15 @@ import hashlib
 import re
 
 _EOL = re.compile(rb"\r?\n")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 
 
 def to_crlf(raw: bytes) -> bytes:
-    """IMAP wants CRLF line ends; stores hold LF (mbox, Maildir) or CRLF (PST exports)."""
+    """IMAP wants CRLF line ends; stores hold LF (mbox, Maildir) or CRLF (PST exports).
+
+    Already-CRLF bytes are returned as they are (no copy)."""
+    if _BARE_LF.search(raw) is None:
+        return raw
     return _EOL.sub(b"\r\n", raw)
 
 

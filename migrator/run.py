@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from migrator.errors import ConnectionLost, QuotaError, TargetError
-from migrator.folders import TargetLayout
+from migrator.errors import ConnectionLost, FolderRefused, QuotaError, TargetError
+from migrator.folders import TargetLayout, fallback_names
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
 from migrator.plan import (
     ALREADY, DUPLICATE, FILTERED, SKIPPED, UNREADABLE, UPLOAD, Entry, Scanner, _Acc, account,
@@ -31,7 +31,7 @@ from migrator.upload import Uploader
 @dataclass
 class RunOptions:
     batch_count: int = 100
-    batch_bytes: int = 8 * 1024 * 1024
+    batch_bytes: int = 4 * 1024 * 1024
     connections: int = 4
     ignore_quota: bool = False
     max_reconnects: int = 8
@@ -145,6 +145,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
         account(fp, s, _Acc(), years)
         if s.fate == UPLOAD:
             if not opened:
+                entry.target = frun.target = _create_folder(entry.target, session.target)
                 uploader.uidnext[entry.target] = _open_folder(entry.target, session.target, state)
                 opened = True
             frun.in_scope += 1
@@ -195,6 +196,25 @@ def _count_unchanged(frun: FolderRun, fp: FolderPlan, stats: RunStats) -> None:
     stats.duplicates += frun.duplicates
     stats.skipped += frun.skipped
     stats.filtered += frun.filtered
+
+
+def _create_folder(name: str, target: ImapTarget) -> str:
+    """Create the folder when absent; when the server refuses the name, a safe spelling of it."""
+    if name in target.known_folders():
+        return name
+    try:
+        target.create_folder(name)
+        return name
+    except FolderRefused as first:
+        for alt in fallback_names(name, target.delimiter):
+            if alt in target.known_folders():
+                return alt
+            try:
+                target.create_folder(alt)
+                return alt
+            except FolderRefused:
+                continue
+        raise first
 
 
 def _open_folder(name: str, target: ImapTarget, state: State) -> int:

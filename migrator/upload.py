@@ -155,13 +155,15 @@ class Uploader:
     quarantine: Quarantine
     connections: int = 1
     batch_count: int = 100
-    batch_bytes: int = 8 * 1024 * 1024
+    batch_bytes: int = 4 * 1024 * 1024
+    in_flight_budget: int = 24 * 1024 * 1024  # bytes queued or being sent: bounds memory
     max_attempts: int = 8
     backoff: Callable[[int], float] = lambda a: min(30.0, 0.5 * 2**a)
     on_upload: Callable[[int, int], None] | None = None
     uidnext: dict[str, int] = field(default_factory=dict)
     _pending: dict[str, Batch] = field(default_factory=dict)
     _in_flight: int = 0
+    _in_flight_bytes: int = 0
     _workers: Workers | None = None
     _fatal: Exception | None = None
 
@@ -210,6 +212,9 @@ class Uploader:
     def _submit(self, batch: Batch) -> None:
         self._raise_fatal()
         assert self._workers is not None
+        while self._in_flight and self._in_flight_bytes + batch.size > self.in_flight_budget:
+            self._collect(block=True)
+            self._raise_fatal()
         self.state.record_intents(self._intent(batch.folder, s) for s in batch.items)  # before the APPEND
         while True:
             try:
@@ -219,6 +224,7 @@ class Uploader:
                 self._collect(block=False)
                 self._raise_fatal()
         self._in_flight += 1
+        self._in_flight_bytes += batch.size
 
     def _collect(self, block: bool) -> None:
         assert self._workers is not None
@@ -230,6 +236,7 @@ class Uploader:
                     continue
                 return
             self._in_flight -= 1
+            self._in_flight_bytes -= batch.size
             try:
                 self._settle(batch)
             except Exception as exc:  # noqa: BLE001 - kept and raised once the queue is drained

@@ -23,7 +23,7 @@ from imapclient import exceptions as imap_exc
 from migrator import utf7
 from migrator.config import TargetConfig
 from migrator.identity import to_crlf
-from migrator.errors import ConnectionLost, LoginError, TargetError, TlsError
+from migrator.errors import ConnectionLost, FolderRefused, LoginError, TargetError, TlsError
 from migrator.sources.common import message_id as parse_message_id
 from migrator.target.diagnose import describe_cert_error, login_hint
 
@@ -296,7 +296,7 @@ class ImapTarget:
             self.client.create_folder(name)
         except imap_exc.IMAPClientError as exc:
             if "ALREADYEXISTS" not in str(exc).upper():
-                raise TargetError(f"cannot create folder {name!r} on the server: {exc}") from exc
+                raise FolderRefused(f"the server refuses to create folder {name!r}: {exc}") from exc
         except (OSError, imaplib.IMAP4.abort) as exc:
             raise ConnectionLost(str(exc)) from exc
         self.known_folders().add(name)
