@@ -19,6 +19,7 @@ line ends and no line over 998 octets outside attachments' original headers.
 from __future__ import annotations
 
 import base64
+import contextlib
 import binascii
 import codecs
 import email.utils
@@ -47,7 +48,6 @@ _MIME_NAMES = {
     "cp950": "big5", "big5": "big5", "koi8-r": "koi8-r", "koi8-u": "koi8-u", "mac-roman": "macintosh",
     "iso2022_kr": "iso-2022-kr", "johab": "johab", "cp874": "windows-874", "hz": "hz-gb-2312",
 }
-_SEVEN_BIT_CHARSETS = frozenset({"us-ascii", "iso-2022-jp", "iso-2022-kr", "hz-gb-2312"})
 _MIME_TYPE = re.compile(r"^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 _HEADER_LINE = re.compile(r"^[\x21-\x39\x3b-\x7e]+:")
@@ -241,7 +241,7 @@ def _looks_like_address(text: str) -> bool:
 
 
 def _encoded_header(name: str, value: str) -> str:
-    value = " ".join(value.replace("\r", " ").replace("\n", " ").split(" "))
+    value = value.replace("\r", " ").replace("\n", " ")
     if value.isascii() and len(value) + len(name) < 900:
         return f"{name}: {value}"
     return f"{name}: " + Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
@@ -294,7 +294,8 @@ def _content_part(msg: MapiMessage, depth: int) -> _Part:
     if html is not None:
         html_part = _leaf("text/html", html[0], html[1])
         if inline:
-            html_part = _Part(subtype="related", children=[html_part] + [_attachment_part(a, depth, True) for a in inline])
+            related = [html_part] + [_attachment_part(a, depth, True) for a in inline]
+            html_part = _Part(subtype="related", children=related)
     text_part = _leaf("text/plain", *_encode_text(text, msg)) if text is not None else None
     if text_part and html_part:
         body = _Part(subtype="alternative", children=[text_part, html_part])
@@ -318,22 +319,29 @@ def _bodies(msg: MapiMessage) -> tuple[str | None, tuple[bytes, str] | None, lis
     elif msg.body_rtf:
         kind = rtflib.rtf_kind(msg.body_rtf)
         recovered = rtflib.html_from_rtf(msg.body_rtf) if kind == "html" else None
-        if recovered is not None:
+        if recovered is not None and not re.search(r"<[A-Za-z!/]", recovered):
+            # Outlook also wraps plain text as "HTML" (a lone \htmltag64): it is text, keep its lines.
+            text = text if text is not None else recovered
+        elif recovered is not None:
             html = _encode_html(recovered, msg)
         else:
             if text is None:
                 text = rtflib.text_from_rtf(msg.body_rtf)
             if kind == "rtf":
-                rtf_att = Attachment(filename="body.rtf", data=msg.body_rtf.rstrip(b"\x00"), mime_type="application/rtf")
-                extra.append(_attachment_part(rtf_att, 0, False))
+                rtf_file = Attachment(filename="body.rtf", data=msg.body_rtf.rstrip(b"\x00"),
+                                      mime_type="application/rtf")
+                extra.append(_attachment_part(rtf_file, 0, False))
     return text, html, extra
 
 
 def _preferred_codec(msg: MapiMessage) -> str | None:
+    """The message's own internet charset, when it is one MIME readers know."""
     codec = rtflib.python_codec(msg.internet_cpid) if msg.internet_cpid else None
-    if codec is None or codec.startswith("utf-16") or codec == "utf-7" or codec not in _MIME_NAMES and not codec.startswith(("cp125", "iso8859")):
+    if codec is None or codec.startswith("utf-16") or codec == "utf-7":
         return None
-    return codec
+    if codec in _MIME_NAMES or codec.startswith(("cp125", "iso8859")):
+        return codec
+    return None
 
 
 def _mime_charset(codec: str) -> str:
@@ -379,10 +387,8 @@ def _html_charset(html: bytes, msg: MapiMessage) -> str:
         candidates.append(codec)
     m = _META_CHARSET.search(html[:4096])
     if m:
-        try:
+        with contextlib.suppress(LookupError):
             candidates.append(codecs.lookup(m.group(1).decode("ascii")).name)
-        except LookupError:
-            pass
     candidates += ["utf-8", "cp1252"]
     for codec in candidates:
         try:
@@ -397,18 +403,17 @@ def _html_charset(html: bytes, msg: MapiMessage) -> str:
 
 def _leaf(content_type: str, data: bytes, charset: str) -> _Part:
     data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    cte, body = _encode_body(data, charset)
+    cte, body = _encode_body(data)
     return _Part(headers=[("Content-Type", f'{content_type}; charset="{charset}"'),
                           ("Content-Transfer-Encoding", cte)], body=body)
 
 
-def _encode_body(data: bytes, charset: str) -> tuple[str, bytes]:
+def _encode_body(data: bytes) -> tuple[str, bytes]:
     """Pick 7bit / quoted-printable / base64 for text (data has LF line ends)."""
     long_lines = any(len(line) > 900 for line in data.split(b"\n"))
-    if (data.isascii() and not long_lines) and (charset in _SEVEN_BIT_CHARSETS or data.isascii()):
+    if data.isascii() and not long_lines:
         return "7bit", data.replace(b"\n", b"\r\n")
-    non_ascii = sum(1 for b in data if b > 127)
-    if non_ascii * 5 < len(data) and not data.isascii() or (data.isascii() and long_lines):
+    if sum(1 for b in data if b > 127) * 5 < len(data):
         qp = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
         return "quoted-printable", qp.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     return "base64", _b64(data)
