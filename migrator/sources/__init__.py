@@ -12,7 +12,7 @@ __all__ = ["Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
 
 def detect_kind(path: Path) -> str:
     """'pst', 'thunderbird', 'maildir' or 'mbox'; SourceError when it is none of them."""
-    from migrator.sources import maildir, mbox
+    from migrator.sources import maildir, mbox, thunderbird
 
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory")
@@ -24,7 +24,7 @@ def detect_kind(path: Path) -> str:
             raise SourceError(f"{path}: cannot read ({exc.strerror})") from exc
         if head == b"!BDN":
             return "pst"
-        if path.name == "profiles.ini":
+        if thunderbird.detect(path):
             return "thunderbird"
         if mbox.looks_like_mbox(path):
             return "mbox"
@@ -32,7 +32,7 @@ def detect_kind(path: Path) -> str:
             f"{path}: not a mail store migrate can read",
             hint="Give an mbox file, a Maildir, a directory of mbox files, a Thunderbird profile or a .pst file.",
         )
-    if (path / "prefs.js").is_file() or (path / "profiles.ini").is_file():
+    if thunderbird.detect(path):
         return "thunderbird"
     if maildir.detect(path):
         return "maildir"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -101,7 +101,9 @@ class MaildirSource:
     def folders(self) -> list[Folder]:
         return list(self._folders)
 
-    def messages(self, folder: Folder) -> Iterator[MessageRecord]:
+    def messages(self, folder: Folder, known: Callable[[str, int], bool] | None = None) -> Iterator[MessageRecord]:
+        """Stream the folder; a message `known(stable_id, size)` to be settled already is not
+        read: it comes with empty bytes and extra["known"] (its stored size in extra["size"])."""
         base = Path(folder.origin)
         names: list[tuple[str, str, Path]] = []
         for sub in ("new", "cur"):
@@ -122,6 +124,20 @@ class MaildirSource:
                 )
         names.sort()
         for unique, sub, path in names:
+            if known is not None:
+                try:
+                    size = path.stat().st_size
+                except OSError:
+                    size = -1
+                if size >= 0 and known(f"maildir:{folder.key}:{unique}", size):
+                    _, flags, deleted = parse_name(path.name)
+                    yield MessageRecord(
+                        folder=folder, stable_id=f"maildir:{folder.key}:{unique}", raw=b"",
+                        date=delivery_time(unique, path) or datetime(1980, 1, 1, tzinfo=timezone.utc),
+                        flags=flags, locator=str(path), extra={"known": "1", "size": str(size)},
+                        skip_reason="marked deleted in the source" if deleted else None,
+                    )
+                    continue
             yield self._record(folder, unique, sub, path)
 
     @staticmethod
@@ -147,6 +163,11 @@ class MaildirSource:
             locator=locator,
             skip_reason="marked deleted in the source" if deleted else None,
         )
+
+    def reload(self, rec: MessageRecord) -> MessageRecord:
+        """Read a message that was passed over as known."""
+        path = Path(rec.locator)
+        return self._record(rec.folder, parse_name(path.name)[0], path.parent.name, path)
 
     def token(self, folder: Folder) -> str | None:
         """Cheap change detector: a delivery, a flag change or a removal touches cur/ or new/."""

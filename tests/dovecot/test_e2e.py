@@ -46,7 +46,7 @@ def read_server(user) -> tuple[str, dict[str, list[tuple[bytes, set[str], dateti
             if not info[b"EXISTS"]:
                 continue
             c.normalise_times = False
-            data = c.fetch("1:*", ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])
+            data = c.fetch(c.search("ALL"), ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])
             out[name] = [(d[b"BODY[]"], {f.decode() for f in d[b"FLAGS"] if f != b"\\Recent"},
                           d[b"INTERNALDATE"]) for _, d in sorted(data.items())]
     return delim, out

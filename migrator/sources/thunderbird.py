@@ -1,0 +1,602 @@
+"""Thunderbird profiles: every POP account and Local Folders, mbox or maildir store, read-only.
+
+Thunderbird may be running. Nothing in the profile is ever written, locked or touched; an mbox
+is read only up to the size it had when it was opened, and a last message that was still being
+appended is left for the next run. Message state comes from the X-Mozilla-Status/-Status2/-Keys
+headers (the .msf summaries are Mork files we do not parse, except to find a hashed folder's
+display name). Messages Thunderbird marked expunged (deleted, folder not compacted yet) are
+yielded with a skip reason and never uploaded. The bytes are uploaded as stored, X-Mozilla-*
+headers included.
+
+Folder paths: every account's folders are merged into one tree by default (each Inbox becomes
+("Inbox",), role inbox). With `account_prefix=True`, Local Folders stay at the top and every
+other account's folders go under a folder named after the account, without roles (so they keep
+their names: "taro@example.jp/Sent" is not merged into the server's Sent folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+from migrator.errors import SourceError
+from migrator.sources.base import (
+    ROLE_ARCHIVE,
+    ROLE_DRAFTS,
+    ROLE_INBOX,
+    ROLE_JUNK,
+    ROLE_OUTBOX,
+    ROLE_SENT,
+    ROLE_TEMPLATES,
+    ROLE_TRASH,
+    Folder,
+    MessageRecord,
+)
+from migrator.sources.common import EPOCH_FALLBACK, choose_date, header_value
+from migrator.sources.discovery import (
+    AccountInfo,
+    FolderInfo,
+    disk_name,
+    pick_profile,
+    profile_notes,
+    read_accounts,
+)
+from migrator.sources.mbox import (
+    IGNORED_SUFFIXES,
+    from_line_date,
+    is_from_line,
+    looks_like_mbox,
+    status_flags,
+    unquote_from,
+)
+
+SKIP_EXPUNGED = "deleted in Thunderbird (not yet compacted)"
+SKIP_IMAP_DELETED = "marked deleted on the IMAP server (not yet expunged)"
+SKIP_EMPTY = "empty entry in the mbox (a separator line with no message)"
+
+# The names Thunderbird gives its special folders on disk (top level of an account).
+NAME_ROLES = {
+    "inbox": ROLE_INBOX, "sent": ROLE_SENT, "drafts": ROLE_DRAFTS, "templates": ROLE_TEMPLATES,
+    "trash": ROLE_TRASH, "junk": ROLE_JUNK, "archives": ROLE_ARCHIVE, "unsent messages": ROLE_OUTBOX,
+}
+# nsMsgFolderFlags bits, as folderCache.json records them.
+FLAG_ROLES = (
+    (0x1000, ROLE_INBOX), (0x200, ROLE_SENT), (0x400, ROLE_DRAFTS), (0x400000, ROLE_TEMPLATES),
+    (0x100, ROLE_TRASH), (0x40000000, ROLE_JUNK), (0x4000, ROLE_ARCHIVE), (0x800, ROLE_OUTBOX),
+)
+# Files that sit in account directories and never hold mail (besides IGNORED_SUFFIXES).
+NON_MAIL_NAMES = {"filterlog.html", "msgfilterrules.dat", "popstate.dat", "rules.dat", "junklog.html",
+                  "virtualfolders.dat", "foldertree.json", "panacea.dat", "folders.json", "foldercache.json"}
+NON_MAIL_SUFFIXES = IGNORED_SUFFIXES + (".msf", ".tmp", ".snm", ".bak", ".eml", ".mozmsgs", ".sqlite-journal")
+
+# Compaction's work files: old Thunderbird wrote "nstmp" beside the folder, newer ones use a hidden
+# .temp-compact/ directory with "<name>.compacting/.compacted/.original" (already skipped: hidden).
+COMPACTION_SUFFIXES = (".compacting", ".compacted", ".original", ".compact-backup")
+_COMPACT_TEMP = re.compile(r"nstmp(?:-\d+)?")
+
+MOZ_PARTIAL = 0x0400
+MOZ2_IMAP_DELETED = 0x00200000
+MOZ2_MDN_SENT = 0x00800000
+MOZ2_LABELS = 0x0E000000
+
+# Thunderbird's own separator: "From - Tue Mar 10 12:00:00 2020". Trusted even without a blank
+# line before it (Thunderbird escapes "From " lines in bodies, so an unescaped one is a separator).
+_TB_FROM = re.compile(
+    rb"^From - (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    rb"[ \d]\d \d\d:\d\d:\d\d \d{4}$"
+)
+_HASHED = re.compile(r"[0-9a-f]{8}$")
+_NAME_TIME = re.compile(r"^(\d{9,11})\.")
+_READ_CHUNK = 1 << 20  # longest piece of a line read at once
+# An mbox untouched this long is at rest: its last message is complete even without a final blank line.
+QUIET_SECONDS = 60
+
+
+def detect(path: Path) -> bool:
+    """A Thunderbird profile directory, a directory holding profiles.ini, or profiles.ini itself."""
+    if path.is_file():
+        return path.name.lower() == "profiles.ini"
+    return path.is_dir() and (
+        (path / "prefs.js").is_file() or (path / "profiles.ini").is_file()
+        or (path / "Mail" / "Local Folders").is_dir()
+    )
+
+
+def resolve_profile(path: Path) -> Path:
+    """The profile directory `path` designates (a profile, profiles.ini or the directory holding it)."""
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or directory")
+    if path.is_file():
+        if path.name.lower() != "profiles.ini":
+            raise SourceError(f"{path}: not a Thunderbird profile (give the profile directory or profiles.ini)")
+        return pick_profile(path)
+    if (path / "prefs.js").is_file() or (path / "Mail").is_dir() or (path / "ImapMail").is_dir():
+        return path
+    if (path / "profiles.ini").is_file():
+        return pick_profile(path / "profiles.ini")
+    raise SourceError(f"{path}: not a Thunderbird profile (no prefs.js, no Mail/ directory)")
+
+
+# ---------------------------------------------------------------- folder tree
+
+
+@dataclass(frozen=True)
+class _Entry:
+    path: tuple[str, ...]  # display path inside the account
+    role: str | None
+    origin: Path  # mbox file, maildir directory, or .sbd directory of a container-only folder
+    kind: str  # "mbox" | "maildir" | "container"
+    rel: str  # the folder's file path relative to the account directory
+
+
+class _Walker:
+    def __init__(self, profile: Path, warn: Callable[[str], None]) -> None:
+        self.info = FolderInfo(profile)
+        self.warn = warn
+
+    def walk(self, account: AccountInfo) -> list[_Entry]:
+        out: list[_Entry] = []
+        if account.directory is not None:
+            self._dir(account.directory, (), "", True, account.type == "imap", 0, out)
+        return out
+
+    def _dir(self, directory: Path, prefix: tuple[str, ...], rel: str, top: bool, imap: bool,
+             depth: int, out: list[_Entry]) -> None:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            self.warn(f"{directory}: cannot list directory ({exc.strerror})")
+            return
+        names = {e.name for e in entries}
+        kinds: dict[str, str] = {}
+        subdirs: set[str] = set()
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            try:
+                if e.is_dir():
+                    if e.name.endswith(".sbd"):
+                        subdirs.add(e.name[:-4])
+                    elif os.path.isdir(os.path.join(e.path, "cur")):
+                        kinds[e.name] = "maildir"
+                elif e.is_file() and _is_mbox(Path(e.path), names):
+                    kinds[e.name] = "mbox"
+            except OSError:
+                continue
+        order = sorted(set(kinds) | subdirs, key=lambda n: (not (top and n.lower() in ("inbox",)), n.casefold()))
+        for n in order:
+            kind = kinds.get(n, "container")
+            origin = directory / (n if kind != "container" else n + ".sbd")
+            msf = directory / (n + ".msf")
+            display = disk_name(n, imap)
+            if _HASHED.search(n):
+                recorded = self.info.name(msf)
+                if recorded is None and len(n) == 8:
+                    self.warn(f"{directory / n}: a hashed file name and no recorded folder name; kept as {n!r}")
+                display = recorded or display
+            role = self._role(msf, display, top)
+            path = ("Inbox",) if top and role == ROLE_INBOX else prefix + (display,)
+            out.append(_Entry(path, role, origin, kind, rel + n))
+            if n in subdirs:
+                if depth >= 64:
+                    self.warn(f"{directory / (n + '.sbd')}: folders nested too deep; deeper ones skipped")
+                    continue
+                self._dir(directory / (n + ".sbd"), path, rel + n + ".sbd/", False, imap, depth + 1, out)
+
+    def _role(self, msf: Path, display: str, top: bool) -> str | None:
+        flags = self.info.flags(msf)
+        if flags:
+            for bit, role in FLAG_ROLES:
+                if flags & bit:
+                    return role
+        return NAME_ROLES.get(display.casefold()) if top else None
+
+
+def _is_mbox(path: Path, siblings: set[str]) -> bool:
+    """An mbox folder file: one with a .msf summary beside it, or a non-empty file starting with a From line."""
+    name = path.name
+    low = name.lower()
+    if low.endswith((".msf",) + COMPACTION_SUFFIXES) or _COMPACT_TEMP.fullmatch(low):
+        return False
+    if name + ".msf" in siblings:
+        return True
+    if low in NON_MAIL_NAMES or low.endswith(NON_MAIL_SUFFIXES):
+        return False
+    try:
+        if path.stat().st_size == 0:
+            return False
+    except OSError:
+        return False
+    return looks_like_mbox(path)
+
+
+# ---------------------------------------------------------------- reading messages
+
+
+@dataclass
+class _ReadLog:
+    """What reading left behind: remarks for the user, and where each mbox read ended cleanly."""
+
+    warnings: list[str] = field(default_factory=list)
+    ends: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    offset: int
+    from_line: bytes | None  # None: bytes before the first separator (not a message)
+    raw: bytes
+    end: int
+
+
+def _scan_mbox(fh: IO[bytes], start: int, limit: int) -> Iterator[_Chunk]:
+    """Split [start, limit) of an mbox into entries. Never reads past `limit`."""
+    fh.seek(start)
+    pos = start
+    at_line_start = prev_blank = True
+    cur_off = start
+    cur_from: bytes | None = None
+    lines: list[bytes] = []
+    while pos < limit:
+        line = fh.readline(min(limit - pos, _READ_CHUNK))
+        if not line:
+            break
+        stripped = line.rstrip(b"\r\n")
+        is_sep = (
+            at_line_start and line.endswith(b"\n") and line.startswith(b"From ")
+            and ((prev_blank and is_from_line(stripped)) or _TB_FROM.match(stripped) is not None)
+        )
+        if is_sep:
+            if cur_from is not None or lines:
+                yield _Chunk(cur_off, cur_from, _finish(lines), pos)
+            cur_off, cur_from, lines = pos, stripped, []
+        else:
+            lines.append(unquote_from(line) if at_line_start and cur_from is not None else line)
+        prev_blank = at_line_start and line in (b"\n", b"\r\n")
+        at_line_start = line.endswith(b"\n")
+        pos += len(line)
+    if cur_from is not None or lines:
+        yield _Chunk(cur_off, cur_from, _finish(lines), pos)
+
+
+def _finish(lines: list[bytes]) -> bytes:
+    if lines and lines[-1] in (b"\n", b"\r\n"):
+        lines = lines[:-1]
+    return b"".join(lines)
+
+
+def _tail_complete(fh: IO[bytes], size: int) -> bool:
+    """Whether the last entry of the file, as seen at open (`size` bytes), was complete.
+
+    The file grew since: only if what follows is the next separator. It did not: if the entry ends
+    with the blank line Thunderbird writes after every message, or the file has been left alone for
+    a while (a file at rest that merely lacks the final blank line).
+    """
+    try:
+        st = os.fstat(fh.fileno())
+        if st.st_size > size:
+            fh.seek(size)
+            return fh.read(7).startswith((b"From ", b"\nFrom ", b"\r\nFrom "))
+        fh.seek(max(0, size - 4))
+        if fh.read(4).endswith((b"\n\n", b"\r\n\r\n")):
+            return True
+        return time.time() - st.st_mtime > QUIET_SECONDS
+    except OSError:
+        return True
+
+
+def mozilla_state(raw: bytes) -> tuple[frozenset[str], str | None, dict[str, str]]:
+    """(IMAP flags, skip reason, extra) from X-Mozilla-Status, -Status2 and -Keys."""
+    base, deleted = status_flags(raw)
+    flags = set(base)
+    extra: dict[str, str] = {}
+    skip = SKIP_EXPUNGED if deleted else None
+    status2 = _hex(header_value(raw, "X-Mozilla-Status2"), 8)
+    if status2 & MOZ2_IMAP_DELETED and skip is None:
+        skip = SKIP_IMAP_DELETED
+    label = (status2 & MOZ2_LABELS) >> 25
+    if 1 <= label <= 5:
+        flags.add(f"$label{label}")
+    if status2 & MOZ2_MDN_SENT:
+        flags.add("$MDNSent")
+    if _hex(header_value(raw, "X-Mozilla-Status"), 4) & MOZ_PARTIAL:
+        extra["warning"] = "only the first part was downloaded from the POP server (Thunderbird 'partial')"
+    return frozenset(flags), skip, extra
+
+
+def _hex(value: str | None, digits: int) -> int:
+    try:
+        return int(value.strip()[:digits], 16) if value else 0
+    except ValueError:
+        return 0
+
+
+def _error(folder: Folder, sid: str, locator: str, message: str) -> MessageRecord:
+    return MessageRecord(folder=folder, stable_id=sid, raw=b"", date=EPOCH_FALLBACK, locator=locator,
+                         error=message)
+
+
+def read_mbox(folder: Folder, path: Path, log: _ReadLog, start: int = 0) -> Iterator[MessageRecord]:
+    """The messages of one Thunderbird mbox, as it was when opened; a half-written last one is left."""
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        yield _error(folder, f"tb:{folder.key}:open", str(path), f"cannot open {path}: {exc.strerror}")
+        return
+    with fh:
+        try:
+            size = os.fstat(fh.fileno()).st_size
+            start = start if 0 <= start <= size else 0
+            pending: _Chunk | None = None
+            for chunk in _scan_mbox(fh, start, size):
+                if chunk.from_line is None and not chunk.raw.strip():
+                    continue  # blank lines before the first separator
+                if pending is not None:
+                    yield _mbox_record(folder, path, pending)
+                pending = chunk
+            end = size
+            if pending is not None:
+                if pending.from_line is None or _tail_complete(fh, size):
+                    yield _mbox_record(folder, path, pending)
+                else:
+                    end = pending.offset
+                    log.warnings.append(f"{path}: the message at byte {pending.offset} was still being written "
+                                        "(Thunderbird is running); it is taken by the next run")
+            log.ends[folder.key] = end
+        except OSError as exc:
+            yield _error(folder, f"tb:{folder.key}:ioerror", str(path), f"read error in {path}: {exc}")
+
+
+def _mbox_record(folder: Folder, path: Path, chunk: _Chunk) -> MessageRecord:
+    sid = f"tb:{folder.key}:{chunk.offset}"
+    locator = f"{path} @ byte {chunk.offset}"
+    if chunk.from_line is None:
+        return _error(folder, sid, locator,
+                      f"{path}: bytes {chunk.offset}-{chunk.end} are not a message (no 'From ' separator "
+                      "line before them); the rest of the file was read")
+    if not chunk.raw.strip():
+        return MessageRecord(folder=folder, stable_id=sid, raw=chunk.raw, date=EPOCH_FALLBACK, locator=locator,
+                             skip_reason=SKIP_EMPTY, extra={"offset": str(chunk.offset)})
+    flags, skip, extra = mozilla_state(chunk.raw)
+    return MessageRecord(
+        folder=folder, stable_id=sid, raw=chunk.raw, date=choose_date(chunk.raw, from_line_date(chunk.from_line)),
+        flags=flags, locator=locator, skip_reason=skip, extra={"offset": str(chunk.offset), **extra},
+    )
+
+
+def read_maildir(folder: Folder, path: Path) -> Iterator[MessageRecord]:
+    """Thunderbird's maildir store: one file per message in cur/ (tmp/ holds unfinished writes)."""
+    files: list[tuple[str, Path]] = []
+    for sub in ("cur", "new"):
+        try:
+            with os.scandir(path / sub) as it:
+                files += [(e.name, Path(e.path)) for e in it if not e.name.startswith(".") and e.is_file()]
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            yield _error(folder, f"tb:{folder.key}:{sub}", str(path / sub),
+                         f"cannot list {path / sub}: {exc.strerror}")
+    for name, file in sorted(files):
+        sid = f"tb:{folder.key}:{name}"
+        try:
+            with file.open("rb") as fh:
+                raw = fh.read()
+                mtime = os.fstat(fh.fileno()).st_mtime
+        except FileNotFoundError:
+            continue  # moved or deleted by Thunderbird since the listing: no longer in this folder
+        except OSError as exc:
+            yield _error(folder, sid, str(file), f"cannot read {file}: {exc.strerror}")
+            continue
+        from_date = None
+        first, sep, rest = raw.partition(b"\n")
+        if sep and first.startswith(b"From ") and is_from_line(first.rstrip(b"\r")):
+            from_date, raw = from_line_date(first.rstrip(b"\r")), rest
+        m = _NAME_TIME.match(name)  # "<seconds>.M<µs>P<pid>Q<n>.<host>.eml": when Thunderbird stored it
+        name_date = _plausible(int(m.group(1))) if m else None
+        date = choose_date(raw, from_date, name_date)
+        if date == EPOCH_FALLBACK:
+            date = _plausible(mtime) or date
+        flags, skip, extra = mozilla_state(raw)
+        yield MessageRecord(folder=folder, stable_id=sid, raw=raw, date=date, flags=flags, locator=str(file),
+                            skip_reason=skip, extra=extra)
+
+
+def _plausible(ts: float) -> datetime | None:
+    """A timestamp as a date when it lies between 1980 and 2100."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc) if 315532800 <= ts <= 4102444800 else None
+
+
+# ---------------------------------------------------------------- the source
+
+
+class ThunderbirdSource:
+    """A Thunderbird profile: the POP accounts and Local Folders (or the accounts named)."""
+
+    kind = "thunderbird"
+
+    def __init__(self, path: Path, accounts: list[str] | None = None, account_prefix: bool = False) -> None:
+        self.root = resolve_profile(Path(path).expanduser())
+        self.account_prefix = account_prefix
+        self._log = _ReadLog(warnings=profile_notes(self.root))
+        self.all_accounts, notes = read_accounts(self.root)
+        self._log.warnings.extend(notes)
+        self.accounts = self._select(accounts)
+        self._kinds: dict[str, str] = {}
+        self._folders = self._build()
+
+    @property
+    def warnings(self) -> list[str]:
+        """Remarks for the user: newer Thunderbird, prefs.js unusable, a message still being written…"""
+        return self._log.warnings
+
+    def _select(self, wanted: list[str] | None) -> list[AccountInfo]:
+        if not wanted:
+            chosen = [a for a in self.all_accounts if a.migrated_by_default]
+            if not chosen:
+                listing = "; ".join(f"{a.name} ({a.type}): {a.reason}" for a in self.all_accounts) or "none"
+                raise SourceError(f"{self.root}: no POP account or Local Folders to migrate (accounts: {listing})",
+                                  hint="Name an account with --account NAME to migrate it anyway.")
+            return chosen
+        chosen = []
+        for name in wanted:
+            hits = [a for a in self.all_accounts if a.matches(name)]
+            if not hits:
+                listing = ", ".join(f"{a.name!r} ({a.type})" for a in self.all_accounts) or "none"
+                raise SourceError(f"{self.root}: no account named {name!r}; the profile has: {listing}",
+                                  hint="Pass --account with an account name, host, user@host or directory name.")
+            chosen += [a for a in hits if a not in chosen]
+        for a in chosen:
+            if a.directory is None or not a.directory.is_dir():
+                self._log.warnings.append(f"account {a.name!r}: {a.reason}")
+        order = {id(a): i for i, a in enumerate(self.all_accounts)}
+        return sorted(chosen, key=lambda a: order[id(a)])
+
+    def _account_rel(self, a: AccountInfo) -> str:
+        assert a.directory is not None
+        try:
+            return a.directory.relative_to(self.root).as_posix()
+        except ValueError:
+            return a.directory.as_posix()
+
+    def _prefixes(self) -> dict[int, str]:
+        """Account → top folder name when accounts are kept apart (Local Folders get none)."""
+        out: dict[int, str] = {}
+        used: set[str] = set()
+        for a in self.accounts:
+            if a.is_local_folders:
+                continue
+            name = a.name.strip() or a.key
+            if name.casefold() in used:
+                name = f"{name} ({a.host or a.key})"
+            n, base = 2, name
+            while name.casefold() in used:
+                name, n = f"{base} {n}", n + 1
+            used.add(name.casefold())
+            out[id(a)] = name
+        return out
+
+    def _build(self) -> list[Folder]:
+        walker = _Walker(self.root, self._log.warnings.append)
+        prefixes = self._prefixes() if self.account_prefix else {}
+        folders: list[Folder] = []
+        seen: set[str] = set()
+        for a in self.accounts:
+            if a.directory is None or not a.directory.is_dir() or os.path.realpath(a.directory) in seen:
+                continue  # missing, or the same directory as an account already read
+            seen.add(os.path.realpath(a.directory))
+            acct = self._account_rel(a)
+            prefix = prefixes.get(id(a))
+            if prefix is not None:
+                folders.append(Folder(path=(prefix,), origin=str(a.directory), key=acct))
+                self._kinds[acct] = "container"
+            for e in walker.walk(a):
+                key = f"{acct}/{e.rel}"
+                if prefix is not None:
+                    f = Folder(path=(prefix,) + e.path, origin=str(e.origin), key=key, role=None)
+                else:
+                    f = Folder(path=e.path, origin=str(e.origin), key=key, role=e.role)
+                folders.append(f)
+                self._kinds[key] = e.kind
+        return folders
+
+    def folders(self) -> list[Folder]:
+        return list(self._folders)
+
+    def messages(self, folder: Folder, start: int = 0) -> Iterator[MessageRecord]:
+        kind = self._kinds.get(folder.key)
+        if kind == "mbox":
+            yield from read_mbox(folder, Path(folder.origin), self._log, start)
+        elif kind == "maildir":
+            yield from read_maildir(folder, Path(folder.origin))
+
+    def token(self, folder: Folder) -> str | None:
+        """Cheap change detector (taken before reading): mbox size+mtime; maildir files' sizes+mtimes."""
+        kind = self._kinds.get(folder.key)
+        origin = Path(folder.origin)
+        try:
+            if kind == "mbox":
+                st = origin.stat()
+                return f"tb-mbox:{st.st_size}:{st.st_mtime_ns}"
+            if kind == "maildir":
+                # Thunderbird rewrites X-Mozilla-Status inside the files: the directory mtime is not enough.
+                h = hashlib.sha256()
+                for sub in ("cur", "new"):
+                    if not (origin / sub).is_dir():
+                        continue
+                    with os.scandir(origin / sub) as it:
+                        for e in sorted(it, key=lambda e: e.name):
+                            st = e.stat()
+                            h.update(f"{sub}/{e.name}:{st.st_size}:{st.st_mtime_ns}\n".encode("utf-8", "replace"))
+                return "tb-maildir:" + h.hexdigest()[:32]
+        except OSError:
+            return None
+        return "tb-container" if kind == "container" else None
+
+    def resume_info(self, folder: Folder) -> dict[str, object] | None:
+        """Where the last read of an mbox ended cleanly, to read only what Thunderbird appended since."""
+        end = self._log.ends.get(folder.key)
+        if end is None:
+            return None
+        return {"end": end, "tail": _tail_hash(Path(folder.origin), end)}
+
+    def resume_offset(self, folder: Folder, info: dict[str, object]) -> int | None:
+        """The offset to continue from when the mbox only grew since `info`; None otherwise."""
+        if self._kinds.get(folder.key) != "mbox":
+            return None
+        path = Path(folder.origin)
+        try:
+            end = int(info["end"])  # type: ignore[call-overload]
+            size = path.stat().st_size
+        except (KeyError, TypeError, ValueError, OSError):
+            return None
+        if end <= 0 or size <= end or _tail_hash(path, end) != info.get("tail"):
+            return None
+        try:
+            with path.open("rb") as fh:
+                fh.seek(end)
+                head = fh.readline(4096).rstrip(b"\r\n")
+        except OSError:
+            return None
+        return end if head.startswith(b"From ") and is_from_line(head) else None
+
+    def close(self) -> None:
+        return None
+
+
+def _tail_hash(path: Path, end: int) -> str | None:
+    """sha256 of the file's first 4 KiB and the 64 KiB before `end`."""
+    try:
+        with path.open("rb") as fh:
+            h = hashlib.sha256(fh.read(4096))
+            fh.seek(max(0, end - 65536))
+            h.update(fh.read(min(end, 65536)))
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def count_account(account: AccountInfo, profile: Path) -> tuple[int, int, int]:
+    """(live messages, deleted-not-compacted messages, bytes of the live ones) of one account."""
+    log = _ReadLog()
+    live = deleted = size = 0
+    acct = account.directory.as_posix() if account.directory else ""
+    for e in _Walker(profile, log.warnings.append).walk(account):
+        folder = Folder(path=e.path, origin=str(e.origin), key=f"{acct}/{e.rel}", role=e.role)
+        records = (read_mbox(folder, e.origin, log) if e.kind == "mbox"
+                   else read_maildir(folder, e.origin) if e.kind == "maildir" else iter(()))
+        for rec in records:
+            if rec.error:
+                continue
+            if rec.skip_reason in (SKIP_EXPUNGED, SKIP_IMAP_DELETED):
+                deleted += 1
+            elif rec.skip_reason is None:
+                live += 1
+                size += len(rec.raw)
+    return live, deleted, size
