@@ -35,18 +35,47 @@ class Common:
     json: bool
     quiet: bool
     options: dict[str, Any] = field(default_factory=dict)
+    provider: str | None = None  # provider preset name (given or recognised from the host)
+
+
+def _target_options() -> list[Callable[..., Any]]:
+    """How to reach and log in to the server (shared by check, plan, run, verify)."""
+    return [
+        click.option("--target", "target_url", required=True, metavar="URL",
+                     help="imaps://USER@HOST[:PORT] (TLS) or imap://USER@HOST[:PORT] (STARTTLS); "
+                          "with --provider just USER."),
+        click.option("--provider", metavar="NAME",
+                     help="Provider preset: host, port, TLS, limits and login hints (gmail, icloud, outlook, "
+                          "office365, yahoo, aol, yahoo-japan, docomo, ocn, nifty; see docs/providers.md)."),
+        click.option("--password-file", type=click.Path(path_type=Path), metavar="FILE",
+                     help="Read the password from FILE (else $MIGRATE_PASSWORD, the keyring, or a prompt)."),
+        click.option("--oauth2", is_flag=True,
+                     help="Log in with an OAuth2 access token (XOAUTH2/OAUTHBEARER): required by Microsoft 365 "
+                          "and Outlook.com. The token comes from --oauth2-token-command or the password sources."),
+        click.option("--oauth2-token-command", metavar="CMD",
+                     help="Shell command printing a fresh access token; run for every connection (implies --oauth2)."),
+        click.option("--insecure", is_flag=True, help="Allow unverified TLS or plaintext (local tests only)."),
+        click.option("--debug", is_flag=True,
+                     help="Write an IMAP protocol trace (passwords and tokens redacted) next to the state file "
+                          "(`check`: to stderr)."),
+    ]
+
+
+def _with(opts: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for opt in reversed(opts):
+            fn = opt(fn)
+        return fn
+
+    return apply
 
 
 def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
         click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path)),
-        click.option("--target", "target_url", required=True, metavar="URL",
-                     help="imaps://USER@HOST[:PORT] (TLS) or imap://USER@HOST[:PORT] (STARTTLS)."),
+        *_target_options(),
         click.option("--state", "state_path", type=click.Path(path_type=Path), metavar="PATH",
                      help="State database (default: one per source+target under ~/.local/share/migrator)."),
-        click.option("--password-file", type=click.Path(path_type=Path), metavar="FILE",
-                     help="Read the password from FILE (else $MIGRATE_PASSWORD, the keyring, or a prompt)."),
-        click.option("--insecure", is_flag=True, help="Allow unverified TLS or plaintext (local tests only)."),
         click.option("--timeout", type=float, default=60.0, show_default=True, help="Network timeout in seconds."),
         click.option("--since", metavar="DATE", help="Only messages dated on or after DATE (YYYY-MM-DD)."),
         click.option("--until", metavar="DATE", help="Only messages dated before DATE (YYYY-MM-DD)."),
@@ -67,10 +96,12 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def build_common(sources: tuple[Path, ...], target_url: str, state_path: Path | None, password_file: Path | None,
                  insecure: bool, timeout: float, since: str | None, until: str | None, max_size: str | None,
                  include: tuple[str, ...], exclude: tuple[str, ...], accounts: tuple[str, ...],
-                 account_prefix: bool, as_json: bool, quiet: bool, need_password: bool = True) -> Common:
-    target = parse_target(target_url, insecure=insecure, timeout=timeout)
-    if insecure:
-        click.echo("migrate: warning: --insecure: the server's identity is not checked", err=True)
+                 account_prefix: bool, as_json: bool, quiet: bool, need_password: bool = True,
+                 provider: str | None = None, oauth2: bool = False, oauth2_token_command: str | None = None,
+                 debug: bool = False) -> Common:
+    target = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
+                          timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command,
+                          need_password=need_password)
     scope = Scope(
         since=parse_day(since, "--since") if since else None,
         until=parse_day(until, "--until") if until else None,
@@ -78,14 +109,33 @@ def build_common(sources: tuple[Path, ...], target_url: str, state_path: Path | 
         include=include, exclude=exclude,
     )
     paths = [p.expanduser() for p in sources]
-    if need_password:
-        target = target.model_copy(update={"password": read_password(password_file, prompt_user=target.ident)})
     options: dict[str, Any] = {}
     if accounts:
         options["accounts"] = list(accounts)
     if account_prefix:
         options["account_prefix"] = True
-    return Common(paths, target, state_path or default_state_path(paths, target), scope, as_json, quiet, options)
+    state = state_path or default_state_path(paths, target)
+    if debug:
+        trace = state.expanduser().with_name(state.expanduser().name + ".imap-trace.log")
+        target = target.model_copy(update={"trace": str(trace)})
+        click.echo(f"migrate: --debug: IMAP protocol trace in {trace} (passwords and tokens redacted)", err=True)
+    return Common(paths, target, state, scope, as_json, quiet, options, provider=target.provider)
+
+
+def build_target(target_url: str, *, provider: str | None, password_file: Path | None, insecure: bool,
+                 timeout: float, oauth2: bool, oauth2_token_command: str | None,
+                 need_password: bool = True) -> TargetConfig:
+    """--target/--provider/credentials into a TargetConfig (the secret never comes from argv)."""
+    target = parse_target(target_url, insecure=insecure, timeout=timeout, provider=provider)
+    if insecure:
+        click.echo("migrate: warning: --insecure: the server's identity is not checked", err=True)
+    oauth2 = oauth2 or bool(oauth2_token_command)
+    target = target.model_copy(update={"oauth2": oauth2, "oauth2_token_command": oauth2_token_command or None})
+    if need_password and not oauth2_token_command:
+        what = "OAuth2 access token" if oauth2 else "Password"
+        target = target.model_copy(update={"password": read_password(password_file, prompt_user=target.ident,
+                                                                      what=what)})
+    return target
 
 
 @contextmanager
@@ -121,23 +171,40 @@ def cli() -> None:
 
 @cli.command()
 @_common_options
-def plan(**kw: Any) -> int:
-    """Dry run: what goes where, how much, and whether it fits the quota. Writes nothing."""
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html",
+              help="Also write the plan as a self-contained HTML page (charts included, no network needed).")
+def plan(report_path: Path | None, **kw: Any) -> int:
+    """Dry run: what goes where, how much, whether it fits the quota, and what to do if not. Writes nothing.
+
+    Exit 4 when the upload does not fit (with the --since date that fits and other diets).
+    """
+    from migrator.diet import limits_for
     from migrator.plan import Scanner, build_plan
     from migrator.run import layout_of
     from migrator.state import State
 
     c = build_common(**kw)
+    limits = limits_for(getattr(c, "provider", None), c.target.host, c.target.user)
     with ExitStack() as stack:
         sources = stack.enter_context(opened_sources(c))
         state = stack.enter_context(State.open(c.state_path, source_id=source_ident(c.sources),
                                                target_id=c.target.ident, create=False))
         target = stack.enter_context(connector(c.target)())
         bar = Bar("reading", quiet=c.quiet)
-        result = build_plan(Scanner(sources, layout_of(target), c.scope, state, target),
-                            target_label=c.target.url, on_message=bar.callback())
+        result = build_plan(Scanner(sources, layout_of(target), c.scope, state, target, use_settled=True),
+                            target_label=c.target.url, on_message=bar.callback(), limits=limits)
         bar.close()
+    if report_path is not None:
+        from migrator.charts import write_report
+
+        try:
+            write_report(result, report_path.expanduser())
+        except OSError as exc:
+            raise UsageError(f"cannot write the report {report_path}: {exc.strerror or exc}",
+                             hint="Pick a writable place for --report.") from exc
     click.echo(to_json(result) if c.json else render_plan(result))
+    if report_path is not None and not c.json:
+        click.echo(f"\nReport written to {report_path}.")
     return int(ExitCode.QUOTA) if result.quota.fits is False else 0
 
 
@@ -150,10 +217,12 @@ def plan(**kw: Any) -> int:
               help="Parallel connections (some providers allow only a few).")
 def run(ignore_quota: bool, batch: int, connections: int, **kw: Any) -> int:
     """Upload. Resumable: interrupt it at any moment and run it again; nothing is uploaded twice."""
+    from migrator.diet import DailyPacer, limits_for
     from migrator.run import RunOptions, execute
     from migrator.state import State
 
     c = build_common(**kw)
+    limits = limits_for(getattr(c, "provider", None), c.target.host, c.target.user)
     stop = StopFlag()
     with ExitStack() as stack, stop.installed():
         sources = stack.enter_context(opened_sources(c))
@@ -170,6 +239,8 @@ def run(ignore_quota: bool, batch: int, connections: int, **kw: Any) -> int:
         opts = RunOptions(
             batch_count=batch, connections=connections, ignore_quota=ignore_quota, stop_requested=stop.is_set, on_plan=on_plan,
             on_scan=scan_bar.callback(), on_upload=lambda n, b: bars["up"].update(b) if "up" in bars else None,
+            limits=limits, pacer=DailyPacer(limits.daily_upload_bytes, state, on_wait=_paused)
+            if limits.daily_upload_bytes else None,
         )
         quarantine = c.state_path.with_name(c.state_path.stem + ".quarantine")
         try:
@@ -186,48 +257,163 @@ def run(ignore_quota: bool, batch: int, connections: int, **kw: Any) -> int:
     return int(ExitCode.INCOMPLETE) if stats.failed else 0
 
 
+def _paused(until: float, sent: int) -> None:
+    from datetime import datetime
+
+    from migrator.diet import human
+
+    click.echo(f"\nmigrate: the provider's daily upload cap is reached ({human(sent)} in 24 hours); waiting until "
+               f"{datetime.fromtimestamp(until):%Y-%m-%d %H:%M} to carry on. Ctrl-C stops; run the same command "
+               "again later to continue.", err=True)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--until", required=True, metavar="DATE",
+              help="Archive the messages dated before DATE (what `run --since DATE` leaves local).")
+@click.option("--since", metavar="DATE", help="Only messages dated on or after DATE as well.")
+@click.option("--to", "dest", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="A new directory for the archive.")
+@click.option("--format", "fmt", type=click.Choice(["mbox", "maildir"]), default="mbox", show_default=True,
+              help="mbox: Thunderbird Local Folders (Name + Name.sbd/); maildir: Maildir++.")
+@click.option("--include", multiple=True, metavar="GLOB", help="Only folders matching GLOB (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out folders matching GLOB (repeatable).")
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Thunderbird: only these accounts.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path, fmt: str, include: tuple[str, ...],
+            exclude: tuple[str, ...], accounts: tuple[str, ...], as_json: bool, quiet: bool) -> int:
+    """Write the mail a diet keeps local (dated before --until) to a standalone archive. No server needed.
+
+    The source is only read. Open the mbox archive in Thunderbird as Local Folders, or any mail
+    program that reads mbox/Maildir, and the old POP program can go.
+    """
+    from migrator.archive import archive as do_archive
+    from migrator.progress import render_archive
+    from migrator.sources import detect_kind, open_source
+
+    scope = Scope(since=parse_day(since, "--since") if since else None, until=parse_day(until, "--until"),
+                  include=include, exclude=exclude)
+    with ExitStack() as stack:
+        opened = []
+        for p in sources:
+            path = p.expanduser()
+            opts = {"accounts": list(accounts)} if accounts and detect_kind(path) == "thunderbird" else {}
+            src = open_source(path, **opts)
+            stack.callback(src.close)
+            opened.append(src)
+        bar = Bar("archiving", quiet=quiet)
+        report = do_archive(opened, scope, dest.expanduser(), fmt, on_message=bar.callback())
+        bar.close()
+    click.echo(to_json(report) if as_json else render_archive(report))
+    return int(ExitCode.INCOMPLETE) if report.unreadable else 0
+
+
+def _percent(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        pct = float(value.strip().rstrip("%"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a percentage (e.g. 5 or 5%)") from None
+    if not 0 < pct <= 100:
+        raise click.BadParameter("must be more than 0 and at most 100")
+    return pct
+
+
 @cli.command()
 @_common_options
 @click.option("--deep", is_flag=True, help="Fetch every message and compare its bytes, flags and date.")
-@click.option("--sample", type=click.FloatRange(0.01, 100), metavar="PERCENT",
-              help="Deep-check a random PERCENT of the messages.")
-@click.option("--list/--no-list", "list_all", default=True, help="List each message problem.")
-def verify(deep: bool, sample: float | None, list_all: bool, **kw: Any) -> int:
-    """Proof, folder by folder, that every message in scope is on the server. Read-only."""
+@click.option("--sample", metavar="PERCENT", callback=_percent,
+              help="Deep-check a random PERCENT of the messages (e.g. 5%), for a quick check of a huge mailbox.")
+@click.option("--list/--no-list", "list_mode", default=None,
+              help="--list: one line per message, those found (=) too; --no-list: folders and totals only. "
+                   "Default: one line per problem.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html",
+              help="Also write a self-contained HTML report to keep as the record of the migration.")
+@click.option("--fresh", is_flag=True,
+              help="Check every folder again, even those an earlier (interrupted) verify proved and that did not change.")
+def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path: Path | None, fresh: bool,
+           **kw: Any) -> int:
+    """Proof, message by message, that everything in scope is on the server, before the old account goes.
+
+    Read-only on the server and the source. Resumable: an interrupted verify carries on where it stopped.
+    Exit 0 only when every message in scope is on the server; 1 otherwise, with what to do.
+    """
     from migrator.plan import Scanner
     from migrator.run import layout_of
     from migrator.state import State
     from migrator.verify import verify as do_verify
+    from migrator.verify_report import write_report
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # like Ctrl-C: what is proven so far stays recorded; run again to carry on
 
     c = build_common(**kw)
     with ExitStack() as stack:
+        stack.callback(signal.signal, signal.SIGTERM, signal.signal(signal.SIGTERM, on_sigterm))
         sources = stack.enter_context(opened_sources(c))
         state = stack.enter_context(State.open(c.state_path, source_id=source_ident(c.sources),
                                                target_id=c.target.ident))
+        state.lock()  # it notes vanished messages for the next run: not while a run is going
         target = stack.enter_context(connector(c.target)())
         bar = Bar("checking", quiet=c.quiet)
-        report = do_verify(Scanner(sources, layout_of(target), c.scope, state, target), state,
-                           deep=deep, sample=sample, on_message=bar.callback())
+        quarantine = c.state_path.with_name(c.state_path.stem + ".quarantine")
+        report = do_verify(Scanner(sources, layout_of(target), c.scope, state, None), target, state,
+                           deep=deep, sample=sample, list_all=bool(list_mode), fresh=fresh,
+                           sources=[str(p) for p in c.sources], quarantine=str(quarantine),
+                           on_message=bar.callback())
         bar.close()
-    click.echo(to_json(report) if c.json else render_verify(report, list_all))
+    if report_path is not None:
+        try:
+            write_report(report, report_path.expanduser())
+        except OSError as exc:
+            raise UsageError(f"cannot write the report {report_path}: {exc.strerror or exc}",
+                             hint="Pick a writable place for --report.") from exc
+    click.echo(to_json(report) if c.json else render_verify(report, list_mode))
+    if report_path is not None and not c.json:
+        click.echo(f"\nReport written to {report_path}.")
     return 0 if report.ok else int(ExitCode.INCOMPLETE)
 
 
 @cli.command()
-@click.option("--target", "target_url", required=True, metavar="URL", help="imaps://USER@HOST[:PORT]")
-@click.option("--password-file", type=click.Path(path_type=Path), metavar="FILE")
-@click.option("--insecure", is_flag=True)
-@click.option("--timeout", type=float, default=30.0, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-def check(target_url: str, password_file: Path | None, insecure: bool, timeout: float, as_json: bool) -> int:
-    """Can we log in, is TLS right, what does the server offer, how full is it."""
+@_with(_target_options())
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Network timeout in seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+def check(target_url: str, provider: str | None, password_file: Path | None, oauth2: bool,
+          oauth2_token_command: str | None, insecure: bool, debug: bool, timeout: float, as_json: bool) -> int:
+    """Can we log in, is TLS right, what does the server offer, how full is it. Changes nothing.
+
+    Exit 0 when a migration can start, 3 otherwise (with the cause and the next step).
+    """
     from migrator.check import check_target, render_check
 
-    cfg = parse_target(target_url, insecure=insecure, timeout=timeout)
-    cfg = cfg.model_copy(update={"password": read_password(password_file, prompt_user=cfg.ident)})
+    cfg = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
+                       timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command)
+    if debug:
+        cfg = cfg.model_copy(update={"trace": "-"})
     report = check_target(cfg)
     click.echo(to_json(report) if as_json else render_check(report))
     return 0 if report.ready else int(ExitCode.TARGET)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--no-count", is_flag=True, help="Do not read the mail to count messages (faster).")
+def sources(paths: tuple[Path, ...], no_count: bool) -> int:
+    """List the mail stores found on this machine (Thunderbird profiles and their accounts), or describe PATHs."""
+    from migrator.sources.discovery import describe_path, find_stores, render_stores
+
+    if paths:
+        stores = [s for p in paths for s in describe_path(p.expanduser(), count=not no_count)]
+    else:
+        stores = find_stores(count=not no_count)
+    if not stores:
+        click.echo("No Thunderbird profile found in the usual places. Give a path: an mbox file, a Maildir, "
+                   "a Thunderbird profile or a .pst file works as SOURCE.")
+        return 0
+    click.echo(render_stores(stores))
+    return 0
 
 
 @cli.command()

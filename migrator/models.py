@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class FolderPlan(BaseModel):
@@ -42,13 +42,42 @@ class Totals(BaseModel):
     filtered_bytes: int = 0
 
 
-class QuotaInfo(BaseModel):
-    used: int | None = None
-    limit: int | None = None
-    needed: int | None = None
+class DietOption(BaseModel):
+    """One way to make the upload fit: the flags to add, and what it leaves local."""
+
+    flags: str
+    what: str
+    needed: int  # bytes uploaded with this diet
     fits: bool | None = None
-    suggested_since: str | None = None
-    margin: float | None = None
+    kept_messages: int = 0
+    kept_bytes: int = 0
+
+
+class QuotaInfo(BaseModel):
+    used: int | None = None  # bytes (null: unknown)
+    limit: int | None = None
+    needed: int | None = None  # bytes this migration uploads (after dedupe and filters, without too-big ones)
+    fits: bool | None = None
+    suggested_since: str | None = None  # YYYY-MM-DD: `--since` that fits
+    margin: float | None = None  # share of the limit kept free
+    root: str | None = None  # the binding quota root
+    free: int | None = None  # what may be uploaded: limit - margin - used (published size when no QUOTA)
+    published: int | None = None  # the provider's advertised mailbox size (servers without QUOTA)
+    daily_upload_limit: int | None = None  # the provider's daily upload cap, bytes
+    days: int | None = None  # days the upload takes under that cap
+    suggested_kept_local: dict[str, object] = Field(default_factory=dict)  # what --since suggested_since keeps local
+    options: list[DietOption] = Field(default_factory=list)
+
+
+class BigMessage(BaseModel):
+    """A message larger than the target accepts: listed by `plan` before any upload."""
+
+    folder: str
+    target: str
+    locator: str
+    subject: str = ""
+    date: str = ""
+    size: int = 0
 
 
 class Plan(BaseModel):
@@ -58,6 +87,9 @@ class Plan(BaseModel):
     quota: QuotaInfo = Field(default_factory=QuotaInfo)
     kept_local: dict[str, object] = Field(default_factory=dict)
     by_year: dict[str, list[int]] = Field(default_factory=dict)  # year -> [messages, bytes] in scope
+    upload_by_year: dict[str, list[int]] = Field(default_factory=dict)  # year -> [messages, bytes] to upload
+    max_message_bytes: int | None = None  # APPENDLIMIT or the provider's maximum, whichever is less
+    too_big: list[BigMessage] = Field(default_factory=list)  # larger than that (the first 200)
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -99,6 +131,7 @@ class RunStats(BaseModel):
     failures: list[Failure] = Field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
+    warnings: list[str] = Field(default_factory=list)
 
     @property
     def adds_up(self) -> bool:
@@ -106,47 +139,104 @@ class RunStats(BaseModel):
 
 
 class Problem(BaseModel):
-    sign: str  # '-' missing on server, '*' differs, '!' error, '+' extra on server
-    folder: str
+    """One line of `verify --list` (rclone `check` style): a message and what became of it."""
+
+    sign: str  # '=' ok, '-' missing on server, '*' differs, '!' error, '+' extra on server, '~' not in scope
+    folder: str  # source folder (display path)
     target: str
-    locator: str
+    locator: str  # where a person finds it in the source (file @ offset, Maildir file name)
     message_id: str | None = None
     subject: str = ""
     date: str = ""
     detail: str = ""
+    kind: str = ""  # ok, missing, new, different, failed, unreadable, kept_local, filtered, skipped, extra, ours
+    uid: int | None = None  # the server's UID, when it holds the message
+    quarantine: str | None = None
 
 
 class FolderVerify(BaseModel):
+    """One target folder: expected = present + missing + different + new_in_source + failed_upload
+    + kept_local (what a diet left local on purpose)."""
+
     source: str
     target: str
     expected: int = 0
     present: int = 0
     missing: int = 0
     different: int = 0
-    extra: int = 0
+    extra: int = 0  # on the server, not from this migration
+    gone_from_source: int = 0  # uploaded by this migration, no longer in the source (or out of scope)
     new_in_source: int = 0
     failed_upload: int = 0
+    kept_local: int = 0
     filtered: int = 0
     skipped: int = 0
     duplicates: int = 0
+    deep_checked: int = 0
+    reused: bool = False  # unchanged since an earlier verify proved it: not checked again
+
+    @property
+    def ok(self) -> bool:
+        return self.missing == 0 and self.different == 0 and self.new_in_source == 0 and self.failed_upload == 0
+
+
+VERIFY_COUNTS = ("expected", "present", "missing", "different", "extra", "gone_from_source", "new_in_source",
+                 "failed_upload", "kept_local", "filtered", "skipped", "duplicates", "deep_checked")
 
 
 class VerifyReport(BaseModel):
     target: str
+    sources: list[str] = Field(default_factory=list)
+    state: str = ""
+    quarantine: str = ""
+    generated: str = ""  # ISO time the verification finished
+    seconds: float = 0.0
     folders: list[FolderVerify] = Field(default_factory=list)
     expected: int = 0
     present: int = 0
     missing: int = 0
     different: int = 0
     extra: int = 0
+    gone_from_source: int = 0
     new_in_source: int = 0
     failed_upload: int = 0
+    kept_local: int = 0
     filtered: int = 0
     skipped: int = 0
     duplicates: int = 0
+    deep_checked: int = 0
     deep: bool = False
+    sample: float | None = None  # percent deep-checked, when --sample
+    reused_folders: int = 0
+    quota_used: int | None = None
+    quota_limit: int | None = None
     problems: list[Problem] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return self.missing == 0 and self.different == 0 and self.new_in_source == 0 and self.failed_upload == 0
+
+
+class ArchiveFolder(BaseModel):
+    source: str
+    path: str  # where it went, relative to the archive root
+    messages: int = 0
+    bytes: int = 0
+    oldest: str | None = None
+    newest: str | None = None
+
+
+class ArchiveReport(BaseModel):
+    """`migrate archive`: what was written where; the source is only read."""
+
+    to: str
+    format: str
+    since: str | None = None
+    until: str | None = None
+    folders: list[ArchiveFolder] = Field(default_factory=list)
+    messages: int = 0
+    bytes: int = 0
+    in_upload_range: int = 0  # not archived: they go to the server
+    skipped: int = 0  # deleted in the source and the like
+    unreadable: list[str] = Field(default_factory=list)  # locators of messages that could not be read

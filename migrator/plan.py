@@ -8,22 +8,27 @@ opened read-only by the caller.
 from __future__ import annotations
 
 import hashlib
+import inspect
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.header import decode_header, make_header
+from typing import Any
 
+from migrator import diet
 from migrator.filters import Scope
-from migrator.folders import TargetLayout, map_folders
+from migrator.folders import TargetLayout, folder_role, map_folders
 from migrator.identity import fingerprint, to_crlf
-from migrator.models import FolderPlan, Plan, QuotaInfo, Totals
-from migrator.sources.base import Folder, MessageRecord, Source
+from migrator.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
+from migrator.sources.base import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
 from migrator.sources.common import header_value, message_id
 from migrator.state import State
-from migrator.target.imap import ImapTarget
+from migrator.target.imap import ImapTarget, Quota
 
 QUOTA_MARGIN = 0.05  # keep 5% of the quota free: servers count a little more than the raw bytes
+MAX_QUOTA_LOOKUPS = 50  # GETQUOTAROOT round trips per plan; further folders are taken to share INBOX's root
 
 UPLOAD, ALREADY, DUPLICATE, SKIPPED, FILTERED, UNREADABLE = (
     "upload", "already", "duplicate", "skipped", "filtered", "unreadable")
@@ -59,10 +64,11 @@ class Scanned:
     fingerprint: str = ""
     message_id: str | None = None
     reason: str | None = None
+    nbytes: int = 0  # size as uploaded, for a message not read again (see Scanner._known)
 
     @property
     def size(self) -> int:
-        return len(self.wire) if self.wire else self.record.size
+        return len(self.wire) if self.wire else (self.nbytes or self.record.size)
 
 
 @dataclass
@@ -102,13 +108,15 @@ class Scanner:
     """Classifies every source message once per pass; shared by plan, run and verify."""
 
     def __init__(self, sources: list[Source], layout: TargetLayout, scope: Scope, state: State,
-                 target: ImapTarget | None) -> None:
+                 target: ImapTarget | None, use_settled: bool = False) -> None:
         self.sources = sources
         self.layout = layout
         self.scope = scope
         self.state = state
         self.target = target
+        self.use_settled = use_settled  # skip reading messages known to be on the target (run, plan)
         self._indexes: dict[str, ServerIndex] = {}
+        self.warnings: list[str] = []  # what the sources said about messages they read
         self._seen: dict[str, set[bytes]] = {}
 
     def entries(self) -> list[Entry]:
@@ -155,6 +163,9 @@ class Scanner:
     def records(self, entry: Entry, start: int) -> Iterator[MessageRecord]:
         if start:
             return entry.source.messages(entry.folder, start=start)  # type: ignore[call-arg]
+        if self.use_settled and "known" in inspect.signature(entry.source.messages).parameters:
+            return entry.source.messages(entry.folder,  # type: ignore[call-arg]
+                                         known=lambda sid, size: self.state.settled(sid, size) is not None)
         return entry.source.messages(entry.folder)
 
     def summary(self, entry: Entry, fp: FolderPlan, years: dict[str, list[int]]) -> dict[str, object]:
@@ -167,6 +178,14 @@ class Scanner:
             out["resume"] = info
         return out
 
+    def all_warnings(self) -> list[str]:
+        """Warnings from the stores (e.g. a newer Thunderbird) and from single messages, once each."""
+        out: list[str] = []
+        for source in self.sources:
+            out.extend(getattr(source, "warnings", None) or [])
+        out.extend(self.warnings)
+        return list(dict.fromkeys(out))
+
     def server_index(self, folder: str) -> ServerIndex:
         if folder not in self._indexes:
             self._indexes[folder] = (
@@ -177,15 +196,32 @@ class Scanner:
     def forget_index(self, folder: str) -> None:
         self._indexes.pop(folder, None)
 
+    def _known(self, entry: Entry, rec: MessageRecord, fp: str, seen: set[bytes]) -> Scanned:
+        """A message settled by an earlier run, not read again (its folder changed around it)."""
+        row = self.state.lookup(entry.target, fp)
+        short = bytes.fromhex(fp[:24])
+        fate = DUPLICATE if short in seen else ALREADY
+        seen.add(short)
+        return Scanned(entry, rec, fate, fingerprint=fp, message_id=row.message_id if row else None,
+                       reason="uploaded earlier", nbytes=row.size if row else _known_size(rec))
+
     def scan(self, entry: Entry, records: Iterator[MessageRecord] | None = None) -> Iterator[Scanned]:
         seen = self._seen.setdefault(entry.target, set())
         for rec in records if records is not None else entry.source.messages(entry.folder):
+            if rec.extra.get("warning"):
+                self.warnings.append(f"{rec.locator}: {rec.extra['warning']}")
             if rec.error:
                 yield Scanned(entry, rec, UNREADABLE, reason=rec.error)
                 continue
             if rec.skip_reason:
                 yield Scanned(entry, rec, SKIPPED, reason=rec.skip_reason)
                 continue
+            if rec.extra.get("known") and not entry.excluded:
+                settled = self.state.settled(rec.stable_id, int(rec.extra["size"]))
+                if settled is not None and settled[0] == entry.target:
+                    yield self._known(entry, rec, settled[1], seen)
+                    continue
+                rec = entry.source.reload(rec)  # type: ignore[attr-defined]  # not settled after all: read it
             wire = to_crlf(rec.raw)
             if entry.excluded:
                 yield Scanned(entry, rec, FILTERED, wire=wire, reason="folder excluded")
@@ -211,17 +247,80 @@ class Scanner:
                 yield Scanned(entry, rec, UPLOAD, wire=wire, fingerprint=fp, message_id=mid)
 
 
+def _known_size(rec: MessageRecord) -> int:
+    return int(rec.extra.get("size", "0"))
+
+
+def _readable(header: str) -> str:
+    """A header value for people: RFC 2047 encoded words decoded (as is when that fails)."""
+    try:
+        return str(make_header(decode_header(header)))
+    except (ValueError, LookupError, UnicodeError):
+        return header
+
+
 def _day(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%d")
 
 
 @dataclass
 class _Acc:
-    """Running totals of one pass, for the quota and the diet."""
+    """Running totals of one pass, for the quota and the diet.
+
+    The upload candidates are kept as parallel arrays (memory stays small for 10^6 messages):
+    date, size and source folder of each message to upload. A byte-identical copy in the same
+    target folder (a DUPLICATE) moves its candidate's date to the newest copy: under a
+    `--since` cut that copy would be the one uploaded.
+    """
 
     dates: array = field(default_factory=lambda: array("d"))  # upload candidates: timestamp
     sizes: array = field(default_factory=lambda: array("q"))
+    where: array = field(default_factory=lambda: array("i"))  # candidate -> index into `names`
+    names: list[str] = field(default_factory=list)  # source folders (display), by index
+    targets: list[str] = field(default_factory=list)  # their target folders
+    junk: list[str | None] = field(default_factory=list)  # the target name when it is a Trash/Junk folder
+    current: int = 0
+    by_fp: dict[str, dict[bytes, int]] = field(default_factory=dict)  # target -> short fingerprint -> candidate
     kept: dict[str, dict[str, object]] = field(default_factory=dict)
+    max_bytes: int | None = None  # larger messages are listed as too big, not counted as needed
+    too_big: list[BigMessage] = field(default_factory=list)
+    too_big_bytes: int = 0
+
+    def enter(self, entry: Entry, junk: bool) -> None:
+        self.current = len(self.names)
+        self.names.append(entry.folder.display)
+        self.targets.append(entry.target)
+        self.junk.append(entry.target if junk else None)
+
+    def candidate(self, s: Scanned) -> None:
+        self.dates.append(s.record.date.timestamp())
+        self.sizes.append(s.size)
+        self.where.append(self.current)
+        if s.fingerprint:
+            self.by_fp.setdefault(s.entry.target, {})[bytes.fromhex(s.fingerprint[:24])] = len(self.dates) - 1
+
+    def copy_seen(self, s: Scanned) -> None:
+        i = self.by_fp.get(s.entry.target, {}).get(bytes.fromhex(s.fingerprint[:24])) if s.fingerprint else None
+        if i is not None:
+            self.dates[i] = max(self.dates[i], s.record.date.timestamp())
+
+    def big(self, s: Scanned) -> None:
+        self.too_big_bytes += s.size
+        if len(self.too_big) < 200:
+            self.too_big.append(BigMessage(folder=s.entry.folder.display, target=s.entry.target,
+                                           locator=s.record.locator, subject=_readable(subject_of(s.record)),
+                                           date=_day(s.record.date), size=s.size))
+
+    def keep(self, folder: str, s: Scanned) -> None:
+        k: dict[str, Any] = self.kept.setdefault(
+            folder, {"messages": 0, "bytes": 0, "oldest": None, "newest": None, "reasons": {}})
+        k["messages"] += 1
+        k["bytes"] += s.size
+        d = _day(s.record.date)
+        k["oldest"] = d if k["oldest"] is None or d < k["oldest"] else k["oldest"]
+        k["newest"] = d if k["newest"] is None or d > k["newest"] else k["newest"]
+        why = s.reason or "filtered"
+        k["reasons"][why] = k["reasons"].get(why, 0) + 1
 
 
 def subject_of(rec: MessageRecord) -> str:
@@ -242,12 +341,7 @@ def account(fp: FolderPlan, s: Scanned, acc: _Acc, by_year: dict[str, list[int]]
         fp.filtered += 1
         fp.filtered_bytes += s.size
         if s.reason != "folder excluded":
-            k = acc.kept.setdefault(fp.source, {"messages": 0, "bytes": 0, "oldest": None, "newest": None})
-            k["messages"] = int(k["messages"]) + 1  # type: ignore[call-overload]
-            k["bytes"] = int(k["bytes"]) + s.size  # type: ignore[call-overload]
-            d = _day(rec.date)
-            k["oldest"] = min(filter(None, [k["oldest"], d]))  # type: ignore[type-var]
-            k["newest"] = max(filter(None, [k["newest"], d]))  # type: ignore[type-var]
+            acc.keep(fp.source, s)
         return
     fp.messages += 1
     fp.bytes += s.size
@@ -259,13 +353,17 @@ def account(fp: FolderPlan, s: Scanned, acc: _Acc, by_year: dict[str, list[int]]
     year[1] += s.size
     if s.fate == DUPLICATE:
         fp.duplicates += 1
+        acc.copy_seen(s)
     elif s.fate == ALREADY:
         fp.already += 1
     else:
         fp.to_upload += 1
         fp.upload_bytes += s.size
-        acc.dates.append(rec.date.timestamp())
-        acc.sizes.append(s.size)
+        if acc.max_bytes is not None and s.size > acc.max_bytes:
+            fp.too_big += 1
+            acc.big(s)
+        else:
+            acc.candidate(s)
 
 
 def folder_plan(entry: Entry) -> FolderPlan:
@@ -284,29 +382,34 @@ def from_summary(entry: Entry, summary: dict[str, object], unchanged: bool = Tru
     return fp
 
 
-def suggest_since(acc: _Acc, free: int) -> str | None:
+def suggest_since(acc: _Acc, free: int, select: Iterable[int] | None = None) -> str | None:
     """The earliest day D such that every upload candidate dated D or later fits into `free` bytes.
 
     None when everything fits, or when not even the newest day fits.
     """
-    per_day: dict[str, int] = {}
-    for ts, size in zip(acc.dates, acc.sizes):
-        day = datetime.fromtimestamp(ts, tz=timezone.utc).date().isoformat()
-        per_day[day] = per_day.get(day, 0) + size
-    total = 0
-    best: str | None = None
-    for day in sorted(per_day, reverse=True):
-        if total + per_day[day] > free:
-            return best
-        total += per_day[day]
-        best = day
-    return None
+    return diet.since_that_fits(acc.dates, acc.sizes, free, select)
 
 
-def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int], None] | None = None) -> Plan:
+def _junk_targets(scanner: Scanner) -> tuple[str, ...]:
+    """Target names of the Trash and Junk folders (their children follow them)."""
+    names = (scanner.layout.role_folder(ROLE_TRASH), scanner.layout.role_folder(ROLE_JUNK))
+    return tuple(n for n in names if n)
+
+
+def _is_junk(entry: Entry, junk: tuple[str, ...], delimiter: str) -> bool:
+    return folder_role(entry.folder) in (ROLE_TRASH, ROLE_JUNK) or any(
+        entry.target == n or entry.target.startswith(n + delimiter) for n in junk)
+
+
+def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int], None] | None = None,
+               limits: diet.Limits | None = None) -> Plan:
     plan = Plan(target=target_label)
     acc = _Acc()
+    append_limit = scanner.target.append_limit() if scanner.target is not None else None
+    acc.max_bytes = plan.max_message_bytes = diet.message_limit(append_limit, limits)
+    junk = _junk_targets(scanner)
     for entry in scanner.entries():
+        acc.enter(entry, _is_junk(entry, junk, scanner.layout.delimiter))
         work = scanner.work(entry)
         fp = from_summary(entry, work.summary, work.start is None) if work.summary else folder_plan(entry)
         folder_years: dict[str, list[int]] = {
@@ -330,10 +433,21 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
             "bytes": sum(int(k["bytes"]) for k in acc.kept.values()),  # type: ignore[call-overload]
             "folders": acc.kept,
         }
-    plan.quota = quota_verdict(scanner.target, plan.totals.upload_bytes, acc)
-    limit = scanner.target.append_limit() if scanner.target is not None else None
-    if limit:
-        plan.warnings.append(f"the server accepts messages up to {limit} bytes (APPENDLIMIT)")
+    for ts, size in zip(acc.dates, acc.sizes):
+        year = plan.upload_by_year.setdefault(diet.day_of(ts)[:4], [0, 0])
+        year[0] += 1
+        year[1] += size
+    plan.upload_by_year = dict(sorted(plan.upload_by_year.items()))
+    plan.too_big = acc.too_big
+    plan.quota = quota_verdict(scanner.target, plan.totals.upload_bytes - acc.too_big_bytes, acc, limits)
+    if plan.max_message_bytes:
+        n = sum(f.too_big for f in plan.folders)
+        source = "APPENDLIMIT" if plan.max_message_bytes == append_limit else "the provider's limit"
+        plan.warnings.append(
+            f"the server accepts messages up to {diet.human(plan.max_message_bytes)} ({source})"
+            + (f": {n} message(s) are larger and would be refused; keep them local with "
+               f"--max-size {diet.size_flag(plan.max_message_bytes)}" if n else ""))
+    plan.warnings.extend(scanner.all_warnings())
     return plan
 
 
@@ -353,13 +467,63 @@ def totals(folders: list[FolderPlan]) -> Totals:
     return t
 
 
-def quota_verdict(target: ImapTarget | None, needed: int, acc: _Acc) -> QuotaInfo:
-    q = target.quota("INBOX") if target is not None else None
-    if q is None or q.limit <= 0:
-        return QuotaInfo(needed=needed)
-    usable = int(q.limit * (1 - QUOTA_MARGIN)) - q.used
-    fits = needed <= usable
-    return QuotaInfo(
-        used=q.used, limit=q.limit, needed=needed, fits=fits, margin=QUOTA_MARGIN,
-        suggested_since=None if fits else suggest_since(acc, max(usable, 0)),
-    )
+def _quota_roots(target: ImapTarget, folders: set[str]) -> dict[str, Quota | None]:
+    """The quota (root) of each target folder: GETQUOTAROOT per folder, INBOX's for the rest
+    when there are very many (servers have one root per user, or per namespace)."""
+    inbox = target.quota("INBOX")
+    out: dict[str, Quota | None] = {"INBOX": inbox}
+    for name in sorted(folders - {"INBOX"}):
+        out[name] = target.quota(name) if len(out) <= MAX_QUOTA_LOOKUPS else inbox
+    return out
+
+
+def quota_verdict(target: ImapTarget | None, needed: int, acc: _Acc, limits: diet.Limits | None = None) -> QuotaInfo:
+    """Does the upload fit? Per quota root: limit minus QUOTA_MARGIN minus used, against the
+    candidates whose target folder lies under it. The root with the least room is reported."""
+    daily = limits.daily_upload_bytes if limits else None
+    base = QuotaInfo(needed=needed, daily_upload_limit=daily, days=diet.days_needed(needed, daily))
+    roots = _quota_roots(target, set(acc.targets) | {"INBOX"}) if target is not None else {}
+    groups: dict[str, tuple[Quota, list[int]]] = {}
+    for i, folder_index in enumerate(acc.where):
+        q = roots.get(acc.targets[folder_index]) if folder_index < len(acc.targets) else roots.get("INBOX")
+        if q is not None and q.limit > 0:
+            groups.setdefault(q.root, (q, []))[1].append(i)
+    inbox = roots.get("INBOX")
+    if not groups and inbox is not None and inbox.limit > 0:
+        groups[inbox.root] = (inbox, [])
+    if not groups:
+        published = limits.quota_bytes if limits else None
+        if not published:
+            return base
+        free = int(published * (1 - QUOTA_MARGIN))
+        base = base.model_copy(update={"published": published, "free": free, "margin": QUOTA_MARGIN})
+        if needed > free:
+            _suggest(base, acc, free, None)
+        return base
+    verdicts = []
+    for root, (q, idx) in groups.items():
+        free = int(q.limit * (1 - QUOTA_MARGIN)) - q.used
+        verdicts.append((free - sum(acc.sizes[i] for i in idx), root, q, free, idx))
+    verdicts.sort(key=lambda v: v[0])
+    slack, root, q, free, idx = verdicts[0]
+    info = base.model_copy(update={
+        "used": q.used, "limit": q.limit, "needed": free - slack, "fits": slack >= 0, "margin": QUOTA_MARGIN,
+        "root": root or None, "free": free})
+    if slack < 0:
+        one = len(groups) == 1
+        _suggest(info, acc, max(free, 0), None if one else idx)
+        if not one:  # one --since for every root: the latest of their cut-off days
+            days = [suggest_since(acc, max(f, 0), i) for s, _r, _q, f, i in verdicts if s < 0]
+            info.suggested_since = max(d for d in days if d) if all(days) else None
+            info.suggested_kept_local = diet.kept_before(
+                acc.dates, acc.sizes, acc.where, acc.names, info.suggested_since) if info.suggested_since else {}
+    return info
+
+
+def _suggest(info: QuotaInfo, acc: _Acc, free: int, select: list[int] | None) -> None:
+    info.suggested_since = suggest_since(acc, free, select)
+    if info.suggested_since:
+        info.suggested_kept_local = diet.kept_before(acc.dates, acc.sizes, acc.where, acc.names,
+                                                     info.suggested_since, select)
+    info.options = diet.options(acc.dates, acc.sizes, acc.where, acc.names, acc.junk, free,
+                                info.suggested_since, select)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from migrator.models import Plan, RunStats, VerifyReport
+from migrator.models import ArchiveReport, Plan, Problem, RunStats, VerifyReport
 
 
 def human_bytes(n: int | None) -> str:
@@ -67,46 +67,98 @@ class Bar:
         self._bar.close()
 
 
-def render_plan(plan: Plan) -> str:
+def render_plan(plan: Plan, unicode: bool | None = None) -> str:
+    """Folders table, the picture by year, the quota verdict with what to do, what stays local."""
+    from migrator.charts import year_chart
+    from migrator.diet import quota_lines
+
+    if unicode is None:
+        unicode = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "").startswith("utf")
+    kept_folders: dict[str, dict[str, object]] = plan.kept_local.get("folders", {})  # type: ignore[assignment]
     rows = []
     for f in plan.folders:
-        skipped = ", ".join(f"{n} {why}" for why, n in f.skipped.items())
-        rows.append([
-            f.source, f.target, str(f.messages), human_bytes(f.bytes), str(f.to_upload), str(f.already),
-            str(f.duplicates), str(f.filtered), skipped + (f"; {f.unreadable} unreadable" if f.unreadable else ""),
-        ])
+        why = [f"{n} {r}" for r, n in f.skipped.items()]
+        reasons = kept_folders.get(f.source, {}).get("reasons") or {}
+        why += [f"{n} filtered: {r}" for r, n in reasons.items()]  # type: ignore[union-attr]
+        rest = f.filtered - sum(reasons.values())  # type: ignore[union-attr]
+        if rest > 0:
+            why.append(f"{rest} filtered: folder excluded")
+        if f.unreadable:
+            why.append(f"{f.unreadable} unreadable")
+        if f.too_big:
+            why.append(f"{f.too_big} too big for the server")
+        if f.unchanged:
+            why.append("unchanged since the last run")
+        rows.append([f.source, f.target, f"{f.messages:,}", human_bytes(f.bytes), f"{f.to_upload:,}",
+                     f"{f.already:,}", f"{f.duplicates:,}", f"{f.filtered:,}", f"{sum(f.skipped.values()):,}",
+                     "; ".join(why)])
     t = plan.totals
-    rows.append(["TOTAL", "", str(t.messages), human_bytes(t.bytes), str(t.to_upload), str(t.already),
-                 str(t.duplicates), str(t.filtered), f"{t.skipped} skipped" + (
-                     f", {t.unreadable} unreadable" if t.unreadable else "")])
+    rows.append(["TOTAL", "", f"{t.messages:,}", human_bytes(t.bytes), f"{t.to_upload:,}", f"{t.already:,}",
+                 f"{t.duplicates:,}", f"{t.filtered:,}", f"{t.skipped:,}",
+                 f"{t.unreadable} unreadable" if t.unreadable else ""])
     out = [f"Plan for {plan.target} (dry run: nothing is written)", "",
            table(["source folder", "target folder", "messages", "size", "to upload", "already there",
-                  "duplicates", "filtered", "skipped"], rows, right={2, 3, 4, 5, 6, 7})]
-    out.append("")
-    out.append(f"To upload: {t.to_upload} messages, {human_bytes(t.upload_bytes)}.")
+                  "duplicates", "filtered", "skipped", "why"], rows, right={2, 3, 4, 5, 6, 7, 8}), ""]
+    out.append(f"To upload: {t.to_upload:,} messages, {human_bytes(t.upload_bytes)}.")
+    chart = year_chart(plan, unicode=unicode)
+    if chart:
+        out += ["", chart, ""]
     q = plan.quota
-    if q.limit is None:
-        out.append("Quota: unknown (the server does not report one).")
-    else:
-        out.append(f"Quota: {human_bytes(q.used)} used of {human_bytes(q.limit)}; "
-                   f"this migration needs {human_bytes(q.needed)}: " + ("it fits." if q.fits else "it does NOT fit."))
-        if not q.fits:
-            if q.suggested_since:
-                out.append(f"Suggestion: upload mail from {q.suggested_since} on (--since {q.suggested_since}); "
-                           "older mail stays on this computer.")
-            else:
-                out.append("Suggestion: raise the quota or free space on the server.")
+    out += quota_lines(q)
+    if q.suggested_kept_local and q.fits is not True:
+        folders: dict[str, dict[str, object]] = q.suggested_kept_local.get("folders", {})  # type: ignore[assignment]
+        out += ["", f"With --since {q.suggested_since} these stay on this computer:",
+                table(["source folder", "messages", "size", "from", "to"],
+                      [[name, f"{int(k['messages']):,}", human_bytes(int(k['bytes'])),  # type: ignore[call-overload]
+                        str(k.get("oldest") or ""), str(k.get("newest") or "")] for name, k in folders.items()],
+                      right={1, 2})]
+    others = [o for o in q.options if not o.flags.startswith("--since")] if q.fits is not True else []
+    if others:
+        out += ["", "Other diets:"]
+        for o in others:
+            verdict = "fits" if o.fits else "still too much"
+            out.append(f"  {o.flags}: {o.what}; uploads {human_bytes(o.needed)} ({verdict}), "
+                       f"{o.kept_messages:,} messages ({human_bytes(o.kept_bytes)}) stay local")
     if plan.kept_local:
-        out.append(f"Kept local by the filters: {plan.kept_local['messages']} messages, "
-                   f"{human_bytes(int(plan.kept_local['bytes']))}.")  # type: ignore[call-overload]
+        out += ["", f"Kept local by the filters: {int(plan.kept_local['messages']):,} messages, "  # type: ignore[call-overload]
+                f"{human_bytes(int(plan.kept_local['bytes']))} (`migrate run` records them in its ledger; "  # type: ignore[call-overload]
+                "`migrate archive` writes them out)."]
+    if plan.too_big:
+        out += ["", f"Too large for the server ({human_bytes(plan.max_message_bytes)} at most): these would be refused:"]
+        for m in plan.too_big[:20]:
+            out.append(f"  {m.folder}: {m.locator} {m.subject!r} {m.date} ({human_bytes(m.size)})")
+        if len(plan.too_big) > 20:
+            out.append(f"  ... and {len(plan.too_big) - 20} more (see --json or --report)")
+    if plan.warnings:
+        out.append("")
     for w in plan.warnings:
         out.append(f"Note: {w}")
     return "\n".join(out)
 
 
+def render_archive(report: ArchiveReport) -> str:
+    rows = [[f.source, f.path, f"{f.messages:,}", human_bytes(f.bytes), f.oldest or "", f.newest or ""]
+            for f in report.folders]
+    out = [table(["source folder", "written to", "messages", "size", "from", "to"], rows, right={2, 3})] if rows else []
+    span = " ".join(x for x in (f"from {report.since}" if report.since else "",
+                                f"before {report.until}" if report.until else "") if x)
+    out += ["", f"Archived {report.messages:,} messages ({human_bytes(report.bytes)}) dated {span} to {report.to} "
+                f"({report.format}); the source was only read.",
+            f"Not archived: {report.in_upload_range:,} in the upload range, {report.skipped:,} skipped "
+            "(deleted in the source)."]
+    if report.unreadable:
+        out.append(f"{len(report.unreadable)} message(s) could not be read and are NOT in the archive:")
+        out += [f"  ! {u}" for u in report.unreadable[:50]]
+    elif report.format == "mbox":
+        out.append("Thunderbird: copy the folders into the Local Folders directory (or use the ImportExportTools "
+                   "add-on) while Thunderbird is closed.")
+    return "\n".join(out)
+
+
 def render_run(stats: RunStats) -> str:
     rows = [[f.source, f.target, str(f.in_scope), str(f.uploaded), str(f.already), str(f.duplicates),
-             str(f.failed), str(f.skipped), str(f.filtered)] for f in stats.folders]
+             str(f.failed), str(f.skipped), str(f.filtered)] for f in stats.folders
+            if f.in_scope or f.skipped or f.filtered]  # folders with nothing in them stay out of the table
     out = [table(["source folder", "target folder", "in scope", "uploaded", "already there", "duplicates",
                   "failed", "skipped", "filtered"], rows, right={2, 3, 4, 5, 6, 7, 8})] if rows else []
     out.append("")
@@ -118,6 +170,10 @@ def render_run(stats: RunStats) -> str:
     out.append(f"Not in scope: skipped {stats.skipped}, filtered {stats.filtered}.")
     rate = stats.uploaded / stats.seconds if stats.seconds > 0 else 0.0
     out.append(f"Uploaded {human_bytes(stats.uploaded_bytes)} in {stats.seconds:.1f} s ({rate:.1f} messages/s).")
+    for w in stats.warnings[:20]:
+        out.append(f"Warning: {w}")
+    if len(stats.warnings) > 20:
+        out.append(f"... and {len(stats.warnings) - 20} more warnings (see --json)")
     if stats.recovered_intents:
         out.append(f"Recovered {stats.recovered_intents} message(s) an interrupted run had already sent.")
     if stats.reconnects:
@@ -137,47 +193,106 @@ def render_run(stats: RunStats) -> str:
     return "\n".join(out)
 
 
-def render_verify(report: VerifyReport, list_all: bool = True) -> str:
-    rows = [[f.source, f.target, str(f.expected), str(f.present), str(f.missing), str(f.different), str(f.extra),
-             str(f.new_in_source), str(f.failed_upload), str(f.filtered)] for f in report.folders]
-    out = [table(["source folder", "target folder", "expected", "present", "missing", "different",
-                  "extra on server", "new in source", "failed", "filtered"], rows,
-                 right={2, 3, 4, 5, 6, 7, 8, 9})]
-    if list_all and report.problems:
+PROBLEM_SIGNS = "-*!"  # shown by default; '=' ok, '+' extra on server, '~' not in scope only with --list
+LIST_CAP = 1000
+
+
+def problem_line(p: Problem) -> str:
+    """One message, rclone `check` style: sign, where it should be, what it is, where it is in the source."""
+    what = " ".join(x for x in (json.dumps(p.subject, ensure_ascii=False) if p.subject else "",
+                                p.date[:10], p.message_id or "") if x)
+    where = f" [{p.folder}: {p.locator}]" if p.folder else (f" [{p.locator}]" if p.locator else "")
+    return f"{p.sign} {p.target}: {what or '(no subject)'}{where} {p.detail}"
+
+
+def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
+    """list_mode None: the problems; True: every message (= + ~ too); False: folders and totals only."""
+    rows = [[f.source, f.target, str(f.expected), str(f.present), str(f.missing), str(f.different),
+             str(f.new_in_source), str(f.failed_upload), str(f.kept_local), str(f.extra), str(f.filtered)]
+            + (["checked earlier" if f.reused else ""] if report.reused_folders else []) for f in report.folders]
+    out = [f"Verify {report.target}" + (" (content compared)" if report.deep and report.sample is None else
+                                        f" (content of {report.sample:g}% compared)" if report.sample else ""), ""]
+    out.append(table(["source folder", "target folder", "expected", "present", "missing", "different",
+                      "new in source", "failed", "kept local", "extra on server", "filtered"]
+                     + ([""] if report.reused_folders else []), rows,
+                     right=set(range(2, 11))))
+    shown = [p for p in report.problems if list_mode or p.sign in PROBLEM_SIGNS] if list_mode is not False else []
+    if shown:
         out.append("")
-        for p in report.problems[:500]:
-            mid = f" {p.message_id}" if p.message_id else ""
-            out.append(f"{p.sign} {p.target}: {p.locator}{mid} {p.subject!r} {p.date[:10]}: {p.detail}")
-        if len(report.problems) > 500:
-            out.append(f"... and {len(report.problems) - 500} more (use --json for all)")
+        cap = len(shown) if list_mode else LIST_CAP
+        out.extend(problem_line(p) for p in shown[:cap])
+        if len(shown) > cap:
+            out.append(f"... and {len(shown) - cap} more (--json or --report FILE.html list them all)")
+    r = report
     out.append("")
-    out.append(f"Expected {report.expected}: present {report.present}, missing {report.missing}, "
-               f"different {report.different}, new in source {report.new_in_source}, failed {report.failed_upload}; "
-               f"extra on server (not from this migration) {report.extra}; "
-               f"not in scope: filtered {report.filtered}, skipped {report.skipped}, duplicates {report.duplicates}.")
+    out.append(f"Expected on the server: {r.expected} = present {r.present} + missing {r.missing} + different "
+               f"{r.different} + new in the source {r.new_in_source} + failed {r.failed_upload}"
+               + (f" + left local on purpose {r.kept_local}" if r.kept_local else "") + ".")
+    out.append(f"Also on the server: {r.extra} not from this migration"
+               + (f", {r.gone_from_source} uploaded earlier but no longer in the source" if r.gone_from_source else "")
+               + ".")
+    out.append(f"Not in scope: filtered {r.filtered}, skipped {r.skipped}; exact duplicates uploaded once: "
+               f"{r.duplicates}.")
+    if r.deep:
+        out.append(f"Compared byte for byte (with flags and date): {r.deep_checked} message(s).")
+    else:
+        out.append("Checked by the UID recorded at upload, else Message-ID and size (--deep compares the content).")
+    if r.reused_folders:
+        out.append(f"{r.reused_folders} folder(s) unchanged since an earlier verify proved them: not fetched again "
+                   "(--fresh checks them anyway).")
+    out.append("")
     out.append(verdict(report))
     return "\n".join(out)
 
 
+def next_steps(report: VerifyReport) -> list[str]:
+    """The cutover steps of the parallel run, once verify passes."""
+    steps = [
+        "Next steps (the parallel run):",
+        "  1. Keep the POP account in your mail program, but stop it from downloading new mail, and make",
+        "     sure it never deletes mail from the POP server (\"leave a copy on the server\", no \"remove after",
+        "     N days\").",
+        "  2. Use the new IMAP account for some days next to the old one.",
+        "  3. Run `migrate run` and then `migrate verify` again, with the same arguments: they bring over what",
+        "     arrived meanwhile and prove it.",
+        "  4. Only then remove the POP account. Keep the backup (the .pst export or a copy of the profile).",
+    ]
+    if report.kept_local:
+        steps.append(f"  Note: {report.kept_local} message(s) were left on this computer on purpose (--since/--max-size"
+                     "): they are only in that backup.")
+    return steps
+
+
 def verdict(report: VerifyReport) -> str:
-    if report.ok:
-        return "\n".join([
-            "VERIFIED: every message in scope is on the server" + (" (content checked)." if report.deep else "."),
-            "Next steps of the parallel run:",
-            "  1. Keep the POP account, but stop it from downloading, and make sure it never deletes mail",
-            "     from the POP server (\"leave a copy on the server\").",
-            "  2. Use the IMAP account for some days next to the old one.",
-            "  3. Run `migrate run` and `migrate verify` again to bring over what arrived meanwhile.",
-            "  4. Only then remove the POP account. Keep the backup (the .pst export or a profile copy).",
-        ])
-    tips = []
-    if report.new_in_source:
-        tips.append(f"{report.new_in_source} new message(s) in the source not yet migrated: run `migrate run` again.")
-    if report.missing:
-        tips.append(f"{report.missing} message(s) missing on the server: run `migrate run` again to upload them.")
-    if report.different:
-        tips.append(f"{report.different} message(s) differ on the server: see the list above.")
-    if report.failed_upload:
-        tips.append(f"{report.failed_upload} message(s) the server refused or that could not be read: "
-                    "import the quarantined .eml files by hand, or fix the cause (quota, size) and run again.")
-    return "NOT VERIFIED. " + " ".join(tips)
+    r = report
+    if r.ok:
+        head = (f"VERIFIED: all {r.expected} message(s) in scope are on the server"
+                + (" (content compared)." if r.deep and r.sample is None else
+                   f" (content of {r.sample:g}% compared)." if r.sample else "."))
+        return "\n".join([head, *next_steps(report)])
+    tips = ["NOT VERIFIED: do not remove the POP account yet."]
+    full = bool(r.quota_limit and r.quota_used is not None and r.quota_used >= 0.95 * r.quota_limit)
+    if r.new_in_source:
+        tips.append(f"  - {r.new_in_source} new message(s) in the source not yet migrated (the old account kept "
+                    "receiving): run `migrate run` again, then `migrate verify`.")
+    if r.missing:
+        tips.append(f"  - {r.missing} message(s) missing on the server: run `migrate run` again (it uploads exactly "
+                    "those), then `migrate verify`.")
+    if full and (r.missing or r.new_in_source or r.failed_upload):
+        tips.append(f"  - The account is full ({human_bytes(r.quota_used)} of {human_bytes(r.quota_limit)}): raise the "
+                    "quota or free space on the server, or keep older mail local with --since DATE (see `migrate plan`)"
+                    ", then run again.")
+    if r.different:
+        tips.append(f"  - {r.different} message(s) differ on the server (see the lines marked *): the source keeps the "
+                    "original; delete the damaged copy in your mail program and run `migrate run` again, or keep it "
+                    "if the difference is harmless (e.g. flags you changed in the new account).")
+    refused = sum(1 for p in r.problems if p.kind == "failed")
+    unreadable = sum(1 for p in r.problems if p.kind == "unreadable")
+    if refused:
+        where = f" (kept as .eml files in {r.quarantine})" if r.quarantine else ""
+        tips.append(f"  - {refused} message(s) the server refused{where}: fix the cause shown (size limit, quota) and "
+                    "run again, or import those .eml files by hand with your mail program.")
+    if unreadable:
+        tips.append(f"  - {unreadable} message(s) could not be read from the source: repair the store (Outlook: scanpst"
+                    ".exe) and run again, or save them by hand from your mail program.")
+    return "\n".join(tips)

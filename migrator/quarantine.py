@@ -15,9 +15,7 @@ class Quarantine:
         self.directory = directory
 
     def keep(self, rec: MessageRecord, target: str, reason: str) -> str | None:
-        """Write the message as read from the source; returns the file path."""
-        if not rec.raw:
-            return None
+        """Write the message as read from the source (even an empty one); returns the file path."""
         folder = self.directory / re.sub(r"[^\w.\-]+", "_", target)
         for d in (self.directory, folder):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)

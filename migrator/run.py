@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.diet import DailyPacer, Limits, ledger_row, refusal
 from migrator.errors import ConnectionLost, FolderRefused, QuotaError, TargetError
 from migrator.folders import TargetLayout, fallback_names
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
@@ -40,6 +41,8 @@ class RunOptions:
     on_plan: Callable[[Plan], None] | None = None
     on_scan: Callable[[int], None] | None = None
     on_upload: Callable[[int, int], None] | None = None  # (messages, bytes)
+    limits: Limits | None = None  # the provider's published limits (max message size, daily cap, size)
+    pacer: DailyPacer | None = None  # the daily upload cap: waits for the next window when it is used up
 
 
 class Session:
@@ -88,18 +91,14 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
     quarantine = Quarantine(quarantine_dir)
     for folder in state.intent_targets():
         stats.recovered_intents += resolve_intents(session.target, state, folder)[0]
-    scanner = Scanner(sources, layout_of(session.target), scope, state, session.target)
-    plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan)
+    scanner = Scanner(sources, layout_of(session.target), scope, state, session.target, use_settled=True)
+    plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan, limits=opts.limits)
     if opts.on_plan:
         opts.on_plan(plan)
-    if plan.quota.fits is False and not opts.ignore_quota:
-        raise QuotaError(
-            f"the upload does not fit: {plan.quota.needed:,} bytes needed, "
-            f"{max(0, (plan.quota.limit or 0) - (plan.quota.used or 0)):,} free of {plan.quota.limit:,}",
-            hint=(f"Keep older mail local with --since {plan.quota.suggested_since}, " if plan.quota.suggested_since
-                  else "Raise the quota, ") + "or pass --ignore-quota to upload until the server is full.",
-        )
-    scanner = Scanner(sources, scanner.layout, scope, state, session.target)  # fresh dedupe set
+    if plan.quota.fits is False and not opts.ignore_quota:  # before any CREATE or APPEND: nothing written
+        message, hint = refusal(plan.quota)
+        raise QuotaError(message, hint=hint)
+    scanner = Scanner(sources, scanner.layout, scope, state, session.target, use_settled=True)  # fresh dedupe set
     uploader = Uploader(
         connect=session.connect_new, main=lambda: session.target, reconnect_main=session.reconnect, state=state,
         stats=stats, quarantine=quarantine, connections=opts.connections, batch_count=opts.batch_count,
@@ -118,6 +117,7 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
         stats.interrupted = True
     finally:
         uploader.close()
+        stats.warnings = scanner.all_warnings()
         stats.seconds = time.monotonic() - started
         try:
             session.target.close()
@@ -141,13 +141,17 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     } if work.summary else {}
     opened = False
     ledger: list[tuple[str, str, str, int, str, str]] = []
+    settled: list[tuple[str, int, str, str]] = []
     for s in scanner.scan(entry, scanner.records(entry, work.start or 0)):
         account(fp, s, _Acc(), years)
+        if s.fate in (UPLOAD, ALREADY, DUPLICATE) and not s.record.extra.get("known"):
+            settled.append((s.record.stable_id, s.record.size, entry.target, s.fingerprint))
         if s.fate == UPLOAD:
             if not opened:
                 entry.target = frun.target = _create_folder(entry.target, session.target)
                 uploader.uidnext[entry.target] = _open_folder(entry.target, session.target, state)
                 opened = True
+            _pace(opts, s.size, uploader, session)
             frun.in_scope += 1
             stats.in_scope += 1
             uploader.add(s, entry.target, frun)
@@ -175,14 +179,30 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
         elif s.fate == FILTERED:
             frun.filtered += 1
             stats.filtered += 1
-            if s.reason != "folder excluded":
-                ledger.append((s.record.stable_id, entry.target, s.fingerprint, len(s.wire),
-                               s.record.date.isoformat(), s.reason or ""))
+            row = ledger_row(s, entry.target, lambda t, f: getattr(state.lookup(t, f), "status", None) == "done")
+            if row is not None:
+                ledger.append(row)
     uploader.finish()  # settle this folder before remembering it as settled
+    state.add_settled(settled)  # only rows that are done count (see State.settled)
     state.ledger_replace(entry.key, ledger, replace=not work.start)
     if work.token is not None and frun.failed == 0:
         state.set_source_folder(entry.key, work.token, scanner.summary(entry, fp, years))
     return frun
+
+
+def _pace(opts: RunOptions, size: int, uploader: Uploader, session: Session) -> None:
+    """The daily upload cap: when today's allowance is used up, settle what is in flight, wait
+    for the next window (Ctrl-C stops cleanly), and reconnect (idle connections time out)."""
+    pacer = opts.pacer
+    if pacer is None:
+        return
+    until = pacer.wait_needed(size)
+    if until:
+        uploader.finish()
+        if not pacer.wait(until, opts.stop_requested):
+            raise KeyboardInterrupt
+        session.reconnect()
+    pacer.sent_bytes(size)
 
 
 def _count_unchanged(frun: FolderRun, fp: FolderPlan, stats: RunStats) -> None:

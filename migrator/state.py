@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS source_folders (
     token TEXT NOT NULL,
     summary TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS settled (
+    stable_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    fingerprint TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ledger (
     stable_id TEXT PRIMARY KEY,
     source_folder TEXT NOT NULL,
@@ -65,6 +71,11 @@ CREATE TABLE IF NOT EXISTS ledger (
     size INTEGER NOT NULL,
     msg_date TEXT NOT NULL,
     reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verified (
+    target TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    updated REAL NOT NULL
 );
 """
 
@@ -307,6 +318,22 @@ class State:
                 for t in targets:
                     c.execute("DELETE FROM source_folders WHERE json_extract(summary, '$.target') = ?", (t,))
 
+    # -- settled source messages: not read again when their folder changes -----------
+    def settled(self, stable_id: str, size: int) -> tuple[str, str] | None:
+        """(target, fingerprint) of a source message known to be on the target, when its stored
+        size is still the same and its row is still done."""
+        row = self._conn.execute(
+            "SELECT s.target, s.fingerprint FROM settled s JOIN messages m"
+            " ON m.target = s.target AND m.fingerprint = s.fingerprint AND m.status = 'done'"
+            " WHERE s.stable_id = ? AND s.size = ?", (stable_id, size)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def add_settled(self, entries: Iterable[tuple[str, int, str, str]]) -> None:
+        """(stable_id, stored size, target, fingerprint) for messages now on the target."""
+        with self.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO settled (stable_id, size, target, fingerprint) VALUES (?, ?, ?, ?)",
+                          entries)
+
     # -- the diet ledger: what stayed local ------------------------------------------
     def ledger_replace(self, source_folder: str, entries: Iterable[tuple[str, str, str, int, str, str]],
                        replace: bool = True) -> None:
@@ -324,3 +351,20 @@ class State:
         return self._conn.execute(
             "SELECT stable_id, source_folder, target, fingerprint, size, msg_date, reason FROM ledger ORDER BY rowid"
         ).fetchall()
+
+    # -- verify: per target folder, what an earlier verify proved (to resume a long one) --------
+    def verified(self, target: str) -> dict[str, object] | None:
+        row = self._conn.execute("SELECT data FROM verified WHERE target = ?", (target,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_verified(self, target: str, data: dict[str, object]) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO verified (target, data, updated) VALUES (?, ?, ?)",
+                      (target, json.dumps(data), time.time()))
+
+    def forget_verified(self, target: str | None = None) -> None:
+        with self.transaction() as c:
+            if target is None:
+                c.execute("DELETE FROM verified")
+            else:
+                c.execute("DELETE FROM verified WHERE target = ?", (target,))
