@@ -117,7 +117,7 @@ class Scanner:
         self.use_settled = use_settled  # skip reading messages known to be on the target (run, plan)
         self._indexes: dict[str, ServerIndex] = {}
         self.warnings: list[str] = []  # what the sources said about messages they read
-        self._seen: dict[str, set[bytes]] = {}
+        self._seen_pass = state.new_seen()
 
     def entries(self) -> list[Entry]:
         out: list[Entry] = []
@@ -196,17 +196,18 @@ class Scanner:
     def forget_index(self, folder: str) -> None:
         self._indexes.pop(folder, None)
 
-    def _known(self, entry: Entry, rec: MessageRecord, fp: str, seen: set[bytes]) -> Scanned:
+    def _first(self, target: str, fp: str) -> bool:
+        """True the first time this pass meets a content in a target folder."""
+        return self.state.seen_add(self._seen_pass, target, bytes.fromhex(fp[:24]))
+
+    def _known(self, entry: Entry, rec: MessageRecord, fp: str) -> Scanned:
         """A message settled by an earlier run, not read again (its folder changed around it)."""
         row = self.state.lookup(entry.target, fp)
-        short = bytes.fromhex(fp[:24])
-        fate = DUPLICATE if short in seen else ALREADY
-        seen.add(short)
+        fate = ALREADY if self._first(entry.target, fp) else DUPLICATE
         return Scanned(entry, rec, fate, fingerprint=fp, message_id=row.message_id if row else None,
                        reason="uploaded earlier", nbytes=row.size if row else _known_size(rec))
 
     def scan(self, entry: Entry, records: Iterator[MessageRecord] | None = None) -> Iterator[Scanned]:
-        seen = self._seen.setdefault(entry.target, set())
         for rec in records if records is not None else entry.source.messages(entry.folder):
             if rec.extra.get("warning"):
                 self.warnings.append(f"{rec.locator}: {rec.extra['warning']}")
@@ -219,7 +220,7 @@ class Scanner:
             if rec.extra.get("known") and not entry.excluded:
                 settled = self.state.settled(rec.stable_id, int(rec.extra["size"]))
                 if settled is not None and settled[0] == entry.target:
-                    yield self._known(entry, rec, settled[1], seen)
+                    yield self._known(entry, rec, settled[1])
                     continue
                 rec = entry.source.reload(rec)  # type: ignore[attr-defined]  # not settled after all: read it
             wire = to_crlf(rec.raw)
@@ -232,11 +233,9 @@ class Scanner:
             if reason:
                 yield Scanned(entry, rec, FILTERED, wire=wire, fingerprint=fp, message_id=mid, reason=reason)
                 continue
-            short = bytes.fromhex(fp[:24])
-            if short in seen:
+            if not self._first(entry.target, fp):
                 yield Scanned(entry, rec, DUPLICATE, wire=wire, fingerprint=fp, message_id=mid)
                 continue
-            seen.add(short)
             row = self.state.lookup(entry.target, fp)
             if row is not None and row.status == "done":
                 yield Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid, reason="uploaded earlier")

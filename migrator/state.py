@@ -111,6 +111,7 @@ class State:
         self.path = path
         self._conn = conn
         self._lock_fd: int | None = None
+        self._seen_pass = 0
 
     # -- opening --------------------------------------------------------------------
     @classmethod
@@ -171,6 +172,21 @@ class State:
                 f"{rows.get('source', '').replace(chr(10), ', ')})",
                 hint="Each source+target pair has its own state: drop --state to use the default, or pick another file.",
             )
+
+    # -- this pass's dedupe set (a temp table: memory stays flat however big the source) ----
+    def new_seen(self) -> int:
+        """Start a new dedupe set; returns its id."""
+        self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen (pass INTEGER, target TEXT, fp BLOB,"
+                           " PRIMARY KEY (pass, target, fp)) WITHOUT ROWID")
+        self._seen_pass += 1
+        self._conn.execute("DELETE FROM temp.seen WHERE pass < ?", (self._seen_pass,))
+        return self._seen_pass
+
+    def seen_add(self, seen_pass: int, target: str, fp: bytes) -> bool:
+        """Add to the set; False when it was there already (a duplicate)."""
+        cur = self._conn.execute("INSERT OR IGNORE INTO temp.seen (pass, target, fp) VALUES (?, ?, ?)",
+                                 (seen_pass, target, fp))
+        return cur.rowcount == 1
 
     def lock(self) -> None:
         """Exclusive per-database lock for `run` (released by the OS if the process dies)."""
