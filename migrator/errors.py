@@ -120,8 +120,11 @@ class MessageRejected(Exception):
         self.code = code  # RFC 5530 response code, e.g. "TOOBIG", "LIMIT", "OVERQUOTA"
 
 
-class ConnectionLost(Exception):
-    """The connection dropped mid-command (reset, timeout, BYE). The caller reconnects and retries."""
+class ConnectionLost(TargetError):
+    """The connection dropped mid-command (reset, timeout, BYE). Callers reconnect and retry;
+    when they cannot, it ends the run with exit 3 and the advice to run again."""
+
+    default_hint = "The connection to the server was lost. Run the same command again to resume: nothing is lost."
 
 
 ALL_ERRORS: tuple[type[MigratorError], ...] = (

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import re
-
-_EOL = re.compile(rb"\r?\n")
-_BARE_LF = re.compile(rb"(?<!\r)\n")
 
 
 def to_crlf(raw: bytes) -> bytes:
     """IMAP wants CRLF line ends; stores hold LF (mbox, Maildir) or CRLF (PST exports).
 
     Already-CRLF bytes are returned as they are (no copy)."""
-    if _BARE_LF.search(raw) is None:
+    if b"\n" not in raw or (raw.count(b"\n") == raw.count(b"\r\n")):
         return raw
-    return _EOL.sub(b"\r\n", raw)
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # bytes.replace: memchr speed
 
 
 def fingerprint(wire: bytes) -> str:

@@ -18,6 +18,7 @@ from email.header import decode_header, make_header
 from typing import Any
 
 from migrator import diet
+from migrator.errors import ConnectionLost
 from migrator.filters import Scope
 from migrator.folders import TargetLayout, folder_role, map_folders
 from migrator.identity import fingerprint, to_crlf
@@ -108,13 +109,15 @@ class Scanner:
     """Classifies every source message once per pass; shared by plan, run and verify."""
 
     def __init__(self, sources: list[Source], layout: TargetLayout, scope: Scope, state: State,
-                 target: ImapTarget | None, use_settled: bool = False) -> None:
+                 target: ImapTarget | None, use_settled: bool = False,
+                 reconnect: Callable[[], ImapTarget] | None = None) -> None:
         self.sources = sources
         self.layout = layout
         self.scope = scope
         self.state = state
         self.target = target
         self.use_settled = use_settled  # skip reading messages known to be on the target (run, plan)
+        self.reconnect = reconnect  # after a dropped connection (run); plan and verify just fail
         self._indexes: dict[str, ServerIndex] = {}
         self.warnings: list[str] = []  # what the sources said about messages they read
         self._seen_pass = state.new_seen()
@@ -188,9 +191,16 @@ class Scanner:
 
     def server_index(self, folder: str) -> ServerIndex:
         if folder not in self._indexes:
-            self._indexes[folder] = (
-                build_index(self.target, folder, self.state) if self.target is not None else ServerIndex()
-            )
+            for attempt in range(4):
+                try:
+                    self._indexes[folder] = (
+                        build_index(self.target, folder, self.state) if self.target is not None else ServerIndex()
+                    )
+                    break
+                except ConnectionLost:
+                    if self.reconnect is None or attempt == 3:
+                        raise
+                    self.target = self.reconnect()
         return self._indexes[folder]
 
     def forget_index(self, folder: str) -> None:
@@ -266,10 +276,10 @@ def _day(dt: datetime) -> str:
 class _Acc:
     """Running totals of one pass, for the quota and the diet.
 
-    The upload candidates are kept as parallel arrays (memory stays small for 10^6 messages):
-    date, size and source folder of each message to upload. A byte-identical copy in the same
-    target folder (a DUPLICATE) moves its candidate's date to the newest copy: under a
-    `--since` cut that copy would be the one uploaded.
+    The upload candidates are kept as parallel arrays (about 28 bytes a message): date, size,
+    source folder and a 60-bit key of (target folder, fingerprint). A byte-identical copy in the
+    same target folder (a DUPLICATE) moves its candidate's date to the newest copy: under a
+    `--since` cut that copy would be the one uploaded (`settle_copies`, after the pass).
     """
 
     dates: array = field(default_factory=lambda: array("d"))  # upload candidates: timestamp
@@ -279,7 +289,9 @@ class _Acc:
     targets: list[str] = field(default_factory=list)  # their target folders
     junk: list[str | None] = field(default_factory=list)  # the target name when it is a Trash/Junk folder
     current: int = 0
-    by_fp: dict[str, dict[bytes, int]] = field(default_factory=dict)  # target -> short fingerprint -> candidate
+    keys: array = field(default_factory=lambda: array("q"))  # candidate -> key of (target, fingerprint)
+    copy_keys: array = field(default_factory=lambda: array("q"))  # duplicates seen: key, date
+    copy_dates: array = field(default_factory=lambda: array("d"))
     kept: dict[str, dict[str, object]] = field(default_factory=dict)
     max_bytes: int | None = None  # larger messages are listed as too big, not counted as needed
     too_big: list[BigMessage] = field(default_factory=list)
@@ -291,17 +303,32 @@ class _Acc:
         self.targets.append(entry.target)
         self.junk.append(entry.target if junk else None)
 
+    @staticmethod
+    def _key(target: str, fp: str) -> int:
+        return int(fp[:15], 16) ^ (hash(target) & 0x0FFF_FFFF_FFFF_FFFF) if fp else -1
+
     def candidate(self, s: Scanned) -> None:
         self.dates.append(s.record.date.timestamp())
         self.sizes.append(s.size)
         self.where.append(self.current)
-        if s.fingerprint:
-            self.by_fp.setdefault(s.entry.target, {})[bytes.fromhex(s.fingerprint[:24])] = len(self.dates) - 1
+        self.keys.append(self._key(s.entry.target, s.fingerprint))
 
     def copy_seen(self, s: Scanned) -> None:
-        i = self.by_fp.get(s.entry.target, {}).get(bytes.fromhex(s.fingerprint[:24])) if s.fingerprint else None
-        if i is not None:
-            self.dates[i] = max(self.dates[i], s.record.date.timestamp())
+        if s.fingerprint:
+            self.copy_keys.append(self._key(s.entry.target, s.fingerprint))
+            self.copy_dates.append(s.record.date.timestamp())
+
+    def settle_copies(self) -> None:
+        """Give each candidate the date of its newest copy (duplicates are few: one dict of them)."""
+        newest: dict[int, float] = {}
+        for k, d in zip(self.copy_keys, self.copy_dates):
+            newest[k] = max(newest.get(k, d), d)
+        if newest:
+            for i, k in enumerate(self.keys):
+                d = newest.get(k)
+                if d is not None and d > self.dates[i]:
+                    self.dates[i] = d
+        self.copy_keys, self.copy_dates = array("q"), array("d")
 
     def big(self, s: Scanned) -> None:
         self.too_big_bytes += s.size
@@ -311,14 +338,15 @@ class _Acc:
                                            date=_day(s.record.date), size=s.size))
 
     def keep(self, folder: str, s: Scanned) -> None:
+        self.kept_one(folder, s.size, _day(s.record.date), s.reason or "filtered")
+
+    def kept_one(self, folder: str, size: int, day: str, why: str) -> None:
         k: dict[str, Any] = self.kept.setdefault(
             folder, {"messages": 0, "bytes": 0, "oldest": None, "newest": None, "reasons": {}})
         k["messages"] += 1
-        k["bytes"] += s.size
-        d = _day(s.record.date)
-        k["oldest"] = d if k["oldest"] is None or d < k["oldest"] else k["oldest"]
-        k["newest"] = d if k["newest"] is None or d > k["newest"] else k["newest"]
-        why = s.reason or "filtered"
+        k["bytes"] += size
+        k["oldest"] = day if k["oldest"] is None or day < k["oldest"] else k["oldest"]
+        k["newest"] = day if k["newest"] is None or day > k["newest"] else k["newest"]
         k["reasons"][why] = k["reasons"].get(why, 0) + 1
 
 
@@ -339,6 +367,7 @@ def account(fp: FolderPlan, s: Scanned, acc: _Acc, by_year: dict[str, list[int]]
     if s.fate == FILTERED:
         fp.filtered += 1
         fp.filtered_bytes += s.size
+        fp.filtered_reasons[s.reason or "filtered"] = fp.filtered_reasons.get(s.reason or "filtered", 0) + 1
         if s.reason != "folder excluded":
             acc.keep(fp.source, s)
         return
@@ -407,9 +436,17 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
     append_limit = scanner.target.append_limit() if scanner.target is not None else None
     acc.max_bytes = plan.max_message_bytes = diet.message_limit(append_limit, limits)
     junk = _junk_targets(scanner)
+    ledger: dict[str, list[tuple[int, str, str]]] | None = None
     for entry in scanner.entries():
         acc.enter(entry, _is_junk(entry, junk, scanner.layout.delimiter))
         work = scanner.work(entry)
+        if work.summary:  # not read again (or only its tail): what stayed local is in the ledger
+            if ledger is None:
+                ledger = {}
+                for _sid, key, _t, _fp, size, when, why in scanner.state.ledger():
+                    ledger.setdefault(key, []).append((size, when[:10], why))
+            for size, day, why in ledger.get(entry.key, []):
+                acc.kept_one(entry.folder.display, size, day, why)
         fp = from_summary(entry, work.summary, work.start is None) if work.summary else folder_plan(entry)
         folder_years: dict[str, list[int]] = {
             y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
@@ -424,6 +461,7 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
             year[0] += n
             year[1] += b
         plan.folders.append(fp)
+    acc.settle_copies()
     plan.totals = totals(plan.folders)
     plan.by_year = dict(sorted(plan.by_year.items()))
     if acc.kept:
@@ -506,9 +544,9 @@ def quota_verdict(target: ImapTarget | None, needed: int, acc: _Acc, limits: die
     verdicts.sort(key=lambda v: v[0])
     slack, root, q, free, idx = verdicts[0]
     info = base.model_copy(update={
-        "used": q.used, "limit": q.limit, "needed": free - slack, "fits": slack >= 0, "margin": QUOTA_MARGIN,
+        "used": q.used, "limit": q.limit, "needed": free - slack, "fits": slack >= 0 or not idx, "margin": QUOTA_MARGIN,
         "root": root or None, "free": free})
-    if slack < 0:
+    if not info.fits:
         one = len(groups) == 1
         _suggest(info, acc, max(free, 0), None if one else idx)
         if not one:  # one --since for every root: the latest of their cut-off days

@@ -74,15 +74,10 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
 
     if unicode is None:
         unicode = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "").startswith("utf")
-    kept_folders: dict[str, dict[str, object]] = plan.kept_local.get("folders", {})  # type: ignore[assignment]
     rows = []
     for f in plan.folders:
         why = [f"{n} {r}" for r, n in f.skipped.items()]
-        reasons = kept_folders.get(f.source, {}).get("reasons") or {}
-        why += [f"{n} filtered: {r}" for r, n in reasons.items()]  # type: ignore[union-attr]
-        rest = f.filtered - sum(reasons.values())  # type: ignore[union-attr]
-        if rest > 0:
-            why.append(f"{rest} filtered: folder excluded")
+        why += [f"{n} filtered: {r}" for r, n in f.filtered_reasons.items()]
         if f.unreadable:
             why.append(f"{f.unreadable} unreadable")
         if f.too_big:
@@ -177,7 +172,7 @@ def render_run(stats: RunStats) -> str:
     if stats.recovered_intents:
         out.append(f"Recovered {stats.recovered_intents} message(s) an interrupted run had already sent.")
     if stats.reconnects:
-        out.append(f"Reconnected {stats.reconnects} time(s).")
+        out.append(f"Recovered from {stats.reconnects} dropped connection(s): reconnected and carried on.")
     if stats.failures:
         out.append("")
         out.append(f"{len(stats.failures)} message(s) failed:")

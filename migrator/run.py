@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from pathlib import Path
 
 from migrator.diet import DailyPacer, Limits, ledger_row, refusal
@@ -27,6 +28,9 @@ from migrator.resolve import resolve_intents, revalidate_folder
 from migrator.state import State
 from migrator.target.imap import ImapTarget
 from migrator.upload import Uploader
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -53,6 +57,15 @@ class Session:
         self.opts = opts
         self.stats = stats
         self.target = connect()
+
+    def retry(self, fn: Callable[[ImapTarget], T]) -> T:
+        """Run `fn` on the main connection, reconnecting when it drops."""
+        for _ in range(self.opts.max_reconnects):
+            try:
+                return fn(self.target)
+            except ConnectionLost:
+                self.reconnect()
+        return fn(self.target)
 
     def connect_new(self) -> ImapTarget:
         """Another connection with the same settings (for upload workers)."""
@@ -90,15 +103,17 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
     stats.target = session.target.cfg.url
     quarantine = Quarantine(quarantine_dir)
     for folder in state.intent_targets():
-        stats.recovered_intents += resolve_intents(session.target, state, folder)[0]
-    scanner = Scanner(sources, layout_of(session.target), scope, state, session.target, use_settled=True)
+        stats.recovered_intents += session.retry(lambda t: resolve_intents(t, state, folder))[0]
+    scanner = Scanner(sources, layout_of(session.target), scope, state, session.target, use_settled=True,
+                      reconnect=session.reconnect)
     plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan, limits=opts.limits)
     if opts.on_plan:
         opts.on_plan(plan)
     if plan.quota.fits is False and not opts.ignore_quota:  # before any CREATE or APPEND: nothing written
         message, hint = refusal(plan.quota)
         raise QuotaError(message, hint=hint)
-    scanner = Scanner(sources, scanner.layout, scope, state, session.target, use_settled=True)  # fresh dedupe set
+    scanner = Scanner(sources, scanner.layout, scope, state, session.target, use_settled=True,
+                      reconnect=session.reconnect)  # fresh dedupe set
     uploader = Uploader(
         connect=session.connect_new, main=lambda: session.target, reconnect_main=session.reconnect, state=state,
         stats=stats, quarantine=quarantine, connections=opts.connections, batch_count=opts.batch_count,
@@ -134,7 +149,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
         _count_unchanged(frun, from_summary(entry, work.summary), stats)
         if work.start is None:
             return frun
-    _check_uidvalidity(entry.target, session.target, state, scanner)
+    session.retry(lambda t: _check_uidvalidity(entry.target, t, state, scanner))
     fp = from_summary(entry, work.summary, False) if work.summary else folder_plan(entry)
     years: dict[str, list[int]] = {
         y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
@@ -148,8 +163,8 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             settled.append((s.record.stable_id, s.record.size, entry.target, s.fingerprint))
         if s.fate == UPLOAD:
             if not opened:
-                entry.target = frun.target = _create_folder(entry.target, session.target)
-                uploader.uidnext[entry.target] = _open_folder(entry.target, session.target, state)
+                entry.target = frun.target = session.retry(lambda t: _create_folder(entry.target, t))
+                uploader.uidnext[entry.target] = session.retry(lambda t: _open_folder(entry.target, t, state))
                 opened = True
             _pace(opts, s.size, uploader, session)
             frun.in_scope += 1

@@ -9,6 +9,7 @@ network, several round trips are in flight at once, and memory is bounded by the
 from __future__ import annotations
 
 import queue
+from collections import deque
 import re
 import threading
 import time
@@ -21,7 +22,7 @@ from migrator.plan import Scanned, subject_of
 from migrator.quarantine import Quarantine
 from migrator.resolve import resolve_intents
 from migrator.state import State
-from migrator.target.imap import AppendItem, AppendOutcome, ImapTarget
+from migrator.target.imap import AppendItem, AppendOutcome, ImapTarget, PendingAppend
 
 TRANSIENT_CODES = {"UNAVAILABLE", "INUSE", "SERVERBUG"}
 _BACKOFF_HINT = re.compile(r"backoff time[:\s]+(\d+)\s*(ms|milliseconds|s|seconds)?", re.I)
@@ -57,6 +58,19 @@ class Throttle:
                 self._cond.wait(0.5)
             self.active += 1
 
+    def try_acquire(self) -> bool:
+        with self._cond:
+            if self.active >= self.limit:
+                return False
+            self.active += 1
+            return True
+
+    def give_back(self) -> None:
+        """Return a permit that was not used."""
+        with self._cond:
+            self.active -= 1
+            self._cond.notify_all()
+
     def release(self, pushed_back: bool) -> None:
         with self._cond:
             self.active -= 1
@@ -88,53 +102,95 @@ def pushback_delay(outcomes: list[AppendOutcome], attempt: int) -> float | None:
 class Workers:
     """N sender threads, each with a connection of its own (opened lazily, re-opened after a drop)."""
 
-    def __init__(self, connect: Callable[[], ImapTarget], n: int, backoff: Callable[[int], float]) -> None:
+    def __init__(self, connect: Callable[[], ImapTarget], n: int, backoff: Callable[[int], float],
+                 depth: int = 2) -> None:
         self._connect = connect
+        self.depth = depth  # batches sent ahead of their answers, per connection
         self._backoff = backoff
         self.jobs: queue.Queue[Batch | None] = queue.Queue(maxsize=max(2, 2 * n))
         self.done: queue.Queue[Batch] = queue.Queue()
-        self.throttle = Throttle(n)
+        self.throttle = Throttle(n * depth)  # batches in flight over all connections
         self.reconnects = 0
+        self.drops = 0  # connections lost (or refused) and survived
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._loop, name=f"upload-{i}", daemon=True) for i in range(n)]
         for t in self._threads:
             t.start()
 
     def _loop(self) -> None:
+        """Send a batch, and while its answer is on the way send the next one (up to `depth`)."""
         conn: ImapTarget | None = None
         failures = 0
-        while True:
-            batch = self.jobs.get()
-            if batch is None:
-                break
-            pushed_back = False
-            self.throttle.acquire()
+        in_flight: deque[tuple[Batch, PendingAppend]] = deque()
+        stopping = False
+        while not (stopping and not in_flight):
+            batch: Batch | None = None
+            if not stopping and len(in_flight) < self.depth:
+                # a permit first: never wait for one while answers are due on this connection
+                permit = self.throttle.try_acquire() if in_flight else (self.throttle.acquire() or True)
+                if permit:
+                    try:
+                        batch = self.jobs.get() if not in_flight else self.jobs.get_nowait()
+                        stopping = batch is None  # the stop sentinel
+                    except queue.Empty:
+                        batch = None
+                    if batch is None:
+                        self.throttle.give_back()
+                if batch is None and not in_flight:
+                    continue
             try:
-                if conn is None:
-                    if failures:
-                        time.sleep(self._backoff(failures - 1))
-                    conn = self._connect()
-                    if failures:
-                        with self._lock:
-                            self.reconnects += 1
-                items = [AppendItem(raw=s.wire, flags=s.record.flags, date=s.record.date) for s in batch.items]
-                batch.outcomes = conn.append_many(batch.folder, items)
-                failures = 0
-                pushed_back = pushback_delay(batch.outcomes, batch.attempts) is not None
-            except (ConnectionLost, TargetError, OSError) as exc:
-                batch.error = exc
-                failures += 1
+                if batch is not None:
+                    try:
+                        if conn is None:
+                            if failures:
+                                time.sleep(self._backoff(failures - 1))
+                            conn = self._connect()
+                            if failures:
+                                with self._lock:
+                                    self.reconnects += 1
+                        items = [AppendItem(raw=s.wire, flags=s.record.flags, date=s.record.date)
+                                 for s in batch.items]
+                        in_flight.append((batch, conn.send_append(batch.folder, items)))
+                    except BaseException:
+                        self.throttle.release(True)
+                        raise
+                    continue
+                done, pending = in_flight[0]
+                assert conn is not None
                 pushed_back = True
+                try:
+                    done.outcomes = conn.collect_append(pending)
+                    failures = 0
+                    pushed_back = pushback_delay(done.outcomes, done.attempts) is not None
+                finally:
+                    if done.outcomes is not None:
+                        in_flight.popleft()
+                        self.throttle.release(pushed_back)
+                self.done.put(done)
+            except (ConnectionLost, TargetError, OSError) as exc:
+                failures += 1
+                with self._lock:
+                    self.drops += 1
+                self._fail_all(batch, in_flight, exc)
                 if conn is not None:
                     conn.close()
                     conn = None
             except Exception as exc:  # noqa: BLE001 - handed to the main thread, which re-raises it
-                batch.error = exc
-            finally:
-                self.throttle.release(pushed_back)
-                self.done.put(batch)
+                self._fail_all(batch, in_flight, exc)
         if conn is not None:
             conn.close()
+
+    def _fail_all(self, batch: Batch | None, in_flight: deque[tuple[Batch, PendingAppend]], exc: Exception) -> None:
+        """Hand back every batch this connection held, answered or not: the main thread asks the
+        server which of their messages arrived."""
+        if batch is not None and all(b is not batch for b, _ in in_flight):
+            batch.error = exc
+            self.done.put(batch)
+        while in_flight:
+            lost, _ = in_flight.popleft()
+            lost.error = exc
+            self.throttle.release(True)
+            self.done.put(lost)
 
     def stop(self) -> None:
         for _ in self._threads:
@@ -196,7 +252,7 @@ class Uploader:
 
     def close(self) -> None:
         if self._workers is not None:
-            self.stats.reconnects += self._workers.reconnects
+            self.stats.reconnects += self._workers.drops
             self._workers.stop()
             self._workers = None
 
