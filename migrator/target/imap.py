@@ -22,10 +22,11 @@ from imapclient import exceptions as imap_exc
 
 from migrator import utf7
 from migrator.config import TargetConfig
-from migrator.identity import to_crlf
-from migrator.errors import ConnectionLost, FolderRefused, LoginError, TargetError, TlsError
+from migrator.errors import ConnectionLost, FolderRefused, MigratorError, TargetError
 from migrator.sources.common import message_id as parse_message_id
-from migrator.target.diagnose import describe_cert_error, login_hint
+from migrator import providers
+from migrator.target import auth, diagnose
+from migrator.trace import ProtocolTrace
 
 SPECIAL_USE = {  # RFC 6154 attribute (lower case) -> role
     "\\sent": "sent",
@@ -40,9 +41,22 @@ _KEYWORD = re.compile(r"^[!#$%&'+\-.0-9A-Z^_`a-z|~]+$")
 
 @dataclass(frozen=True)
 class AppendItem:
+    """One message to append: `raw` with CRLF line ends (identity.to_crlf), flags, INTERNALDATE."""
+
     raw: bytes
     flags: frozenset[str]
     date: datetime
+
+
+@dataclass
+class PendingAppend:
+    """A batch sent but not yet answered (see ImapTarget.send_append)."""
+
+    folder: str
+    items: list[AppendItem]
+    tags: list[bytes]
+    multi: bool
+    early: dict[bytes, tuple[bytes, bytes, bytes]]
 
 
 @dataclass(frozen=True)
@@ -136,13 +150,22 @@ class ImapTarget:
         self.capabilities: frozenset[str] = frozenset()
         self.delimiter = "/"
         self.tls_version: str | None = None
-        self.peer_cert: dict | None = None
+        self.tls_cipher: str | None = None
+        self.peer_cert: dict[str, str] | None = None  # subject, issuer, names, not_before, not_after
+        self.cert_verified = False
         self.greeting = ""
+        self.login_method = ""  # "LOGIN (password)", "AUTHENTICATE XOAUTH2 (OAuth2 token)"
+        self.login_user = cfg.user  # the user name the server accepted
+        self.login_note = ""  # e.g. which user-name form iCloud accepted
+        self.trace: ProtocolTrace | None = None
         self._tagn = 0
         self._known: set[str] | None = None
         self._crash = CrashPoint.from_env()
+        self._stash: dict[bytes, tuple[bytes, bytes, bytes]] = {}
 
     # -- connection -------------------------------------------------------------------
+    GREETING_WAIT = 15.0  # seconds to wait for TCP connect + TLS handshake + greeting
+
     def ssl_context(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR
         if self.cfg.insecure:
@@ -151,81 +174,139 @@ class ImapTarget:
         return ctx
 
     def connect(self) -> ImapTarget:
+        """Connect, negotiate TLS, log in; every expected failure is a diagnosed TargetError (exit 3)."""
         cfg = self.cfg
-        where = f"{cfg.host}:{cfg.port}"
+        if cfg.trace and self.trace is None:
+            self.trace = ProtocolTrace.open(cfg.trace)
+            self.trace.add_secret(cfg.password.get_secret_value())
+        token = auth.access_token(cfg) if cfg.oauth2 else None
+        if self.trace:
+            self.trace.add_secret(token)
+        if self.trace:
+            self.trace.note(f"connecting to {cfg.host}:{cfg.port} ({'TLS' if cfg.implicit_tls else 'STARTTLS'})")
+        timeout = imapclient.SocketTimeout(connect=min(cfg.timeout, self.GREETING_WAIT), read=cfg.timeout)
         try:
-            client = imapclient.IMAPClient(
-                cfg.host, port=cfg.port, ssl=cfg.implicit_tls,
-                ssl_context=self.ssl_context(), timeout=cfg.timeout,
-            )
-        except ssl.SSLCertVerificationError as exc:
-            raise TlsError(f"TLS certificate of {cfg.host} not accepted: {describe_cert_error(exc)}") from exc
-        except ssl.SSLError as exc:
-            if "WRONG_VERSION_NUMBER" in str(exc) or "record layer" in str(exc):
-                raise TlsError(
-                    f"{where} does not speak TLS directly (it looks like a plaintext/STARTTLS port)",
-                    hint=f"Use imap://{cfg.user}@{cfg.host}:{cfg.port} (STARTTLS), or imaps:// with port 993.",
-                ) from exc
-            raise TlsError(f"TLS handshake with {where} failed: {exc.reason or exc}") from exc
-        except socket.gaierror as exc:
-            raise TargetError(
-                f"host {cfg.host!r} not found", hint="Check the server name (see your provider's IMAP settings)."
-            ) from exc
-        except ConnectionRefusedError as exc:
-            raise TargetError(
-                f"connection to {where} refused",
-                hint="Wrong port, or the server is down: IMAP uses 993 (imaps://) or 143 (imap:// with STARTTLS).",
-            ) from exc
-        except (TimeoutError, socket.timeout) as exc:
-            hint = "A firewall, VPN or proxy may block it; IMAP uses 993 (imaps://) or 143 (imap://)."
-            if not cfg.implicit_tls:
-                hint = f"If this port expects TLS from the start, use imaps://{cfg.user}@{cfg.host}:{cfg.port}. " + hint
-            raise TargetError(f"no answer from {where} (timed out)", hint=hint) from exc
-        except (OSError, imap_exc.IMAPClientError) as exc:
-            raise TargetError(f"cannot connect to {where}: {exc}") from exc
+            client = imapclient.IMAPClient(cfg.host, port=cfg.port, ssl=cfg.implicit_tls,
+                                           ssl_context=self.ssl_context(), timeout=timeout)
+        except (OSError, imaplib.IMAP4.error) as exc:  # ssl errors and timeouts are OSErrors
+            raise self._traced(diagnose.connect_error(exc, cfg)) from exc
         client.normalise_times = False  # keep INTERNALDATE's zone: aware datetimes
         self._client = client
         self.greeting = (client.welcome or b"").decode("utf-8", "replace")
-        if not cfg.implicit_tls:
-            self._starttls(client)
-        sock = client.socket()
-        if isinstance(sock, ssl.SSLSocket):
-            self.tls_version = sock.version()
-            self.peer_cert = sock.getpeercert() or None
-        self._login(client)
-        self.capabilities = frozenset(c.decode("ascii", "replace").upper() for c in client.capabilities())
+        if self.trace:
+            self.trace.note(f"greeting: {self.greeting}")
+            self.trace.attach(client._imap)  # noqa: SLF001 - the imaplib object carries the wire
+        try:
+            if not cfg.implicit_tls:
+                self._starttls(client)
+            self._tls_info(client)
+            self._login(client, token)
+            client._cached_capabilities = None  # noqa: SLF001 - pre-login list: ask again after login
+            self.capabilities = frozenset(c.decode("ascii", "replace").upper() for c in client.capabilities())
+        except MigratorError as exc:
+            self._drop()
+            raise self._traced(exc) from None
+        except (OSError, imaplib.IMAP4.error) as exc:
+            self._drop()
+            raise self._traced(TargetError(f"{cfg.host}:{cfg.port} dropped the connection during login: {exc}",
+                                           hint="Try again later: the server may be limiting logins.")) from exc
         self.delimiter = self._find_delimiter()
         return self
 
+    def _traced(self, exc: MigratorError) -> MigratorError:
+        """Note a failure to connect in the trace (and close it: this connection is over)."""
+        if self.trace:
+            self.trace.note(f"error: {exc.message} | hint: {exc.hint}")
+            self.trace.close()
+            self.trace = None
+        return exc
+
+    def _drop(self) -> None:
+        """Close a half-open connection after a failed TLS negotiation or login (keeps the findings)."""
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+    def _tls_info(self, client: imapclient.IMAPClient) -> None:
+        tls = diagnose.tls_details(client.socket(), self.cfg.insecure)
+        if tls is not None:
+            self.tls_version, self.tls_cipher, self.cert_verified, cert = tls
+            self.peer_cert = cert.as_dict() if cert else None
+            if self.trace:
+                self.trace.note(f"{self.tls_version} {self.tls_cipher}; {cert.describe() if cert else 'no certificate'}")
+
     def _starttls(self, client: imapclient.IMAPClient) -> None:
-        caps = {c.upper() for c in client.capabilities()}
-        if b"STARTTLS" not in caps:
+        if b"STARTTLS" not in {c.upper() for c in client.capabilities()}:
             if self.cfg.insecure:
                 return
-            raise TlsError(
-                f"{self.cfg.host}:{self.cfg.port} offers no STARTTLS: refusing to send the password in clear",
-                hint=f"Use imaps://{self.cfg.user}@{self.cfg.host} (port 993), or --insecure for a local test server.",
-            )
+            raise diagnose.no_starttls(self.cfg)
         try:
             client.starttls(self.ssl_context())
-        except ssl.SSLCertVerificationError as exc:
-            raise TlsError(f"TLS certificate of {self.cfg.host} not accepted: {describe_cert_error(exc)}") from exc
-        except (ssl.SSLError, OSError, imap_exc.IMAPClientError) as exc:
-            raise TlsError(f"STARTTLS with {self.cfg.host}:{self.cfg.port} failed: {exc}") from exc
-
-    def _login(self, client: imapclient.IMAPClient) -> None:
-        try:
-            client.login(self.cfg.user, self.cfg.password.get_secret_value())
-        except imap_exc.LoginError as exc:
-            text = str(exc)
-            code = re.search(r"\[([A-Z-]+)", text)
-            raise LoginError(
-                f"login as {self.cfg.user!r} on {self.cfg.host} rejected"
-                + (f" ({code.group(1)})" if code else ""),
-                hint=login_hint(self.cfg.host, code.group(1) if code else None),
-            ) from exc
+        except ssl.SSLError as exc:
+            raise diagnose.connect_error(exc, self.cfg, starttls=True) from exc
         except (OSError, imap_exc.IMAPClientError) as exc:
-            raise TargetError(f"login on {self.cfg.host} failed: {exc}") from exc
+            raise TargetError(f"STARTTLS with {self.cfg.host}:{self.cfg.port} failed: {exc}",
+                              hint=f"Try imaps://{self.cfg.user}@{self.cfg.host} (port 993).") from exc
+
+    def _login(self, client: imapclient.IMAPClient, token: str | None) -> None:
+        cfg = self.cfg
+        caps = {c.decode("ascii", "replace").upper() for c in client.capabilities()}
+        if token is not None:
+            self._login_oauth2(client, caps, token)
+            return
+        provider = providers.get(cfg.provider) if cfg.provider else None
+        if "LOGINDISABLED" in caps:
+            raise diagnose.login_error(cfg, "LOGINDISABLED", "password login refused here", provider, [cfg.user])
+        tried = [cfg.user] + (provider.user_alternatives(cfg.user) if provider else [])
+        password, failure = cfg.password.get_secret_value(), (None, "")
+        for i, user in enumerate(tried):
+            plain = not (user + password).isascii()  # LOGIN goes as ASCII; SASL PLAIN carries UTF-8 (RFC 4616)
+            try:
+                client.plain_login(user, password) if plain else client.login(user, password)
+            except imap_exc.LoginError as exc:
+                code, text = diagnose.parse_response(str(exc))
+                failure = failure if i else (code, text)
+                if code in (None, "AUTHENTICATIONFAILED"):
+                    continue
+                tried = tried[: i + 1]
+                break
+            self.login_user, self.login_method = user, f"{'AUTHENTICATE PLAIN' if plain else 'LOGIN'} (password)"
+            if user != cfg.user:
+                self.login_note = (f"{provider.title if provider else cfg.host} accepted the user name {user!r}, "
+                                   f"not {cfg.user!r}: use --target with {user!r}")
+            return
+        raise diagnose.login_error(cfg, failure[0], failure[1], provider, tried)
+
+    def _login_oauth2(self, client: imapclient.IMAPClient, caps: set[str], token: str) -> None:
+        cfg = self.cfg
+        mech = auth.choose_mechanism(caps, cfg.host)
+        data = auth.payload(mech, cfg.user, token, cfg.host, cfg.port)
+        if self.trace:
+            for form in auth.redactions(data):
+                self.trace.add_secret(form)
+        responder = auth.SaslResponder(data)
+        try:  # not imapclient's oauth2_login: it answers the server's error challenge with the payload again
+            client._imap.authenticate(mech, responder)  # noqa: SLF001
+        except imaplib.IMAP4.abort:
+            raise  # the connection dropped: connect() reports it
+        except imaplib.IMAP4.error as exc:
+            code, text = diagnose.parse_response(str(exc))
+            provider = providers.get(cfg.provider) if cfg.provider else None
+            raise diagnose.oauth_error(cfg, mech, code, text, responder.error_detail(), provider) from exc
+        via = " from --oauth2-token-command" if cfg.oauth2_token_command else ""
+        self.login_method = f"AUTHENTICATE {mech} (OAuth2 access token{via})"
+
+    def server_id(self) -> dict[str, str]:
+        """The server's ID response (RFC 2971): name, version, vendor... ({} when not offered)."""
+        try:
+            raw = self.client.id_({"name": "migrate"}) if self.has("ID") else None
+        except (imap_exc.IMAPClientError, OSError):
+            raw = None
+        pairs = (raw.items() if isinstance(raw, dict) else raw) or ()
+        return {bytes(k).decode("utf-8", "replace").lower(): bytes(v).decode("utf-8", "replace") for k, v in pairs if v}
 
     def _find_delimiter(self) -> str:
         try:
@@ -253,6 +334,9 @@ class ImapTarget:
             except Exception:  # noqa: BLE001
                 pass
         self._client = None
+        if self.trace is not None:
+            self.trace.close()
+            self.trace = None
 
     def __enter__(self) -> ImapTarget:
         return self.connect() if self._client is None else self
@@ -388,23 +472,28 @@ class ImapTarget:
                 return (m.group("status"), m.group("code") or b"", m.group("text"))
 
     def _await_tagged(self, tags: Sequence[bytes]) -> dict[bytes, tuple[bytes, bytes, bytes]]:
-        pending = set(tags)
-        done: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+        """Read until every tag in `tags` is answered; answers to other pipelined commands are kept."""
+        done = {t: self._stash.pop(t) for t in tags if t in self._stash}
+        pending = set(tags) - set(done)
         while pending:
             line = self._readline()
             m = _TAGGED.match(line)
-            if m and m.group("tag") in pending:
-                done[m.group("tag")] = (m.group("status").upper(), m.group("code") or b"", m.group("text"))
-                pending.discard(m.group("tag"))
+            if m and m.group("tag").startswith(b"M"):
+                reply = (m.group("status").upper(), m.group("code") or b"", m.group("text"))
                 if self._crash:
                     self._crash.step("answered")
+                if m.group("tag") in pending:
+                    done[m.group("tag")] = reply
+                    pending.discard(m.group("tag"))
+                else:
+                    self._stash[m.group("tag")] = reply
         return done
 
     def _append_command(self, tag: bytes, folder: str, items: Sequence[AppendItem]) -> tuple[bytes, ...] | None:
         """Send one APPEND (MULTIAPPEND when several items); returns an early tagged reply if refused."""
         head = tag + b" APPEND " + quote(folder)
         for i, item in enumerate(items):
-            data = to_crlf(item.raw)
+            data = item.raw  # CRLF already (AppendItem's contract)
             prefix, plus = self._literal(len(data))
             self._send((head if i == 0 else b"") + b" " + flag_list(item.flags) + b" " +
                        internaldate(item.date) + b" " + prefix)
@@ -436,24 +525,45 @@ class ImapTarget:
         return AppendOutcome(ok=True, text=text_s)
 
     def append_many(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
-        """Append every item, pipelined; one outcome per item, in order.
+        """Append every item; one outcome per item, in order (see send_append)."""
+        return self.collect_append(self.send_append(folder, items))
 
-        Several items go as one MULTIAPPEND (RFC 3502) when the server offers it; if that atomic
-        command fails for any reason but quota, the items are retried one by one so that only the
-        message the server really refuses is reported.
-        """
-        if not items:
-            return []
+    def send_append(self, folder: str, items: Sequence[AppendItem]) -> PendingAppend:
+        """Send the items without waiting for the answer, so that the next batch can follow at once
+        (pipelining; needs LITERAL+ or LITERAL-, otherwise this waits for each continuation).
+
+        Several items go as one MULTIAPPEND (RFC 3502) when the server offers it."""
         if len(items) > 1 and self.has("MULTIAPPEND"):
             tag = self._tag()
             early = self._append_command(tag, folder, items)
-            reply = early if early is not None else self._await_tagged([tag])[tag]
-            if reply[0] == b"OK":
-                return [self._outcome(reply, i) for i in range(len(items))]
-            first = self._outcome(reply)
-            if first.code == "OVERQUOTA":
-                return [first] * len(items)
-        return self._append_singles(folder, items)
+            return PendingAppend(folder, list(items), [tag], multi=True, early={tag: early} if early else {})
+        tags: list[bytes] = []
+        early_replies: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+        for item in items:
+            tag = self._tag()
+            tags.append(tag)
+            early = self._append_command(tag, folder, [item])
+            if early is not None:
+                early_replies[tag] = early  # type: ignore[assignment]
+        return PendingAppend(folder, list(items), tags, multi=False, early=early_replies)
+
+    def collect_append(self, pending: PendingAppend) -> list[AppendOutcome]:
+        """The outcomes of a sent batch. A MULTIAPPEND is atomic: when it fails for any reason but
+        quota, its items are appended again one by one, so that only the message the server really
+        refuses is reported as failed."""
+        if not pending.items:
+            return []
+        replies = dict(pending.early)
+        replies.update(self._await_tagged([t for t in pending.tags if t not in replies]))
+        if not pending.multi:
+            return [self._outcome(replies[t]) for t in pending.tags]
+        reply = replies[pending.tags[0]]
+        if reply[0] == b"OK":
+            return [self._outcome(reply, i) for i in range(len(pending.items))]
+        first = self._outcome(reply)
+        if first.code == "OVERQUOTA":
+            return [first] * len(pending.items)
+        return self._append_singles(pending.folder, pending.items)
 
     def _append_singles(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
         tags: list[bytes] = []
