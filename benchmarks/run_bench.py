@@ -116,10 +116,10 @@ def bench_mbsync(sb: DovecotSandbox, user: str, port: int, src: Path, work: Path
     shutil.copytree(src, copy)
     rc = work / f"{user}.mbsyncrc"
     rc.write_text(
-        f"IMAPAccount remote\nHost 127.0.0.1\nPort {port}\nUser {user}\nPass {PASSWORD}\nTLSType IMAPS\n"
+        f"IMAPAccount remote\nHost localhost\nPort {port}\nUser {user}\nPass {PASSWORD}\nTLSType IMAPS\n"
         f"CertificateFile {sb.cafile}\nPipelineDepth 50\n\nIMAPStore remote\nAccount remote\n\n"
         f"MaildirStore local\nInbox {copy}\nSubFolders Maildir++\n\n"
-        f"Channel push\nFar :remote:\nNear :local:\nPatterns *\nCreate Far\nSync Push\nSyncState *\n"
+        f"Channel push\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nSync Push\nSyncState *\n"
     )
     t0 = time.monotonic()
     r = subprocess.run([exe, "-c", str(rc), "-a", "-q"], capture_output=True, text=True)
