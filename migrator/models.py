@@ -25,6 +25,7 @@ class FolderPlan(BaseModel):
     oldest: str | None = None
     newest: str | None = None
     too_big: int = 0  # larger than the server accepts
+    filtered_reasons: dict[str, int] = Field(default_factory=dict)  # reason -> count (before --since, ...)
     unchanged: bool = False  # skipped quickly: the source folder did not change since the last run
 
 

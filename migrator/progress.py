@@ -119,7 +119,8 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
                 f"{human_bytes(int(plan.kept_local['bytes']))} (`migrate run` records them in its ledger; "  # type: ignore[call-overload]
                 "`migrate archive` writes them out)."]
     if plan.too_big:
-        out += ["", f"Too large for the server ({human_bytes(plan.max_message_bytes)} at most): these would be refused:"]
+        out += ["", f"Too large for the server ({human_bytes(plan.max_message_bytes)} at most): "
+                    "these would be refused:"]
         for m in plan.too_big[:20]:
             out.append(f"  {m.folder}: {m.locator} {m.subject!r} {m.date} ({human_bytes(m.size)})")
         if len(plan.too_big) > 20:

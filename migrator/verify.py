@@ -1,26 +1,52 @@
-"""The proof: every in-scope source message is on the server, folder by folder.
+"""The proof: every in-scope source message is on the server, folder by folder, message by message.
 
-Read-only on the server (EXAMINE, FETCH with BODY.PEEK) and on the source. It writes to the
-state only to note which uploaded messages have vanished from the server, so that the next
-`run` uploads them again.
+Read-only on the server (LIST, EXAMINE, FETCH with BODY.PEEK, GETQUOTAROOT) and on the source.
+It writes only to the state: which uploaded messages have vanished from the server (so that the
+next `run` uploads them again), and, per target folder, what it proved (so that an interrupted
+long verify carries on where it stopped, and a folder unchanged since it was proven is not
+fetched again).
+
+A target folder's proof is reused only while nothing it rests on changed: the source folders'
+change tokens (which include the scope), the server folder's UIDVALIDITY, UIDNEXT and message
+count (an APPEND moves UIDNEXT, an EXPUNGE the count), and it was at least as deep.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.header import decode_header, make_header
+from typing import Any
 
 from migrator.identity import fingerprint, to_crlf
-from migrator.models import FolderVerify, Problem, VerifyReport
-from migrator.plan import DUPLICATE, FILTERED, SKIPPED, UNREADABLE, Scanner, subject_of
-from migrator.state import State
+from migrator.models import VERIFY_COUNTS, FolderVerify, Problem, VerifyReport
+from migrator.plan import (
+    DUPLICATE,
+    FILTERED,
+    SKIPPED,
+    UNREADABLE,
+    Entry,
+    Scanned,
+    Scanner,
+)
+from migrator.sources.common import header_value, message_id
+from migrator.state import Row, State
 from migrator.target.imap import ImapTarget
+
+SHALLOW, SAMPLE, DEEP = 0, 1, 2
+FETCH_BYTES = 8 * 1024 * 1024  # bodies per FETCH: at most this many bytes...
+FETCH_COUNT = 100  # ...or this many messages
+FLAGS_COMPARED = {"\\seen", "\\answered", "\\flagged", "\\draft"}
 
 
 @dataclass
 class Expected:
+    """An in-scope source message that must be on the server."""
+
     fingerprint: str
     message_id: str | None
     size: int
@@ -28,159 +54,363 @@ class Expected:
     subject: str
     date: str
     flags: frozenset[str]
-    source: str
-    in_state: str | None  # status of its state row, None when never attempted
+    source: str  # source folder, display path
+    settled: bool = False  # its source folder was completed by an earlier run
+    source_changed: bool = False  # ... and has changed since
 
 
-def _problem(sign: str, e: Expected, target: str, detail: str) -> Problem:
-    return Problem(sign=sign, folder=e.source, target=target, locator=e.locator, message_id=e.message_id,
-                   subject=e.subject, date=e.date, detail=detail)
+@dataclass
+class Matching:
+    matched: list[tuple[Expected, int]] = field(default_factory=list)
+    resized: list[tuple[Expected, int, int]] = field(default_factory=list)  # (message, uid, size on server)
+    unmatched: list[Expected] = field(default_factory=list)
+    claimed: set[int] = field(default_factory=set)
 
 
-def verify(scanner: Scanner, state: State, *, deep: bool = False, sample: float | None = None,
-           on_message: Callable[[int], None] | None = None, seed: int = 0) -> VerifyReport:
-    target = scanner.target
-    assert target is not None
-    report = VerifyReport(target=target.cfg.url, deep=deep or sample is not None)
-    has_history = bool(state.counts())
-    rng = random.Random(seed)
-    expected_by_target: dict[str, list[Expected]] = defaultdict(list)
-    fv_by_target: dict[str, FolderVerify] = {}
+def display_subject(value: str | None) -> str:
+    """A Subject header as a person reads it (RFC 2047 decoded; raw 8-bit UTF-8 tolerated)."""
+    if not value:
+        return ""
+    try:
+        value = value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    try:
+        text = str(make_header(decode_header(value)))
+    except (LookupError, ValueError, UnicodeError, AssertionError):
+        text = value
+    return " ".join(text.split())[:200]
+
+
+def match_messages(expected: Sequence[Expected], rows: dict[str, Row], server: dict[int, tuple[str | None, int]],
+                   uidvalidity: int | None) -> Matching:
+    """Pair source messages with server UIDs: first by the UID recorded at upload (same UIDVALIDITY),
+    then by Message-ID + size. A recorded UID whose size is wrong is a difference, not a miss."""
+    m = Matching()
+    rest: list[Expected] = []
+    for e in expected:
+        row = rows.get(e.fingerprint)
+        uid = row.uid if row is not None and row.status == "done" and row.uidvalidity == uidvalidity else None
+        if uid is not None and uid in server and uid not in m.claimed:
+            m.claimed.add(uid)
+            size = server[uid][1]
+            if size == e.size:
+                m.matched.append((e, uid))
+            else:
+                m.resized.append((e, uid, size))
+        else:
+            rest.append(e)
+    by_id: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for uid in sorted(server):
+        mid, size = server[uid]
+        if mid and uid not in m.claimed:
+            by_id[(mid, size)].append(uid)
+    for e in rest:
+        cands = by_id.get((e.message_id, e.size)) if e.message_id else None
+        while cands and cands[0] in m.claimed:
+            cands.pop(0)
+        if cands:
+            uid = cands.pop(0)
+            m.claimed.add(uid)
+            m.matched.append((e, uid))
+        else:
+            m.unmatched.append(e)
+    return m
+
+
+def classify_missing(e: Expected, row: Row | None, kept_reason: str | None, has_history: bool) -> tuple[str, str, str]:
+    """(sign, kind, detail) of a source message the server does not hold."""
+    if row is not None and row.status == "failed":
+        where = f"; kept as {row.quarantine}" if row.quarantine else ""
+        return "!", "failed", f"the server refused it: {row.error or 'no reason given'}{where}"
+    if kept_reason:
+        return "~", "kept_local", f"left on this computer on purpose by the last run ({kept_reason})"
+    if row is not None and row.status == "intent":
+        return "-", "missing", "an upload was interrupted: run `migrate run` again"
+    if row is not None:
+        return "-", "missing", "uploaded earlier, now missing on the server: the next `migrate run` uploads it again"
+    if e.settled and e.source_changed:
+        return "-", "new", "new in the source since the last run: not migrated yet"
+    if e.settled:
+        return "-", "missing", "was on the server at the last run, now missing: the next `migrate run` uploads it again"
+    if not has_history:
+        return "-", "missing", "not migrated yet: run `migrate run`"
+    return "-", "missing", "not uploaded yet (the last run did not finish this folder): run `migrate run` again"
+
+
+def size_chunks(uids: Sequence[int], sizes: dict[int, int], max_bytes: int = FETCH_BYTES,
+                max_count: int = FETCH_COUNT) -> Iterator[list[int]]:
+    """UIDs in groups whose bodies together stay under max_bytes (a big message goes alone)."""
+    group: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if group and (total + size > max_bytes or len(group) >= max_count):
+            yield group
+            group, total = [], 0
+        group.append(uid)
+        total += size
+    if group:
+        yield group
+
+
+def verify(scanner: Scanner, target: ImapTarget, state: State, *, deep: bool = False, sample: float | None = None,
+           list_all: bool = False, fresh: bool = False, sources: Sequence[str] = (), quarantine: str = "",
+           on_message: Callable[[int], None] | None = None, seed: int | None = None) -> VerifyReport:
+    """Check every in-scope source message against the server; see the module docstring."""
+    started = time.monotonic()
+    check = _Verifier(scanner, target, state, deep=deep, sample=sample, list_all=list_all, fresh=fresh,
+                      on_message=on_message, rng=random.Random(seed))
+    report = check.report
+    report.sources = list(sources)
+    report.state = str(state.path)
+    report.quarantine = quarantine
+    groups: dict[str, list[Entry]] = {}
     for entry in scanner.entries():
-        fv = fv_by_target.setdefault(entry.target, FolderVerify(source=entry.folder.display, target=entry.target))
-        if entry.folder.display not in fv.source.split(", "):
-            fv.source += ", " + entry.folder.display
-        for s in scanner.scan(entry):
-            if on_message:
-                on_message(s.size)
-            if s.fate == SKIPPED:
-                fv.skipped += 1
-                continue
-            if s.fate == FILTERED:
-                fv.filtered += 1
-                continue
-            if s.fate == DUPLICATE:
-                fv.duplicates += 1
-                continue
-            rec = s.record
-            if s.fate == UNREADABLE:
-                fv.expected += 1
-                fv.failed_upload += 1
-                report.problems.append(Problem(sign="!", folder=rec.folder.display, target=entry.target,
-                                               locator=rec.locator, detail=s.reason or "unreadable"))
-                continue
-            row = state.lookup(entry.target, s.fingerprint)
-            expected_by_target[entry.target].append(Expected(
-                s.fingerprint, s.message_id, len(s.wire), rec.locator, subject_of(rec), rec.date.isoformat(),
-                rec.flags, rec.folder.display, row.status if row else None,
-            ))
-    missing_ids: list[int] = []
-    for name, fv in fv_by_target.items():
-        _check_folder(target, state, name, expected_by_target.get(name, []), fv, report, deep,
-                      sample, rng, has_history, missing_ids)
+        groups.setdefault(entry.target, []).append(entry)
+    missing_targets: set[str] = set()
+    for name, entries in groups.items():
+        fv = check.folder(name, entries)
         report.folders.append(fv)
-    if missing_ids:
-        state.mark_missing(missing_ids)
-        state.forget_source_folders({f.target for f in report.folders if f.missing})
+        if fv.missing:
+            missing_targets.add(name)
+    if check.missing_ids:
+        state.mark_missing(check.missing_ids)
+    if missing_targets:  # the next run must read these source folders again, however unchanged they are
+        state.forget_source_folders(missing_targets)
     for f in report.folders:
-        for attr in ("expected", "present", "missing", "different", "extra", "new_in_source", "failed_upload",
-                     "filtered", "skipped", "duplicates"):
+        for attr in VERIFY_COUNTS:
             setattr(report, attr, getattr(report, attr) + getattr(f, attr))
+    report.reused_folders = sum(1 for f in report.folders if f.reused)
+    q = target.quota("INBOX")
+    if q is not None:
+        report.quota_used, report.quota_limit = q.used, q.limit
+    report.generated = datetime.now().astimezone().isoformat(timespec="seconds")
+    report.seconds = time.monotonic() - started
     return report
 
 
-def _check_folder(target: ImapTarget, state: State, name: str, expected: list[Expected], fv: FolderVerify,
-                  report: VerifyReport, deep: bool, sample: float | None, rng: random.Random,
-                  has_history: bool, missing_ids: list[int]) -> None:
-    fv.expected += len(expected)
-    if name not in target.known_folders():
-        server: dict[int, tuple[str | None, int]] = {}
-        uidvalidity = None
-    else:
-        st = target.examine(name)
-        uidvalidity = st.uidvalidity
-        server = {m.uid: (m.message_id, m.size) for m in target.index(name)}
-    rows = {r.fingerprint: r for r in state.rows(target=name)}
-    by_mid: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for uid, (mid, size) in server.items():
-        if mid:
-            by_mid[(mid, size)].append(uid)
-    claimed: set[int] = set()
-    matched: list[tuple[Expected, int]] = []
-    unmatched: list[Expected] = []
-    for e in expected:
-        row = rows.get(e.fingerprint)
-        uid = None
-        if row is not None and row.uid is not None and row.uidvalidity == uidvalidity and row.uid in server \
-                and row.uid not in claimed and server[row.uid][1] == e.size:
-            uid = row.uid
-        elif e.message_id:
-            for cand in by_mid.get((e.message_id, e.size), []):
-                if cand not in claimed:
-                    uid = cand
-                    break
-        if uid is None:
-            unmatched.append(e)
-        else:
-            claimed.add(uid)
-            matched.append((e, uid))
-    if unmatched and any(e.message_id is None for e in unmatched):
-        pool = [u for u, (mid, _s) in server.items() if u not in claimed and mid is None]
-        by_fp: dict[str, list[int]] = defaultdict(list)
-        for uid, raw, _f, _d, _s in target.fetch_messages(pool, body=True, chunk=100):
-            by_fp[fingerprint(to_crlf(raw))].append(uid)
-        still = []
-        for e in unmatched:
-            uids = by_fp.get(e.fingerprint) if e.message_id is None else None
-            if uids:
-                uid = uids.pop(0)
-                claimed.add(uid)
-                matched.append((e, uid))
-            else:
-                still.append(e)
-        unmatched = still
-    fv.present = len(matched)
-    for e in unmatched:
-        row = rows.get(e.fingerprint)
-        if row is not None and row.status == "failed":
+class _Verifier:
+    def __init__(self, scanner: Scanner, target: ImapTarget, state: State, *, deep: bool, sample: float | None,
+                 list_all: bool, fresh: bool, on_message: Callable[[int], None] | None, rng: random.Random) -> None:
+        self.scanner = scanner
+        self.target = target
+        self.state = state
+        self.level = DEEP if deep else SAMPLE if sample is not None else SHALLOW
+        self.sample = None if deep else sample
+        self.list_all = list_all
+        self.fresh = fresh
+        self.on_message = on_message
+        self.rng = rng
+        self.report = VerifyReport(target=target.cfg.url, deep=self.level > SHALLOW, sample=self.sample)
+        self.has_history = bool(state.counts())
+        self.kept = {(t, fp): reason for _sid, _sf, t, fp, _size, _d, reason in state.ledger()}
+        self.missing_ids: list[int] = []
+
+    def _add(self, sign: str, kind: str, target: str, e: Expected | None = None, detail: str = "", **kw: Any) -> None:
+        fields: dict[str, Any] = {"folder": "", "locator": ""}
+        if e is not None:
+            fields.update(folder=e.source, locator=e.locator, message_id=e.message_id, subject=e.subject, date=e.date)
+        fields.update(kw)
+        self.report.problems.append(Problem(sign=sign, kind=kind, target=target, detail=detail, **fields))
+
+    # -- one target folder ------------------------------------------------------------------------
+    def folder(self, name: str, entries: list[Entry]) -> FolderVerify:
+        fv = FolderVerify(source=", ".join(dict.fromkeys(e.folder.display for e in entries)), target=name)
+        in_scope = any(not e.excluded for e in entries)
+        exists = in_scope and name in self.target.known_folders()
+        st = self.target.examine(name) if exists else None
+        tokens = {e.key: self.scanner.token(e) for e in entries}  # taken before reading: a change made
+        key = {"sources": tokens, "uidvalidity": st.uidvalidity if st else None,  # meanwhile is seen next time
+               "uidnext": st.uidnext if st else None, "messages": st.messages if st else None}
+        prior: dict[str, Any] | None = self.state.verified(name)
+        same = prior is not None and None not in tokens.values() and prior.get("key") == key
+        saved = None if self.fresh else prior
+        saved_level = int(saved.get("level", -1)) if saved is not None else -1
+        reusable = saved is not None and same and saved_level >= self.level
+        if reusable and not self.list_all:
+            assert saved is not None
+            fv = FolderVerify.model_validate(saved["folder"])
+            fv.reused = True
+            return fv
+        expected = self._scan(entries, name, fv, tokens)
+        if not in_scope:
+            return fv
+        server = {m.uid: (m.message_id, m.size) for m in self.target.index(name)} if exists else {}
+        uidvalidity = st.uidvalidity if st else None
+        rows = {r.fingerprint: r for r in self.state.rows(target=name)}
+        m = match_messages(expected, rows, server, uidvalidity)
+        self._match_by_content(m, server)
+        fv.present = len(m.matched)
+        for e, uid, size in m.resized:
+            fv.different += 1
+            self._add("*", "different", name, e, f"{size} bytes on the server instead of {e.size} (UID {uid})", uid=uid)
+        for e in m.unmatched:
+            self._missing(name, e, rows.get(e.fingerprint), fv)
+        self._extras(name, server, m.claimed, rows, uidvalidity, fv)
+        checked: set[int] = set()
+        differ: set[int] = set()
+        if reusable:
+            assert saved is not None
+            fv.deep_checked = int(saved["folder"].get("deep_checked", 0))
+            fv.reused = True
+            if saved_level == DEEP:
+                checked = set(m.claimed)
+        elif self.level > SHALLOW and m.matched:
+            chosen = m.matched
+            if self.sample is not None:
+                chosen = [x for x in m.matched if self.rng.random() * 100 < self.sample] or [self.rng.choice(m.matched)]
+            checked, differ = self._deep(name, chosen, {u: s for u, (_m, s) in server.items()}, fv)
+        if self.list_all:
+            for e, uid in m.matched:
+                if uid not in differ:
+                    self._add("=", "ok", name, e, ("same bytes, flags and date" if uid in checked else "on the server")
+                              + f" (UID {uid})", uid=uid)
+        if fv.ok and None not in tokens.values():
+            record = fv.model_dump(exclude={"reused"})
+            level = self.level
+            if same and prior is not None:  # nothing changed since a (maybe deeper) earlier proof: it still holds
+                level = max(level, int(prior.get("level", SHALLOW)))
+                record["deep_checked"] = max(fv.deep_checked, int(prior["folder"].get("deep_checked", 0)))
+            self.state.set_verified(name, {"key": key, "level": level, "folder": record,
+                                           "at": datetime.now().astimezone().isoformat()})
+        elif not fv.ok:
+            self.state.forget_verified(name)
+        return fv
+
+    def _scan(self, entries: list[Entry], name: str, fv: FolderVerify,
+              tokens: dict[str, str | None]) -> list[Expected]:
+        expected: list[Expected] = []
+        for entry in entries:
+            saved = self.state.source_folder(entry.key)
+            settled = saved is not None
+            changed = settled and (tokens[entry.key] is None or saved[0] != tokens[entry.key])  # type: ignore[index]
+            for s in self.scanner.scan(entry):
+                if self.on_message:
+                    self.on_message(s.size)
+                e = self._expected(s, settled, changed) if s.fate != UNREADABLE else None
+                if s.fate == SKIPPED:
+                    fv.skipped += 1
+                    if self.list_all:
+                        self._add("~", "skipped", name, e, f"skipped: {s.reason}")
+                elif s.fate == FILTERED:
+                    fv.filtered += 1
+                    if self.list_all:
+                        self._add("~", "filtered", name, e, f"not in scope: {s.reason}")
+                elif s.fate == DUPLICATE:
+                    fv.duplicates += 1
+                    if self.list_all:
+                        self._add("~", "duplicate", name, e, "an exact copy of another message of this folder: "
+                                  "uploaded once")
+                elif s.fate == UNREADABLE:
+                    fv.expected += 1
+                    fv.failed_upload += 1
+                    self._add("!", "unreadable", name, detail=f"could not be read from the source: {s.reason}",
+                              folder=s.record.folder.display, locator=s.record.locator)
+                else:
+                    assert e is not None
+                    fv.expected += 1
+                    expected.append(e)
+        return expected
+
+    @staticmethod
+    def _expected(s: Scanned, settled: bool, changed: bool) -> Expected:
+        rec = s.record
+        return Expected(s.fingerprint, s.message_id or message_id(rec.raw), len(s.wire), rec.locator,
+                        display_subject(header_value(rec.raw, "Subject")), rec.date.isoformat(), rec.flags,
+                        rec.folder.display, settled, changed)
+
+    def _missing(self, name: str, e: Expected, row: Row | None, fv: FolderVerify) -> None:
+        sign, kind, detail = classify_missing(e, row, self.kept.get((name, e.fingerprint)), self.has_history)
+        if kind == "failed":
             fv.failed_upload += 1
-            report.problems.append(_problem("!", e, name, f"the server refused it: {row.error}"
-                                            + (f" (kept in {row.quarantine})" if row.quarantine else "")))
-        elif row is None and has_history:
+        elif kind == "kept_local":
+            fv.kept_local += 1
+            if not self.list_all:
+                return
+        elif kind == "new":
             fv.new_in_source += 1
-            report.problems.append(_problem("-", e, name, "new in the source since the last run: not migrated yet"))
         else:
             fv.missing += 1
-            report.problems.append(_problem("-", e, name, "missing on the server"))
             if row is not None and row.status == "done":
-                missing_ids.append(row.id)
-    fv.extra = len(set(server) - claimed)
-    if deep or sample is not None:
-        chosen = [m for m in matched if sample is None or rng.random() * 100 < sample]
-        _deep_check(target, name, chosen, fv, report)
+                self.missing_ids.append(row.id)
+        self._add(sign, kind, name, e, detail, quarantine=row.quarantine if row is not None else None)
 
+    def _match_by_content(self, m: Matching, server: dict[int, tuple[str | None, int]]) -> None:
+        """Messages without a Message-ID and no recorded UID: look for the same bytes on the server."""
+        wanted: dict[str, list[Expected]] = defaultdict(list)
+        for e in m.unmatched:
+            if e.message_id is None:
+                wanted[e.fingerprint].append(e)
+        sizes = {e.size for es in wanted.values() for e in es}
+        pool = [u for u in sorted(server) if u not in m.claimed and server[u][0] is None and server[u][1] in sizes]
+        if not wanted or not pool:
+            return
+        found: set[int] = set()
+        for group in size_chunks(pool, {u: s for u, (_m, s) in server.items()}):
+            for uid, raw, _f, _d, _s in self.target.fetch_messages(group, body=True, chunk=len(group)):
+                es = wanted.get(fingerprint(to_crlf(raw)))
+                if es:
+                    e = es.pop(0)
+                    m.claimed.add(uid)
+                    m.matched.append((e, uid))
+                    found.add(id(e))
+        m.unmatched = [e for e in m.unmatched if id(e) not in found]
 
-def _deep_check(target: ImapTarget, name: str, matched: list[tuple[Expected, int]], fv: FolderVerify,
-                report: VerifyReport) -> None:
-    by_uid = {uid: e for e, uid in matched}
-    for uid, raw, flags, date, _size in target.fetch_messages(sorted(by_uid), body=True, chunk=100):
-        e = by_uid[uid]
-        problems = []
-        if fingerprint(to_crlf(raw)) != e.fingerprint:
-            problems.append("content differs")
-        want = {f.lower() for f in e.flags if f.startswith("\\")}
-        have = {f.lower() for f in flags if f.startswith("\\") and f.lower() != "\\recent"}
-        if not want <= have:
-            problems.append(f"flags {sorted(have)} instead of {sorted(want)}")
-        if date is not None and abs(date.timestamp() - _ts(e.date)) > 1:
-            problems.append(f"INTERNALDATE {date.isoformat()} instead of {e.date}")
-        if problems:
-            fv.different += 1
+    def _extras(self, name: str, server: dict[int, tuple[str | None, int]], claimed: set[int], rows: dict[str, Row],
+                uidvalidity: int | None, fv: FolderVerify) -> None:
+        ours = {r.uid: r for r in rows.values() if r.uid is not None and r.uidvalidity == uidvalidity}
+        for uid in sorted(set(server) - claimed):
+            mid, size = server[uid]
+            row = ours.get(uid)
+            if row is not None:
+                fv.gone_from_source += 1
+                if self.list_all:
+                    self._add("+", "ours", name, detail=f"uploaded by this migration from {row.locator}, no longer "
+                              "in the source (deleted there, or now out of scope)", message_id=mid, uid=uid,
+                              subject=row.subject, date=row.msg_date, locator=f"UID {uid}")
+            else:
+                fv.extra += 1
+                if self.list_all:
+                    self._add("+", "extra", name, detail=f"on the server, not from this migration ({size} bytes)",
+                              message_id=mid, uid=uid, locator=f"UID {uid}")
+
+    def _deep(self, name: str, chosen: list[tuple[Expected, int]], sizes: dict[int, int],
+              fv: FolderVerify) -> tuple[set[int], set[int]]:
+        """Fetch each chosen message; compare bytes (line ends normalized), flags and INTERNALDATE."""
+        by_uid = {uid: e for e, uid in chosen}
+        seen: set[int] = set()
+        differ: set[int] = set()
+        for group in size_chunks(sorted(by_uid), sizes):
+            for uid, raw, flags, date, _size in self.target.fetch_messages(group, body=True, chunk=len(group)):
+                seen.add(uid)
+                e = by_uid[uid]
+                fv.deep_checked += 1
+                if self.on_message:
+                    self.on_message(len(raw))
+                problems = compare(e, raw, flags, date)
+                if problems:
+                    differ.add(uid)
+                    fv.different += 1
+                    fv.present -= 1
+                    self._add("*", "different", name, e, "; ".join(problems) + f" (UID {uid})", uid=uid)
+        for uid in sorted(set(by_uid) - seen):
+            differ.add(uid)
             fv.present -= 1
-            report.problems.append(_problem("*", e, name, "; ".join(problems)))
+            fv.missing += 1
+            self._add("-", "missing", name, by_uid[uid], f"vanished from the server during the check (UID {uid})")
+        return seen, differ
 
 
-def _ts(iso: str) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).timestamp()
+def compare(e: Expected, raw: bytes, flags: frozenset[str], date: datetime | None) -> list[str]:
+    """What differs between a source message and the server's copy (empty: the same)."""
+    problems = []
+    if fingerprint(to_crlf(raw)) != e.fingerprint:
+        problems.append("content differs")
+    want = {f.lower() for f in e.flags} & FLAGS_COMPARED
+    have = {f.lower() for f in flags} & FLAGS_COMPARED
+    if not want <= have:
+        problems.append(f"flags {' '.join(sorted(have)) or '(none)'} instead of {' '.join(sorted(want))}")
+    if date is not None and abs(date.timestamp() - datetime.fromisoformat(e.date).timestamp()) > 1:
+        problems.append(f"date on the server {date.isoformat()} instead of {e.date}")
+    return problems
