@@ -82,8 +82,6 @@ class Provider(BaseModel):
         return [f"{user}@{self.domains[0]}"] if self.domains else []
 
 
-_MS_FOLDERS = dict(sent="Sent Items", drafts="Drafts", trash="Deleted Items", junk="Junk Email", archive="Archive")
-
 PRESETS: tuple[Provider, ...] = (
     Provider(
         name="gmail", title="Gmail / Google Workspace", host="imap.gmail.com", domains=("gmail.com", "googlemail.com"),
@@ -124,7 +122,8 @@ PRESETS: tuple[Provider, ...] = (
         oauth_scope="https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
         settings_hint=("Microsoft 365 turned basic authentication off for IMAP (October 2022): use --oauth2; "
                        "the tenant admin must also allow IMAP for the mailbox."),
-        folders_localized=True, **_MS_FOLDERS,
+        sent="Sent Items", drafts="Drafts", trash="Deleted Items", junk="Junk Email", archive="Archive",
+        folders_localized=True,
         sources=("https://learn.microsoft.com/exchange/client-developer/legacy-protocols/"
                  "how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth",
                  "https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/"

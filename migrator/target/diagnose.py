@@ -302,7 +302,7 @@ def connect_error(exc: BaseException, cfg: TargetConfig, *, starttls: bool = Fal
             hint += f" If the port expects TLS from the start, use {imaps_url}."
         return TargetError(f"{where} closed the connection before the IMAP greeting ({exc})", hint=hint)
     if isinstance(exc, imaplib.IMAP4.error):
-        code, text = parse_response(str(exc))
+        _code, text = parse_response(str(exc))
         return TargetError(f"{where} refused the session: {text}",
                            hint="The server is busy or refuses this client (too many connections?): try again later, "
                                 "or use fewer --connections.")

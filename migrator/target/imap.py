@@ -11,7 +11,6 @@ from __future__ import annotations
 import imaplib
 import os
 import re
-import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -261,7 +260,7 @@ class ImapTarget:
         if "LOGINDISABLED" in caps:
             raise diagnose.login_error(cfg, "LOGINDISABLED", "password login refused here", provider, [cfg.user])
         tried = [cfg.user] + (provider.user_alternatives(cfg.user) if provider else [])
-        password, failure = cfg.password.get_secret_value(), (None, "")
+        password, failure = cfg.password.get_secret_value(), (None, "")  # type: tuple[str, tuple[str | None, str]]
         for i, user in enumerate(tried):
             plain = not (user + password).isascii()  # LOGIN goes as ASCII; SASL PLAIN carries UTF-8 (RFC 4616)
             try:
