@@ -213,9 +213,9 @@ def plan(report_path: Path | None, **kw: Any) -> int:
 @click.option("--ignore-quota", is_flag=True, help="Start even when the plan says it does not fit.")
 @click.option("--batch", type=click.IntRange(1, 1000), default=100, show_default=True,
               help="Messages per APPEND batch.")
-@click.option("--connections", type=click.IntRange(1, 16), default=4, show_default=True,
-              help="Parallel connections (some providers allow only a few).")
-def run(ignore_quota: bool, batch: int, connections: int, **kw: Any) -> int:
+@click.option("--connections", type=click.IntRange(1, 16), default=None,
+              help="Parallel connections (default 4, fewer when the provider allows fewer).")
+def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> int:
     """Upload. Resumable: interrupt it at any moment and run it again; nothing is uploaded twice."""
     from migrator.diet import DailyPacer, limits_for
     from migrator.run import RunOptions, execute
@@ -223,6 +223,12 @@ def run(ignore_quota: bool, batch: int, connections: int, **kw: Any) -> int:
 
     c = build_common(**kw)
     limits = limits_for(getattr(c, "provider", None), c.target.host, c.target.user)
+    if connections is None:
+        from migrator import providers
+
+        preset = providers.get(c.provider) if c.provider else None
+        cap = preset.max_connections if preset is not None and preset.max_connections else 4
+        connections = min(4, cap)
     stop = StopFlag()
     with ExitStack() as stack, stop.installed():
         sources = stack.enter_context(opened_sources(c))
@@ -237,7 +243,8 @@ def run(ignore_quota: bool, batch: int, connections: int, **kw: Any) -> int:
             bars["up"] = Bar("uploading", total=p.totals.upload_bytes, quiet=c.quiet)
 
         opts = RunOptions(
-            batch_count=batch, connections=connections, ignore_quota=ignore_quota, stop_requested=stop.is_set, on_plan=on_plan,
+            batch_count=batch, connections=connections, ignore_quota=ignore_quota, stop_requested=stop.is_set,
+            on_plan=on_plan,
             on_scan=scan_bar.callback(), on_upload=lambda n, b: bars["up"].update(b) if "up" in bars else None,
             limits=limits, pacer=DailyPacer(limits.daily_upload_bytes, state, on_wait=_paused)
             if limits.daily_upload_bytes else None,

@@ -39,7 +39,7 @@ class RunOptions:
     batch_bytes: int = 4 * 1024 * 1024
     connections: int = 4
     ignore_quota: bool = False
-    max_reconnects: int = 8
+    max_reconnects: int = 6  # with the backoff below: about 30 s of trying before giving up
     backoff: Callable[[int], float] = lambda attempt: min(30.0, 0.5 * 2**attempt)
     stop_requested: Callable[[], bool] = lambda: False
     on_plan: Callable[[Plan], None] | None = None

@@ -222,6 +222,7 @@ class Uploader:
     _in_flight_bytes: int = 0
     _workers: Workers | None = None
     _fatal: Exception | None = None
+    _drops_in_a_row: int = 0  # batches lost since the last answer: the server may be gone for good
 
     def start(self) -> None:
         self._workers = Workers(self.connect, self.connections, self.backoff)
@@ -313,6 +314,7 @@ class Uploader:
             self._after_drop(batch)
             return
         assert batch.outcomes is not None
+        self._drops_in_a_row = 0
         delay = pushback_delay(batch.outcomes, batch.attempts)
         done, retry, over_quota = [], [], []
         for s, out in zip(batch.items, batch.outcomes):
@@ -345,7 +347,8 @@ class Uploader:
 
     def _after_drop(self, batch: Batch) -> None:
         """The connection died mid-batch: some messages may be on the server. Ask it, by content."""
-        if batch.attempts >= self.max_attempts:
+        self._drops_in_a_row += 1
+        if batch.attempts >= self.max_attempts or self._drops_in_a_row > 2 * self.max_attempts:
             raise TargetError(f"lost the connection {batch.attempts} times in a row: {batch.error}",
                               hint="Run the same command again when the server is reachable; nothing is lost.")
         try:

@@ -100,7 +100,11 @@ def test_server_restart_mid_run(tmp_path: Path, make_imap_user, dovecot):
         env={**os.environ, **user.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
     dovecot.restart()
-    out, err = p.communicate(timeout=180)
+    try:
+        out, err = p.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise
     if p.returncode != 0:
         assert p.returncode == 3, out + err
         r = run(user, tmp_path / "src", tmp_path / "s.db")
