@@ -104,7 +104,7 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
     quarantine = Quarantine(quarantine_dir)
     for folder in state.intent_targets():
         stats.recovered_intents += session.retry(lambda t: resolve_intents(t, state, folder))[0]
-    scanner = Scanner(sources, layout_of(session.target), scope, state, session.target, use_settled=True,
+    scanner = Scanner(sources, session.retry(layout_of), scope, state, session.target, use_settled=True,
                       reconnect=session.reconnect)
     plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan, limits=opts.limits)
     if opts.on_plan:
@@ -157,10 +157,14 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     opened = False
     ledger: list[tuple[str, str, str, int, str, str]] = []
     settled: list[tuple[str, int, str, str]] = []
+    ledger_written = False
     for s in scanner.scan(entry, scanner.records(entry, work.start or 0)):
         account(fp, s, _Acc(), years)
         if s.fate in (UPLOAD, ALREADY, DUPLICATE) and not s.record.extra.get("known"):
             settled.append((s.record.stable_id, s.record.size, entry.target, s.fingerprint))
+            if len(settled) >= 2000:  # written as we go: memory stays flat (a row counts once done)
+                state.add_settled(settled)
+                settled.clear()
         if s.fate == UPLOAD:
             if not opened:
                 entry.target = frun.target = session.retry(lambda t: _create_folder(entry.target, t))
@@ -197,9 +201,13 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             row = ledger_row(s, entry.target, lambda t, f: getattr(state.lookup(t, f), "status", None) == "done")
             if row is not None:
                 ledger.append(row)
+                if len(ledger) >= 2000:
+                    state.ledger_replace(entry.key, ledger, replace=not work.start and not ledger_written)
+                    ledger.clear()
+                    ledger_written = True
     uploader.finish()  # settle this folder before remembering it as settled
     state.add_settled(settled)  # only rows that are done count (see State.settled)
-    state.ledger_replace(entry.key, ledger, replace=not work.start)
+    state.ledger_replace(entry.key, ledger, replace=not work.start and not ledger_written)
     if work.token is not None and frun.failed == 0:
         state.set_source_folder(entry.key, work.token, scanner.summary(entry, fp, years))
     return frun

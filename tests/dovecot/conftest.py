@@ -125,7 +125,12 @@ def _new_sandbox(tmp_path_factory: pytest.TempPathFactory, name: str, **kwargs: 
     try:
         return sandbox.start()
     except DovecotUnavailable as exc:
+        if os.geteuid() == 0:
+            sandbox.cleanup()
         require_dovecot(exc.reason)
+    except BaseException:
+        _finish(sandbox, tmp_path_factory)  # keeps the log next to pytest's temp dirs
+        raise
 
 
 def _finish(sandbox: DovecotSandbox, tmp_path_factory: pytest.TempPathFactory) -> None:
