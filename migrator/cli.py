@@ -240,7 +240,7 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
 
         def on_plan(p: Any) -> None:
             scan_bar.close()
-            bars["up"] = Bar("uploading", total=p.totals.upload_bytes, quiet=c.quiet)
+            bars["up"] = Bar("uploading", total=None if p.estimated else p.totals.upload_bytes, quiet=c.quiet)
 
         opts = RunOptions(
             batch_count=batch, connections=connections, ignore_quota=ignore_quota, stop_requested=stop.is_set,

@@ -83,6 +83,7 @@ class BigMessage(BaseModel):
 
 class Plan(BaseModel):
     target: str
+    estimated: bool = False  # run skipped the exact pre-pass: everything fits (totals are not counted)
     folders: list[FolderPlan] = Field(default_factory=list)
     totals: Totals = Field(default_factory=Totals)
     quota: QuotaInfo = Field(default_factory=QuotaInfo)

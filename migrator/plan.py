@@ -26,7 +26,7 @@ from migrator.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
 from migrator.sources.base import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
 from migrator.sources.common import header_value, message_id
 from migrator.state import State
-from migrator.target.imap import ImapTarget, Quota
+from migrator.target.imap import ImapTarget
 
 QUOTA_MARGIN = 0.05  # keep 5% of the quota free: servers count a little more than the raw bytes
 MAX_QUOTA_LOOKUPS = 50  # GETQUOTAROOT round trips per plan; further folders are taken to share INBOX's root
@@ -476,7 +476,8 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
         year[1] += size
     plan.upload_by_year = dict(sorted(plan.upload_by_year.items()))
     plan.too_big = acc.too_big
-    plan.quota = quota_verdict(scanner.target, plan.totals.upload_bytes - acc.too_big_bytes, acc, limits)
+    needed = plan.totals.upload_bytes - acc.too_big_bytes
+    plan.quota = _reconnecting(scanner, lambda target: quota_verdict(target, needed, acc, limits))
     if plan.max_message_bytes:
         n = sum(f.too_big for f in plan.folders)
         source = "APPENDLIMIT" if plan.max_message_bytes == append_limit else "the provider's limit"
@@ -504,63 +505,20 @@ def totals(folders: list[FolderPlan]) -> Totals:
     return t
 
 
-def _quota_roots(target: ImapTarget, folders: set[str]) -> dict[str, Quota | None]:
-    """The quota (root) of each target folder: GETQUOTAROOT per folder, INBOX's for the rest
-    when there are very many (servers have one root per user, or per namespace)."""
-    inbox = target.quota("INBOX")
-    out: dict[str, Quota | None] = {"INBOX": inbox}
-    for name in sorted(folders - {"INBOX"}):
-        out[name] = target.quota(name) if len(out) <= MAX_QUOTA_LOOKUPS else inbox
-    return out
+def _reconnecting(scanner: Scanner, ask: Callable[[ImapTarget | None], QuotaInfo]) -> QuotaInfo:
+    """Ask the server again on a fresh connection when it dropped (run passes a reconnect)."""
+    for attempt in range(4):
+        try:
+            return ask(scanner.target)
+        except ConnectionLost:
+            reconnect = getattr(scanner, "reconnect", None)
+            if reconnect is None or attempt == 3:
+                raise
+            scanner.target = reconnect()
+    raise AssertionError("unreachable")
 
 
 def quota_verdict(target: ImapTarget | None, needed: int, acc: _Acc, limits: diet.Limits | None = None) -> QuotaInfo:
     """Does the upload fit? Per quota root: limit minus QUOTA_MARGIN minus used, against the
-    candidates whose target folder lies under it. The root with the least room is reported."""
-    daily = limits.daily_upload_bytes if limits else None
-    base = QuotaInfo(needed=needed, daily_upload_limit=daily, days=diet.days_needed(needed, daily))
-    roots = _quota_roots(target, set(acc.targets) | {"INBOX"}) if target is not None else {}
-    groups: dict[str, tuple[Quota, list[int]]] = {}
-    for i, folder_index in enumerate(acc.where):
-        q = roots.get(acc.targets[folder_index]) if folder_index < len(acc.targets) else roots.get("INBOX")
-        if q is not None and q.limit > 0:
-            groups.setdefault(q.root, (q, []))[1].append(i)
-    inbox = roots.get("INBOX")
-    if not groups and inbox is not None and inbox.limit > 0:
-        groups[inbox.root] = (inbox, [])
-    if not groups:
-        published = limits.quota_bytes if limits else None
-        if not published:
-            return base
-        free = int(published * (1 - QUOTA_MARGIN))
-        base = base.model_copy(update={"published": published, "free": free, "margin": QUOTA_MARGIN})
-        if needed > free:
-            _suggest(base, acc, free, None)
-        return base
-    verdicts = []
-    for root, (q, idx) in groups.items():
-        free = int(q.limit * (1 - QUOTA_MARGIN)) - q.used
-        verdicts.append((free - sum(acc.sizes[i] for i in idx), root, q, free, idx))
-    verdicts.sort(key=lambda v: v[0])
-    slack, root, q, free, idx = verdicts[0]
-    info = base.model_copy(update={
-        "used": q.used, "limit": q.limit, "needed": free - slack, "fits": slack >= 0 or not idx, "margin": QUOTA_MARGIN,
-        "root": root or None, "free": free})
-    if not info.fits:
-        one = len(groups) == 1
-        _suggest(info, acc, max(free, 0), None if one else idx)
-        if not one:  # one --since for every root: the latest of their cut-off days
-            days = [suggest_since(acc, max(f, 0), i) for s, _r, _q, f, i in verdicts if s < 0]
-            info.suggested_since = max(d for d in days if d) if all(days) else None
-            info.suggested_kept_local = diet.kept_before(
-                acc.dates, acc.sizes, acc.where, acc.names, info.suggested_since) if info.suggested_since else {}
-    return info
-
-
-def _suggest(info: QuotaInfo, acc: _Acc, free: int, select: list[int] | None) -> None:
-    info.suggested_since = suggest_since(acc, free, select)
-    if info.suggested_since:
-        info.suggested_kept_local = diet.kept_before(acc.dates, acc.sizes, acc.where, acc.names,
-                                                     info.suggested_since, select)
-    info.options = diet.options(acc.dates, acc.sizes, acc.where, acc.names, acc.junk, free,
-                                info.suggested_since, select)
+    candidates whose target folder lies under it (see diet.verdict)."""
+    return diet.verdict(target, needed, acc, limits, margin=QUOTA_MARGIN, max_lookups=MAX_QUOTA_LOOKUPS)

@@ -9,6 +9,7 @@ Guarantee: killed at any instant, run again, and every in-scope message is on th
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from migrator.folders import TargetLayout, fallback_names
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
 from migrator.plan import (
     ALREADY, DUPLICATE, FILTERED, SKIPPED, UNREADABLE, UPLOAD, Entry, Scanner, _Acc, account,
-    build_plan, folder_plan, from_summary,
+    QUOTA_MARGIN, build_plan, folder_plan, from_summary,
 )
 from migrator.quarantine import Quarantine
 from migrator.resolve import resolve_intents, revalidate_folder
@@ -38,6 +39,7 @@ class RunOptions:
     batch_count: int = 100
     batch_bytes: int = 4 * 1024 * 1024
     connections: int = 4
+    exact_plan: bool = False  # always read everything once before uploading (else only when quota is tight)
     ignore_quota: bool = False
     max_reconnects: int = 6  # with the backoff below: about 30 s of trying before giving up
     backoff: Callable[[int], float] = lambda attempt: min(30.0, 0.5 * 2**attempt)
@@ -106,7 +108,10 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
         stats.recovered_intents += session.retry(lambda t: resolve_intents(t, state, folder))[0]
     scanner = Scanner(sources, session.retry(layout_of), scope, state, session.target, use_settled=True,
                       reconnect=session.reconnect)
-    plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan, limits=opts.limits)
+    if opts.exact_plan or _may_not_fit(session, sources):
+        plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan, limits=opts.limits)
+    else:  # it fits whatever is on the server: no need to read (and convert, for a PST) everything twice
+        plan = Plan(target=stats.target, estimated=True)
     if opts.on_plan:
         opts.on_plan(plan)
     if plan.quota.fits is False and not opts.ignore_quota:  # before any CREATE or APPEND: nothing written
@@ -139,6 +144,36 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
         except Exception:  # noqa: BLE001 - closing a dead connection
             pass
     return stats
+
+
+CRLF_SLACK = 1.1  # line ends become CRLF on the wire: +2-3% for real mail, 10% to be safe
+
+
+def source_bytes(sources: list) -> int:
+    """An upper bound of what the sources hold: the size of every file under their roots."""
+    total = 0
+    for source in sources:
+        root = Path(source.root)
+        if root.is_file():
+            total += root.stat().st_size
+            continue
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(dirpath, name)).st_size
+                except OSError:
+                    pass
+    return total
+
+
+def _may_not_fit(session: Session, sources: list) -> bool:
+    """True when the quota might be too small for everything the sources hold: then the exact
+    plan (after dedupe and filters) decides. A server without a quota, or with room for all of
+    it, needs no pre-pass."""
+    q = session.retry(lambda t: t.quota("INBOX"))
+    if q is None or q.limit <= 0:
+        return False
+    return q.used + source_bytes(sources) * CRLF_SLACK > q.limit * (1 - QUOTA_MARGIN)
 
 
 def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
