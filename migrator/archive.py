@@ -140,7 +140,9 @@ def _staging(dest: Path) -> Iterator[Path]:
             raise UsageError(f"{tmp} is in the way", hint="Move it away; migrate archive uses that name while writing.")
         shutil.rmtree(tmp)  # the leftover of an interrupted archive of ours
     try:
-        tmp.mkdir(parents=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir(mode=0o700)  # private: the archive holds whole messages; what is inside is reached only through it
+        os.chmod(tmp, 0o700)
         (tmp / MARKER).touch()
     except OSError as exc:
         raise UsageError(f"cannot write the archive to {dest}: {exc.strerror or exc}") from exc

@@ -8,6 +8,8 @@ and the suggested `--since` cut-off marked on its year.
 
 from __future__ import annotations
 
+import os
+
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -238,5 +240,7 @@ def html_report(plan: Plan, generated: datetime | None = None) -> str:
 def write_report(plan: Plan, path: Path) -> None:
     """Write the report next to its final name, then rename: never a half-written file."""
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(html_report(plan), encoding="utf-8")
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)  # private: it names folders and senders
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(html_report(plan))
     tmp.replace(path)
