@@ -105,15 +105,14 @@ class MaildirSource:
         """Stream the folder; a message `known(stable_id, size)` to be settled already is not
         read: it comes with empty bytes and extra["known"] (its stored size in extra["size"])."""
         base = Path(folder.origin)
-        names: list[tuple[str, str, Path]] = []
+        names: list[str] = []  # "cur/NAME": plain strings keep a 1,000,000-message folder's listing small
         for sub in ("new", "cur"):
             d = base / sub
             try:
                 with os.scandir(d) as it:
                     for e in it:
                         if not e.name.startswith(".") and e.is_file():
-                            unique = parse_name(e.name)[0]
-                            names.append((unique, sub, Path(e.path)))
+                            names.append(f"{sub}/{e.name}")
             except FileNotFoundError:
                 continue
             except OSError as exc:
@@ -122,8 +121,10 @@ class MaildirSource:
                     date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=str(d),
                     error=f"cannot list {d}: {exc.strerror}",
                 )
-        names.sort()
-        for unique, sub, path in names:
+        names.sort(key=lambda n: parse_name(n[4:])[0])  # delivery order: the unique name starts with the time
+        for entry in names:
+            sub, path = entry[:3], base / entry
+            unique = parse_name(entry[4:])[0]
             if known is not None:
                 try:
                     size = path.stat().st_size
