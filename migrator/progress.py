@@ -13,18 +13,8 @@ from collections.abc import Callable
 from pydantic import BaseModel
 from tqdm import tqdm
 
+from migrator.diet import human as human_bytes
 from migrator.models import ArchiveReport, Plan, Problem, RunStats, VerifyReport
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "unknown"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def _width(text: str) -> int:

@@ -7,6 +7,7 @@ timestamp; a `From ` line without one is body text. mboxrd/mboxo quoting (`>From
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -272,7 +273,7 @@ class MboxSource:
         end = self._ends.get(folder.key)
         if end is None:
             return None
-        return {"end": end, "tail": _tail_hash(Path(folder.origin), end)}
+        return {"end": end, "tail": tail_hash(Path(folder.origin), end)}
 
     def resume_offset(self, folder: Folder, info: dict[str, object]) -> int | None:
         """The offset to continue from when the file only grew since `info`; None otherwise."""
@@ -281,7 +282,7 @@ class MboxSource:
             size = Path(folder.origin).stat().st_size
         except (KeyError, TypeError, ValueError, OSError):
             return None
-        if size <= end or _tail_hash(Path(folder.origin), end) != info.get("tail"):
+        if size <= end or tail_hash(Path(folder.origin), end) != info.get("tail"):
             return None
         with Path(folder.origin).open("rb") as fh:
             fh.seek(end)
@@ -292,10 +293,9 @@ class MboxSource:
         return None
 
 
-def _tail_hash(path: Path, end: int) -> str | None:
-    """sha256 of the 64 KiB before `end` plus the first 4 KiB of the file."""
-    import hashlib
-
+def tail_hash(path: Path, end: int) -> str | None:
+    """sha256 of the file's first 4 KiB and the 64 KiB before `end`: what must be unchanged for a
+    file that was only appended to since a read that ended at `end`."""
     try:
         with path.open("rb") as fh:
             h = hashlib.sha256(fh.read(4096))

@@ -54,6 +54,7 @@ from migrator.sources.mbox import (
     is_from_line,
     looks_like_mbox,
     status_flags,
+    tail_hash,
     unquote_from,
 )
 
@@ -544,7 +545,7 @@ class ThunderbirdSource:
         end = self._log.ends.get(folder.key)
         if end is None:
             return None
-        return {"end": end, "tail": _tail_hash(Path(folder.origin), end)}
+        return {"end": end, "tail": tail_hash(Path(folder.origin), end)}
 
     def resume_offset(self, folder: Folder, info: dict[str, object]) -> int | None:
         """The offset to continue from when the mbox only grew since `info`; None otherwise."""
@@ -556,7 +557,7 @@ class ThunderbirdSource:
             size = path.stat().st_size
         except (KeyError, TypeError, ValueError, OSError):
             return None
-        if end <= 0 or size <= end or _tail_hash(path, end) != info.get("tail"):
+        if end <= 0 or size <= end or tail_hash(path, end) != info.get("tail"):
             return None
         try:
             with path.open("rb") as fh:
@@ -568,18 +569,6 @@ class ThunderbirdSource:
 
     def close(self) -> None:
         return None
-
-
-def _tail_hash(path: Path, end: int) -> str | None:
-    """sha256 of the file's first 4 KiB and the 64 KiB before `end`."""
-    try:
-        with path.open("rb") as fh:
-            h = hashlib.sha256(fh.read(4096))
-            fh.seek(max(0, end - 65536))
-            h.update(fh.read(min(end, 65536)))
-    except OSError:
-        return None
-    return h.hexdigest()
 
 
 def count_account(account: AccountInfo, profile: Path) -> tuple[int, int, int]:

@@ -71,19 +71,9 @@ def write_mbox(path: Path, items: list[Item]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
         for it in items:
-            raw = it.raw.replace(b"\r\n", b"\n")
-            status = b""
-            if "\\Seen" in it.flags:
-                status += b"Status: RO\n"
-            xs = ("A" if "\\Answered" in it.flags else "") + ("F" if "\\Flagged" in it.flags else "") + (
-                "D" if it.deleted else "")
-            if xs:
-                status += b"X-Status: " + xs.encode() + b"\n"
-            head, sep, body = raw.partition(b"\n\n")
-            data = head + b"\n" + status + sep[1:] + body if status else raw
+            data = mbox_bytes_as_uploaded(it)
             fh.write(b"From sender@example.com " + it.from_line_date.encode() + b"\n")
-            data = mbox_quote(data)
-            fh.write(data if data.endswith(b"\n") else data + b"\n")
+            fh.write(mbox_quote(data))
             fh.write(b"\n")
 
 
