@@ -233,3 +233,36 @@ def test_sigterm_settles_and_exits_130(tmp_path: Path, make_imap_user, faultprox
         name = "INBOX" if folder_dir == src else folder_dir.name[1:]
         want[name] = Counter(norm_hash(f.read_bytes()) for f in (folder_dir / "cur").iterdir())
     assert server_contents(user, want) == want
+
+
+def test_uidvalidity_change_is_reestablished_not_reuploaded(tmp_path: Path, make_imap_user, dovecot):
+    """The server reset a folder's UIDVALIDITY: our UIDs mean nothing now. The next run finds the
+    messages again by Message-ID + size (by content without one) and uploads nothing twice."""
+    src = tmp_path / "Maildir"
+    want = corpus(src, n=8)
+    user = make_imap_user()
+    state = tmp_path / "s.db"
+    r = migrate(["run", str(src)], user, state)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with user.client() as c:
+        old = c.folder_status("INBOX", ["UIDVALIDITY"])[b"UIDVALIDITY"]
+    dovecot.doveadm("mailbox", "update", "-u", user.user, "--uid-validity", str(old + 1000), "INBOX")
+    with user.client() as c:
+        assert c.folder_status("INBOX", ["UIDVALIDITY"])[b"UIDVALIDITY"] == old + 1000
+    # a new message arrives in the source too, so the folder is looked at again
+    from tests.support.corpus import write_maildir_message
+
+    extra = Item(msg("after the reset", "new\n", n=777))
+    write_maildir_message(src, extra, 999, 1700000000)
+    want["INBOX"][norm_hash(extra.raw)] += 1
+    r = migrate(["run", str(src)], user, state)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "uploaded 1 " in r.stdout, r.stdout
+    assert server_contents(user, want) == want
+    import sqlite3
+
+    with sqlite3.connect(state) as db:  # every INBOX row re-established under the new UIDVALIDITY
+        rows = db.execute("SELECT status, uidvalidity FROM messages WHERE target = 'INBOX'").fetchall()
+    assert rows and all(st == "done" and uv == old + 1000 for st, uv in rows), rows
+    r = migrate(["verify", str(src)], user, state)
+    assert r.returncode == 0, r.stdout
