@@ -12,7 +12,7 @@ from migrator.filters import Scope, parse_day, parse_size
 from migrator.folders import TargetLayout, map_folders
 from migrator.plan import _Acc, suggest_since
 from migrator.sources.base import Folder
-from migrator.target.imap import flag_list, internaldate, parse_uid_set, quote
+from migrator.target.wire import flag_list, internaldate, parse_uid_set, quote
 
 
 def _f(*path: str, role: str | None = None) -> Folder:
