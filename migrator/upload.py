@@ -36,10 +36,15 @@ class Batch:
     attempts: int = 0
     outcomes: list[AppendOutcome] | None = None
     error: Exception | None = None
+    size: int = -1  # bytes of the items, kept up to date by add()
 
-    @property
-    def size(self) -> int:
-        return sum(len(s.wire) for s in self.items)
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            self.size = sum(len(s.wire) for s in self.items)
+
+    def add(self, s: Scanned) -> None:
+        self.items.append(s)
+        self.size += len(s.wire)
 
 
 class Throttle:
@@ -233,7 +238,7 @@ class Uploader:
             if b is not None:
                 self._submit(b)
             b = self._pending[folder] = Batch(folder, [], frun)
-        b.items.append(s)
+        b.add(s)
         if len(b.items) >= self.batch_count or b.size >= self.batch_bytes:
             self._submit(self._pending.pop(folder))
         self._collect(block=False)
