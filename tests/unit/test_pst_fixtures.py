@@ -89,7 +89,9 @@ def readpst_export(pst: Path, out: Path) -> list[tuple[str, list[str]]]:
     subprocess.run([READPST or "readpst", "-D", "-q", "-o", str(out), str(pst)],
                    check=True, capture_output=True, timeout=300)
     found: list[tuple[str, list[str]]] = []
-    for mbox_path in sorted(out.rglob("*.mbox")):
+    # readpst 0.6.76 now and then names a folder's file "NAME.mbox00000001" (its clash-avoidance
+    # misfires): take those too, or the oracle sees no mail.
+    for mbox_path in sorted(p for p in out.rglob("*.mbox*") if p.is_file()):
         for raw_msg in mailbox.mbox(str(mbox_path)):
             raw = raw_msg.as_bytes()
             subject = str(parse(raw)["Subject"] or "")
