@@ -134,3 +134,12 @@ def test_exit_codes(tmp_path: Path, imap_user):
     r = subprocess.run(migrate_cmd() + ["plan", str(tmp_path / "mbox"), "--target", "ftp://x"],
                        env={**os.environ, **imap_user.env}, capture_output=True, text=True)
     assert r.returncode == 2
+
+
+def test_status_reads_the_state_without_connecting(tmp_path: Path, imap_user):
+    write_mbox_tree(tmp_path / "mbox", sample_items())
+    assert run(["run", str(tmp_path / "mbox")], imap_user, tmp_path).returncode == 0
+    r = subprocess.run(migrate_cmd() + ["status", "--state", str(tmp_path / "s.db")],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "MIGRATE_PASSWORD": ""})
+    assert r.returncode == 0, r.stderr
+    assert "done: 9" in r.stdout and "intent: 0" in r.stdout and imap_user.user in r.stdout
