@@ -56,6 +56,11 @@ class Work:
     start: int | None  # None: nothing to read; 0: read all; N: read from byte N (appended mail)
 
 
+def settled_key(entry: Entry, stable_id: str) -> str:
+    """A message's key in the settled table: its stable id is unique only within its own store."""
+    return f"{entry.source.kind}:{entry.source.root}|{stable_id}"
+
+
 @dataclass
 class Scanned:
     entry: Entry
@@ -168,7 +173,8 @@ class Scanner:
             return entry.source.messages(entry.folder, start=start)  # type: ignore[call-arg]
         if self.use_settled and "known" in inspect.signature(entry.source.messages).parameters:
             return entry.source.messages(entry.folder,  # type: ignore[call-arg]
-                                         known=lambda sid, size: self.state.settled(sid, size) is not None)
+                                         known=lambda sid, size: self.state.settled(
+                                             settled_key(entry, sid), size) is not None)
         return entry.source.messages(entry.folder)
 
     def summary(self, entry: Entry, fp: FolderPlan, years: dict[str, list[int]]) -> dict[str, object]:
@@ -228,7 +234,7 @@ class Scanner:
                 yield Scanned(entry, rec, SKIPPED, reason=rec.skip_reason)
                 continue
             if rec.extra.get("known") and not entry.excluded:
-                settled = self.state.settled(rec.stable_id, int(rec.extra["size"]))
+                settled = self.state.settled(settled_key(entry, rec.stable_id), int(rec.extra["size"]))
                 if settled is not None and settled[0] == entry.target:
                     yield self._known(entry, rec, settled[1])
                     continue

@@ -22,7 +22,7 @@ from migrator.folders import TargetLayout, fallback_names
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
 from migrator.plan import (
     ALREADY, DUPLICATE, FILTERED, SKIPPED, UNREADABLE, UPLOAD, Entry, Scanner, _Acc, account,
-    QUOTA_MARGIN, build_plan, folder_plan, from_summary,
+    QUOTA_MARGIN, build_plan, folder_plan, from_summary, settled_key,
 )
 from migrator.quarantine import Quarantine
 from migrator.resolve import resolve_intents, revalidate_folder
@@ -196,7 +196,8 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     for s in scanner.scan(entry, scanner.records(entry, work.start or 0)):
         account(fp, s, _Acc(), years)
         if s.fate in (UPLOAD, ALREADY, DUPLICATE) and not s.record.extra.get("known"):
-            settled.append((s.record.stable_id, s.record.size, entry.target, s.fingerprint))
+            stamp = int(s.record.extra.get("source_size", s.record.size))  # the source's change detector
+            settled.append((settled_key(entry, s.record.stable_id), stamp, entry.target, s.fingerprint))
             if len(settled) >= 2000:  # written as we go: memory stays flat (a row counts once done)
                 state.add_settled(settled)
                 settled.clear()

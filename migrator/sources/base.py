@@ -65,6 +65,9 @@ class MessageRecord:
     skip_reason: set when the message is not to be uploaded ("deleted in source", "calendar item");
                  it is then counted as skipped, never silently dropped.
     error: set when the message could not be read (raw may be empty); counted as failed.
+    extra: reader-specific notes: "warning"; "known" + "size" for a message passed over because an
+           earlier run settled it (see Scanner._known); "source_size" when the reader's change
+           detector is not len(raw) (a PST item's modification time).
     """
 
     folder: Folder

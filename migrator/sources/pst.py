@@ -25,7 +25,8 @@ import ctypes
 import re
 import struct
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -307,7 +308,10 @@ class PstSource:
 
     # ------------------------------------------------------------------ messages
 
-    def messages(self, folder: Folder) -> Iterator[MessageRecord]:
+    def messages(self, folder: Folder, known: Callable[[str, int], bool] | None = None) -> Iterator[MessageRecord]:
+        """Stream the folder's items. An item `known(stable_id, modification time)` to be on the
+        target already is not converted again (that is the costly part of reading a PST): it comes
+        with empty bytes and extra["known"]; extra["size"] carries the change detector."""
         if self._folders is None:
             self.folders()
         if folder.key not in self._pff_folders:
@@ -327,11 +331,49 @@ class PstSource:
                 yield self._failed(folder, f"pst:folder:{folder.key}#{index}", str(exc), f"item #{index + 1}")
                 continue
             nid = getattr(item, "identifier", None)
+            if known is not None and nid is not None:
+                light = self._known_record(folder, item, nid, known)
+                if light is not None:
+                    yield light
+                    continue
             try:
                 record = self._record(folder, item)
+                record.extra["source_size"] = str(self._change_detector(item))  # what `known` is asked with
             except Exception as exc:  # a bug or libpff surprise in one item: report it, go on
                 record = self._failed(folder, f"pst:{nid}", f"{type(exc).__name__}: {exc}", f"item nid {nid}")
             yield record
+
+    @staticmethod
+    def _change_detector(item: Any) -> int:
+        try:
+            return int(item.get_modification_time_as_integer())
+        except Exception:  # noqa: BLE001 - no modification time: never treated as known
+            return -1
+
+    def _known_record(self, folder: Folder, item: Any, nid: int,
+                      known: Callable[[str, int], bool]) -> MessageRecord | None:
+        stamp = self._change_detector(item)
+        if stamp < 0 or not known(f"pst:{nid}", stamp):
+            return None
+        when = None
+        for getter in ("get_delivery_time", "get_client_submit_time"):
+            try:
+                when = getattr(item, getter)()
+            except Exception:  # noqa: BLE001 - the other time, or the fallback
+                when = None
+            if when is not None:
+                break
+        date = when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
+        return MessageRecord(folder=folder, stable_id=f"pst:{nid}", raw=b"", date=date or EPOCH_FALLBACK,
+                             locator=f"{folder.display}, item nid {nid}",
+                             extra={"known": "1", "size": str(stamp)})
+
+    def reload(self, rec: MessageRecord) -> MessageRecord:
+        """Convert an item that was passed over as known after all."""
+        for full in self.messages(rec.folder):
+            if full.stable_id == rec.stable_id:
+                return full
+        return self._failed(rec.folder, rec.stable_id, "the item is gone from the file", rec.locator)
 
     def _failed(self, folder: Folder, stable_id: str, why: str, where: str) -> MessageRecord:
         where = f", {where}" if where else ""
