@@ -37,6 +37,7 @@ class Batch:
     outcomes: list[AppendOutcome] | None = None
     error: Exception | None = None
     size: int = -1  # bytes of the items, kept up to date by add()
+    failed_at: float = 0.0  # when its connection was seen to die
 
     def __post_init__(self) -> None:
         if self.size < 0:
@@ -188,12 +189,15 @@ class Workers:
     def _fail_all(self, batch: Batch | None, in_flight: deque[tuple[Batch, PendingAppend]], exc: Exception) -> None:
         """Hand back every batch this connection held, answered or not: the main thread asks the
         server which of their messages arrived."""
+        now = time.monotonic()
         if batch is not None and all(b is not batch for b, _ in in_flight):
             batch.error = exc
+            batch.failed_at = now
             self.done.put(batch)
         while in_flight:
             lost, _ = in_flight.popleft()
             lost.error = exc
+            lost.failed_at = now
             self.throttle.release(True)
             self.done.put(lost)
 
@@ -218,6 +222,7 @@ class Uploader:
     batch_count: int = 100
     batch_bytes: int = 4 * 1024 * 1024
     in_flight_budget: int = 24 * 1024 * 1024  # bytes queued or being sent: bounds memory
+    settle_delay: float = 2.0  # seconds between a dropped connection and asking the server what arrived
     max_attempts: int = 8
     backoff: Callable[[int], float] = lambda a: min(30.0, 0.5 * 2**a)
     on_upload: Callable[[int, int], None] | None = None
@@ -356,6 +361,12 @@ class Uploader:
         if batch.attempts >= self.max_attempts or self._drops_in_a_row > 2 * self.max_attempts:
             raise TargetError(f"lost the connection {batch.attempts} times in a row: {batch.error}",
                               hint="Run the same command again when the server is reachable; nothing is lost.")
+        # A batch sent in full may still be committed by the server after the client saw the
+        # connection die (the server reads what is already in its socket buffer): give it time,
+        # or asking now finds nothing, the batch is sent again, and the late commit duplicates it.
+        wait = batch.failed_at + self.settle_delay - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
         try:
             target = self.main()
             resolve_intents(target, self.state, batch.folder, only={s.fingerprint for s in batch.items})
