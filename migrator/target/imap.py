@@ -432,6 +432,10 @@ class ImapTarget:
             tag = self._tag()
             early = self._append_command(tag, folder, items)
             return PendingAppend(folder, list(items), [tag], multi=True, early={tag: early} if early else {})
+        return self._send_singles(folder, items)
+
+    def _send_singles(self, folder: str, items: Sequence[AppendItem]) -> PendingAppend:
+        """One APPEND per item, pipelined."""
         tags: list[bytes] = []
         early_replies: dict[bytes, tuple[bytes, bytes, bytes]] = {}
         for item in items:
@@ -461,16 +465,7 @@ class ImapTarget:
         return self._append_singles(pending.folder, pending.items)
 
     def _append_singles(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
-        tags: list[bytes] = []
-        replies: dict[bytes, tuple[bytes, bytes, bytes]] = {}
-        for item in items:
-            tag = self._tag()
-            tags.append(tag)
-            early = self._append_command(tag, folder, [item])
-            if early is not None:
-                replies[tag] = early
-        replies.update(self._await_tagged([t for t in tags if t not in replies]))
-        return [self._outcome(replies[t]) for t in tags]
+        return self.collect_append(self._send_singles(folder, items))
 
     # -- read-only lookups (EXAMINE, BODY.PEEK) ---------------------------------------------
     def examine(self, folder: str) -> FolderStatus:

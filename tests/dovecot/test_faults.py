@@ -149,3 +149,24 @@ def test_over_quota_stops_cleanly_and_resumes(tmp_path: Path, make_imap_user):
     r = run(user, tmp_path / "src", tmp_path / "s.db")
     assert r.returncode == 0, r.stdout + r.stderr
     assert server_contents(user, ["INBOX"]) == {"INBOX": want}
+
+
+def test_server_without_multiappend_or_literal_plus(tmp_path: Path, make_dovecot, make_imap_user):
+    """The fallback: a server that offers neither MULTIAPPEND nor LITERAL+ gets one APPEND per
+    message with synchronizing literals; everything still arrives exactly once, UIDs recorded."""
+    plain = make_dovecot(extra_config="imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE "
+                                      "NAMESPACE UIDPLUS QUOTA SPECIAL-USE")
+    user = make_imap_user(sandbox=plain)
+    with user.client() as c:
+        caps = set(c.capabilities())
+    assert b"MULTIAPPEND" not in caps and b"LITERAL+" not in caps, caps
+    want = corpus(tmp_path / "src", n=30, size=3000)
+    r = run(user, tmp_path / "src", tmp_path / "s.db", extra=["--connections", "2"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert server_contents(user, ["INBOX"]) == {"INBOX": want}
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM messages WHERE status = 'done' AND uid IS NOT NULL").fetchone()[0] == 30
+    r = run(user, tmp_path / "src", tmp_path / "s.db")
+    assert r.returncode == 0 and "uploaded 0 " in r.stdout, r.stdout

@@ -45,6 +45,15 @@ def corpus(root: Path, n: int = 24) -> dict[str, Counter[str]]:
     return want
 
 
+def maildir_contents(src: Path) -> dict[str, Counter[str]]:
+    """What a benchmark-corpus Maildir++ must become on the server: folder -> content hashes."""
+    want: dict[str, Counter[str]] = {}
+    for folder_dir in [src] + sorted(p for p in src.iterdir() if p.name.startswith(".")):
+        name = "INBOX" if folder_dir == src else folder_dir.name[1:]
+        want[name] = Counter(norm_hash(f.read_bytes()) for f in (folder_dir / "cur").iterdir())
+    return want
+
+
 def server_contents(user, folders) -> dict[str, Counter[str]]:
     out: dict[str, Counter[str]] = {}
     with user.client() as c:
@@ -126,10 +135,7 @@ def test_kill_at_random_moments(tmp_path: Path, make_imap_user):
         p.wait()
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    want: dict[str, Counter[str]] = {}
-    for folder_dir in [src] + sorted(p for p in src.iterdir() if p.name.startswith(".")):
-        name = "INBOX" if folder_dir == src else folder_dir.name[1:]
-        want[name] = Counter(norm_hash(f.read_bytes()) for f in (folder_dir / "cur").iterdir())
+    want = maildir_contents(src)
     assert server_contents(user, want) == want
     r = subprocess.run([sys.executable, "-m", "migrator", "verify", str(src), "--target", user.url_imaps,
                         "--state", str(state), "-q"], env=env, capture_output=True, text=True, timeout=300)
@@ -228,10 +234,7 @@ def test_sigterm_settles_and_exits_130(tmp_path: Path, make_imap_user, faultprox
         assert db.execute("SELECT COUNT(*) FROM messages WHERE status = 'intent'").fetchone()[0] == 0
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    want: dict[str, Counter[str]] = {}
-    for folder_dir in [src] + sorted(p for p in src.iterdir() if p.name.startswith(".")):
-        name = "INBOX" if folder_dir == src else folder_dir.name[1:]
-        want[name] = Counter(norm_hash(f.read_bytes()) for f in (folder_dir / "cur").iterdir())
+    want = maildir_contents(src)
     assert server_contents(user, want) == want
 
 
