@@ -360,8 +360,9 @@ def subject_of(rec: MessageRecord) -> str:
     return (header_value(rec.raw, "Subject") or "")[:200]
 
 
-def account(fp: FolderPlan, s: Scanned, acc: _Acc, by_year: dict[str, list[int]]) -> None:
-    """Add one scanned message to its folder's plan."""
+def account(fp: FolderPlan, s: Scanned, acc: _Acc | None, by_year: dict[str, list[int]]) -> None:
+    """Add one scanned message to its folder's plan (and to the pass's quota/diet totals, when
+    there are any: `run` counts folders only)."""
     rec = s.record
     if s.fate == UNREADABLE:
         fp.unreadable += 1
@@ -374,7 +375,7 @@ def account(fp: FolderPlan, s: Scanned, acc: _Acc, by_year: dict[str, list[int]]
         fp.filtered += 1
         fp.filtered_bytes += s.size
         fp.filtered_reasons[s.reason or "filtered"] = fp.filtered_reasons.get(s.reason or "filtered", 0) + 1
-        if s.reason != "folder excluded":
+        if acc is not None and s.reason != "folder excluded":
             acc.keep(fp.source, s)
         return
     fp.messages += 1
@@ -387,12 +388,15 @@ def account(fp: FolderPlan, s: Scanned, acc: _Acc, by_year: dict[str, list[int]]
     year[1] += s.size
     if s.fate == DUPLICATE:
         fp.duplicates += 1
-        acc.copy_seen(s)
+        if acc is not None:
+            acc.copy_seen(s)
     elif s.fate == ALREADY:
         fp.already += 1
     else:
         fp.to_upload += 1
         fp.upload_bytes += s.size
+        if acc is None:
+            return
         if acc.max_bytes is not None and s.size > acc.max_bytes:
             fp.too_big += 1
             acc.big(s)

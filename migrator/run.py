@@ -21,7 +21,7 @@ from migrator.errors import ConnectionLost, FolderRefused, QuotaError, TargetErr
 from migrator.folders import TargetLayout, fallback_names
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
 from migrator.plan import (
-    ALREADY, DUPLICATE, FILTERED, SKIPPED, UNREADABLE, UPLOAD, Entry, Scanner, _Acc, account,
+    ALREADY, DUPLICATE, FILTERED, SKIPPED, UNREADABLE, UPLOAD, Entry, Scanner, account,
     QUOTA_MARGIN, build_plan, folder_plan, from_summary, settled_key,
 )
 from migrator.quarantine import Quarantine
@@ -194,7 +194,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     settled: list[tuple[str, int, str, str]] = []
     ledger_written = False
     for s in scanner.scan(entry, scanner.records(entry, work.start or 0)):
-        account(fp, s, _Acc(), years)
+        account(fp, s, None, years)
         if s.fate in (UPLOAD, ALREADY, DUPLICATE) and not s.record.extra.get("known"):
             stamp = int(s.record.extra.get("source_size", s.record.size))  # the source's change detector
             settled.append((settled_key(entry, s.record.stable_id), stamp, entry.target, s.fingerprint))
@@ -297,9 +297,7 @@ def _create_folder(name: str, target: ImapTarget) -> str:
 
 
 def _open_folder(name: str, target: ImapTarget, state: State) -> int:
-    """Create the folder when absent; returns its UIDNEXT (noted with each intent)."""
-    if name not in target.known_folders():
-        target.create_folder(name)
+    """The folder's UIDNEXT (noted with each intent); _create_folder made sure it exists."""
     st = target.status(name)
     state.set_folder(name, st.uidvalidity, st.uidnext)
     return st.uidnext
