@@ -98,11 +98,7 @@ def _svg_years(plan: Plan) -> str:
     peak = max(max((plan.by_year.get(y) or [0, 0])[1], (plan.upload_by_year.get(y) or [0, 0])[1]) for y in years) or 1
     ys = (h - bottom - top) / peak
     parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="mail volume by year">']
-    for i in range(5):
-        v = peak * i / 4
-        y = h - bottom - v * ys
-        parts.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(human(int(v)))}</text>')
+    parts.append(_gridlines(peak, ys, w, h, left, bottom))
     for i, yr in enumerate(years):
         n, b = (plan.by_year.get(yr) or [0, 0])[:2]
         un, ub = (plan.upload_by_year.get(yr) or [0, 0])[:2]
@@ -120,6 +116,17 @@ def _svg_years(plan: Plan) -> str:
     return "".join(parts)
 
 
+def _gridlines(peak: float, ys: float, w: int, h: int, left: int, bottom: int) -> str:
+    """Five horizontal lines with their byte values, shared by both charts."""
+    out = []
+    for i in range(5):
+        v = peak * i / 4
+        y = h - bottom - v * ys
+        out.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef"/>'
+                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(human(int(v)))}</text>')
+    return "".join(out)
+
+
 def _svg_cutoff(plan: Plan) -> str:
     """Upload needed when keeping mail from each year on (newest on the left), the free space as
     a horizontal line, the suggested cut-off as a marker."""
@@ -133,11 +140,7 @@ def _svg_cutoff(plan: Plan) -> str:
     peak = max([r[4] for r in rows] + [free or 0, 1])
     ys = (h - bottom - top) / peak
     parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="upload needed by cut-off year">']
-    for i in range(5):
-        v = peak * i / 4
-        y = h - bottom - v * ys
-        parts.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(human(int(v)))}</text>')
+    parts.append(_gridlines(peak, ys, w, h, left, bottom))
     cut_year = q.suggested_since[:4] if q.suggested_since and q.fits is not True else None
     for i, (yr, _n, _b, up, running) in enumerate(rows):
         x = left + i * bw + bw * 0.1

@@ -197,11 +197,7 @@ def plan(report_path: Path | None, **kw: Any) -> int:
     if report_path is not None:
         from migrator.charts import write_report
 
-        try:
-            write_report(result, report_path.expanduser())
-        except OSError as exc:
-            raise UsageError(f"cannot write the report {report_path}: {exc.strerror or exc}",
-                             hint="Pick a writable place for --report.") from exc
+        _write_report(write_report, result, report_path)
     click.echo(to_json(result) if c.json else render_plan(result))
     if report_path is not None and not c.json:
         click.echo(f"\nReport written to {report_path}.")
@@ -249,7 +245,7 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
             limits=limits, pacer=DailyPacer(limits.daily_upload_bytes, state, on_wait=_paused)
             if limits.daily_upload_bytes else None,
         )
-        quarantine = c.state_path.with_name(c.state_path.stem + ".quarantine")
+        quarantine = quarantine_dir(c.state_path)
         try:
             stats = execute(sources, connector(c.target), state, c.scope, opts, quarantine)
         except QuotaError:
@@ -365,18 +361,14 @@ def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path
         state.lock()  # it notes vanished messages for the next run: not while a run is going
         target = stack.enter_context(connector(c.target)())
         bar = Bar("checking", quiet=c.quiet)
-        quarantine = c.state_path.with_name(c.state_path.stem + ".quarantine")
+        quarantine = quarantine_dir(c.state_path)
         report = do_verify(Scanner(sources, layout_of(target), c.scope, state, None), target, state,
                            deep=deep, sample=sample, list_all=bool(list_mode), fresh=fresh,
                            sources=[str(p) for p in c.sources], quarantine=str(quarantine),
                            on_message=bar.callback())
         bar.close()
     if report_path is not None:
-        try:
-            write_report(report, report_path.expanduser())
-        except OSError as exc:
-            raise UsageError(f"cannot write the report {report_path}: {exc.strerror or exc}",
-                             hint="Pick a writable place for --report.") from exc
+        _write_report(write_report, report, report_path)
     click.echo(to_json(report) if c.json else render_verify(report, list_mode))
     if report_path is not None and not c.json:
         click.echo(f"\nReport written to {report_path}.")
@@ -441,6 +433,20 @@ def status(state_path: Path) -> int:
     for k in ("done", "intent", "failed", "missing"):
         click.echo(f"{k}: {counts.get(k, 0)}")
     return 0
+
+
+def quarantine_dir(state_path: Path) -> Path:
+    """Where refused messages are kept: beside the state database."""
+    return state_path.with_name(state_path.stem + ".quarantine")
+
+
+def _write_report(write: Callable[[Any, Path], None], model: Any, path: Path) -> None:
+    """Write an HTML report; a path that cannot be written is a usage error, not a crash."""
+    try:
+        write(model, path.expanduser())
+    except OSError as exc:
+        raise UsageError(f"cannot write the report {path}: {exc.strerror or exc}",
+                         hint="Pick a writable place for --report.") from exc
 
 
 class StopFlag:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 
 from migrator import utf7
-from tests.dovecot.test_quota_diet import crlf, db_rows, diet_corpus, expected, migrate, nonempty, server
+from tests.dovecot.test_quota_diet import (
+    crlf, db_rows, expected, half_quota_setup, migrate, nonempty, server,
+)
 
 SOURCE_DIR = {"INBOX": ("Inbox",), "Sent": ("Sent",), "Trash": ("Trash",), "取引先/Ａ社": ("取引先", "Ａ社")}
 
@@ -66,11 +68,7 @@ def digest(raw: bytes) -> str:
 
 
 def test_archive_holds_exactly_what_the_diet_left_local(tmp_path: Path, make_imap_user):
-    src = tmp_path / "mail"
-    mails = diet_corpus(src)
-    total = sum(len(m.wire) for m in mails)
-    user = make_imap_user(quota_kb=total // 1024 // 2)
-    state = tmp_path / "s.db"
+    src, mails, total, user, state = half_quota_setup(tmp_path, make_imap_user)
     since = json.loads(migrate(["plan", str(src), "--json"], user, state).stdout)["quota"]["suggested_since"]
     assert migrate(["run", str(src), "--since", since], user, state).returncode == 0
     old = [m for m in mails if m.day < since]

@@ -125,17 +125,22 @@ def db_rows(state: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
+def half_quota_setup(tmp_path: Path, make_imap_user):
+    """The diet corpus and an account whose quota holds about half of it: (src, mails, total, user, state)."""
+    src = tmp_path / "mail"
+    mails = diet_corpus(src)
+    total = sum(len(m.wire) for m in mails)
+    user = make_imap_user(quota_kb=total // 1024 // 2)
+    return src, mails, total, user, tmp_path / "s.db"
+
+
 def set_quota(dovecot, user: str, kb: int) -> None:
     """More space for the same account (for new sessions)."""
     dovecot.set_quota(user, kb)
 
 
 def test_plan_does_not_fit_and_run_writes_nothing(tmp_path: Path, make_imap_user):
-    src = tmp_path / "mail"
-    mails = diet_corpus(src)
-    total = sum(len(m.wire) for m in mails)
-    user = make_imap_user(quota_kb=total // 1024 // 2)
-    state = tmp_path / "s.db"
+    src, mails, total, user, state = half_quota_setup(tmp_path, make_imap_user)
 
     r = migrate(["plan", str(src), "--json"], user, state)
     assert r.returncode == 4, r.stderr
@@ -170,11 +175,7 @@ def test_plan_does_not_fit_and_run_writes_nothing(tmp_path: Path, make_imap_user
 
 
 def test_run_since_the_suggestion_then_backfill(tmp_path: Path, make_imap_user, dovecot):
-    src = tmp_path / "mail"
-    mails = diet_corpus(src)
-    total = sum(len(m.wire) for m in mails)
-    user = make_imap_user(quota_kb=total // 1024 // 2)
-    state = tmp_path / "s.db"
+    src, mails, total, user, state = half_quota_setup(tmp_path, make_imap_user)
     r = migrate(["plan", str(src), "--json"], user, state)
     assert r.returncode == 4, r.stderr
     since = json.loads(r.stdout)["quota"]["suggested_since"]
