@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from migrator.errors import StateError, StateLocked
 
@@ -100,8 +101,51 @@ class Row:
     quarantine: str | None
 
 
+class Intent(NamedTuple):
+    """What is journalled before a message is appended."""
+
+    target: str
+    fingerprint: str
+    message_id: str | None
+    size: int
+    stable_id: str
+    source_folder: str
+    locator: str
+    subject: str
+    msg_date: str
+    uidnext: int
+
+
 _COLS = ("id, target, fingerprint, message_id, size, stable_id, source_folder, locator, subject, msg_date, "
          "status, uidvalidity, uid, uidnext_at_intent, error, quarantine")
+
+
+_SETTLED_SQL = ("SELECT s.target, s.fingerprint FROM settled s JOIN messages m"
+                " ON m.target = s.target AND m.fingerprint = s.fingerprint AND m.status = 'done'"
+                " WHERE s.stable_id = ? AND s.size = ?")
+
+
+class SettledReader:
+    """A read-only view of the settled table, used by one thread at a time (WAL: it sees what
+    the writer committed). A state without a file has nothing settled."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def settled(self, stable_id: str, size: int) -> tuple[str, str] | None:
+        if self._conn is None:
+            if not self._path.is_file():
+                return None
+            self._conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=5.0,
+                                         isolation_level=None, check_same_thread=False)
+        row = self._conn.execute(_SETTLED_SQL, (stable_id, size)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 class State:
@@ -251,21 +295,23 @@ class State:
         ).fetchone()
         return Row(*row) if row else None
 
-    def record_intents(self, rows: Iterable[dict[str, object]]) -> None:
+    def has_rows(self, target: str) -> bool:
+        """Whether the journal holds anything for a target folder."""
+        return self._conn.execute("SELECT 1 FROM messages WHERE target = ? LIMIT 1", (target,)).fetchone() is not None
+
+    def record_intents(self, rows: Iterable[Intent]) -> None:
         """Journal the intent to append, before the APPEND is sent (one transaction)."""
         now = time.time()
         with self.transaction() as c:
-            for r in rows:
-                c.execute(
-                    "INSERT INTO messages (target, fingerprint, message_id, size, stable_id, source_folder, locator,"
-                    " subject, msg_date, status, uidnext_at_intent, updated, attempts)"
-                    " VALUES (:target, :fingerprint, :message_id, :size, :stable_id, :source_folder, :locator,"
-                    " :subject, :msg_date, 'intent', :uidnext, :now, 1)"
-                    " ON CONFLICT (target, fingerprint) DO UPDATE SET status = 'intent',"
-                    " uidnext_at_intent = :uidnext, stable_id = :stable_id, locator = :locator,"
-                    " attempts = attempts + 1, updated = :now, error = NULL",
-                    {**r, "now": now},
-                )
+            c.executemany(
+                "INSERT INTO messages (target, fingerprint, message_id, size, stable_id, source_folder, locator,"
+                " subject, msg_date, uidnext_at_intent, status, updated, attempts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, 1)"
+                " ON CONFLICT (target, fingerprint) DO UPDATE SET status = 'intent',"
+                " uidnext_at_intent = excluded.uidnext_at_intent, stable_id = excluded.stable_id,"
+                " locator = excluded.locator, attempts = attempts + 1, updated = excluded.updated, error = NULL",
+                [(*r, now) for r in rows],
+            )
 
     def mark_done(self, results: Iterable[tuple[str, str, int | None, int | None]]) -> None:
         """(target, fingerprint, uidvalidity, uid) after the server's OK."""
@@ -338,11 +384,18 @@ class State:
     def settled(self, stable_id: str, size: int) -> tuple[str, str] | None:
         """(target, fingerprint) of a source message known to be on the target, when its stored
         size is still the same and its row is still done."""
-        row = self._conn.execute(
-            "SELECT s.target, s.fingerprint FROM settled s JOIN messages m"
-            " ON m.target = s.target AND m.fingerprint = s.fingerprint AND m.status = 'done'"
-            " WHERE s.stable_id = ? AND s.size = ?", (stable_id, size)).fetchone()
+        row = self._conn.execute(_SETTLED_SQL, (stable_id, size)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def settled_reader(self) -> SettledReader:
+        """`settled()` for another thread (the read-ahead), through a read-only connection of its own."""
+        return SettledReader(self.path)
+
+    def has_settled(self, prefix: str) -> bool:
+        """Whether any settled key starts with `prefix` (a store's own prefix)."""
+        row = self._conn.execute("SELECT 1 FROM settled WHERE stable_id >= ? AND stable_id < ? LIMIT 1",
+                                 (prefix, prefix + "\U0010ffff")).fetchone()
+        return row is not None
 
     def add_settled(self, entries: Iterable[tuple[str, int, str, str]]) -> None:
         """(stable_id, stored size, target, fingerprint) for messages now on the target."""

@@ -21,7 +21,7 @@ from migrator.models import FolderRun, RunStats
 from migrator.plan import Scanned, subject_of
 from migrator.quarantine import Quarantine
 from migrator.resolve import resolve_intents
-from migrator.state import State
+from migrator.state import Intent, State
 from migrator.target.imap import AppendItem, AppendOutcome, ImapTarget, PendingAppend
 
 TRANSIENT_CODES = {"UNAVAILABLE", "INUSE", "SERVERBUG"}
@@ -268,13 +268,10 @@ class Uploader:
             self._workers = None
 
     # -- internals -----------------------------------------------------------------
-    def _intent(self, folder: str, s: Scanned) -> dict[str, object]:
+    def _intent(self, folder: str, s: Scanned) -> Intent:
         rec = s.record
-        return {
-            "target": folder, "fingerprint": s.fingerprint, "message_id": s.message_id, "size": len(s.wire),
-            "stable_id": rec.stable_id, "source_folder": s.entry.key, "locator": rec.locator,
-            "subject": subject_of(rec), "msg_date": rec.date.isoformat(), "uidnext": self.uidnext.get(folder, 1),
-        }
+        return Intent(folder, s.fingerprint, s.message_id, len(s.wire), rec.stable_id, s.entry.key, rec.locator,
+                      subject_of(rec), rec.date.isoformat(), self.uidnext.get(folder, 1))
 
     def _submit(self, batch: Batch) -> None:
         self._raise_fatal()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import imaplib
 import re
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 
 import imapclient
@@ -35,6 +35,33 @@ SPECIAL_USE = {  # RFC 6154 attribute (lower case) -> role
     "\\junk": "junk",
     "\\archive": "archive",
 }
+
+class _Coalescer:
+    """Joins small pieces of a command into writes of about `chunk` bytes; a large piece (a big
+    message) is written as it is, not copied."""
+
+    def __init__(self, send: Callable[[bytes], None], chunk: int = 1 << 20) -> None:
+        self._send = send
+        self._chunk = chunk
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def add(self, data: bytes) -> None:
+        if len(data) >= self._chunk:
+            self.flush()
+            self._send(data)
+            return
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size >= self._chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._parts:
+            self._send(b"".join(self._parts))
+            self._parts.clear()
+            self._size = 0
+
 
 class ImapTarget:
     """One authenticated connection. Use as a context manager."""
@@ -385,19 +412,25 @@ class ImapTarget:
         return done
 
     def _append_command(self, tag: bytes, folder: str, items: Sequence[AppendItem]) -> tuple[bytes, ...] | None:
-        """Send one APPEND (MULTIAPPEND when several items); returns an early tagged reply if refused."""
-        head = tag + b" APPEND " + quote(folder)
-        for i, item in enumerate(items):
+        """Send one APPEND (MULTIAPPEND when several items); returns an early tagged reply if refused.
+
+        With non-synchronizing literals the whole command goes out in few large writes: each
+        write is one TLS record run and one release of the GIL, so small writes per message
+        would leave the sending thread queueing for the GIL behind the reader."""
+        out = _Coalescer(self._send)
+        out.add(tag + b" APPEND " + quote(folder))
+        for item in items:
             data = item.raw  # CRLF already (AppendItem's contract)
             prefix, plus = self._literal(len(data))
-            self._send((head if i == 0 else b"") + b" " + flag_list(item.flags) + b" " +
-                       internaldate(item.date) + b" " + prefix)
+            out.add(b" " + flag_list(item.flags) + b" " + internaldate(item.date) + b" " + prefix)
             if not plus:
+                out.flush()
                 early = self._await_continuation(tag)
                 if early is not None:
                     return early
-            self._send(data)
-        self._send(b"\r\n")
+            out.add(data)
+        out.add(b"\r\n")
+        out.flush()
         if self._crash:
             self._crash.step("sent")
         return None
