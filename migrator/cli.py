@@ -191,8 +191,7 @@ def plan(report_path: Path | None, **kw: Any) -> int:
                                                target_id=c.target.ident, create=False))
         target = stack.enter_context(connector(c.target)())
         bar = Bar("reading", quiet=c.quiet)
-        result = build_plan(Scanner(sources, layout_of(target), c.scope, state, target, use_settled=True,
-                                    read_ahead=True),
+        result = build_plan(Scanner(sources, layout_of(target), c.scope, state, target, use_settled=True),
                             target_label=c.target.url, on_message=bar.callback(), limits=limits)
         bar.close()
     if report_path is not None:

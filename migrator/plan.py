@@ -7,7 +7,6 @@ opened read-only by the caller.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
 from array import array
@@ -22,11 +21,11 @@ from migrator import diet
 from migrator.errors import ConnectionLost
 from migrator.filters import Scope
 from migrator.folders import TargetLayout, folder_role, map_folders
-from migrator.readahead import Prepared, ReadAhead, prepare
+from migrator.identity import fingerprint, to_crlf
 from migrator.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
 from migrator.sources.base import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
 from migrator.sources.common import header_value, message_id
-from migrator.state import Row, SettledReader, State
+from migrator.state import Row, State
 from migrator.target.imap import ImapTarget
 
 QUOTA_MARGIN = 0.05  # keep 5% of the quota free: servers count a little more than the raw bytes
@@ -116,9 +115,8 @@ class Scanner:
 
     def __init__(self, sources: list[Source], layout: TargetLayout, scope: Scope, state: State,
                  target: ImapTarget | None, use_settled: bool = False,
-                 reconnect: Callable[[], ImapTarget] | None = None, read_ahead: bool = False) -> None:
+                 reconnect: Callable[[], ImapTarget] | None = None) -> None:
         self.sources = sources
-        self.read_ahead = read_ahead  # read and hash the source in a thread of its own (see readahead.py)
         self.layout = layout
         self.scope = scope
         self.state = state
@@ -132,7 +130,6 @@ class Scanner:
         # Rows this pass adds are for contents it has already seen, which _first catches first.
         self._has_rows: dict[str, bool] = {}
         self._has_settled: dict[int, bool] = {}
-        self._settled_reader: SettledReader | None = None
 
     def entries(self) -> list[Entry]:
         out: list[Entry] = []
@@ -175,31 +172,15 @@ class Scanner:
                 return Work(tok, summary, start)
         return Work(tok, None, 0)
 
-    def records(self, entry: Entry, start: int) -> Iterator[MessageRecord] | ReadAhead:
-        """The folder's messages from byte `start` (0: all of them), read ahead when asked."""
-        records: Iterator[MessageRecord]
+    def records(self, entry: Entry, start: int) -> Iterator[MessageRecord]:
         if start:
-            records = entry.source.messages(entry.folder, start=start)  # type: ignore[call-arg]
-        elif (self.use_settled and "known" in inspect.signature(entry.source.messages).parameters
-              and self._settled_any(entry)):
-            # the read-ahead thread asks through a connection of its own (SQLite's rule)
-            probe = self._probe() if self.read_ahead else self.state
-            records = entry.source.messages(entry.folder,  # type: ignore[call-arg]
-                                            known=lambda sid, size: probe.settled(
-                                                settled_key(entry, sid), size) is not None)
-        else:
-            records = entry.source.messages(entry.folder)
-        return ReadAhead(records) if self.read_ahead else records
-
-    def close(self) -> None:
-        if self._settled_reader is not None:
-            self._settled_reader.close()
-            self._settled_reader = None
-
-    def _probe(self) -> SettledReader:
-        if self._settled_reader is None:
-            self._settled_reader = self.state.settled_reader()
-        return self._settled_reader
+            return entry.source.messages(entry.folder, start=start)  # type: ignore[call-arg]
+        if (self.use_settled and "known" in inspect.signature(entry.source.messages).parameters
+                and self._settled_any(entry)):
+            return entry.source.messages(entry.folder,  # type: ignore[call-arg]
+                                         known=lambda sid, size: self.state.settled(
+                                             settled_key(entry, sid), size) is not None)
+        return entry.source.messages(entry.folder)
 
     def _settled_any(self, entry: Entry) -> bool:
         """Whether an earlier run settled anything of this store (else nothing can be known)."""
@@ -259,50 +240,43 @@ class Scanner:
         return Scanned(entry, rec, fate, fingerprint=fp, message_id=row.message_id if row else None,
                        reason="uploaded earlier", nbytes=row.size if row else _known_size(rec))
 
-    def scan(self, entry: Entry, records: Iterable[MessageRecord | Prepared] | None = None) -> Iterator[Scanned]:
-        items = records if records is not None else entry.source.messages(entry.folder)
-        try:
-            for item in items:
-                yield self._classify(entry, item, getattr(items, "lock", None))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    def _classify(self, entry: Entry, item: MessageRecord | Prepared, source_lock: Any) -> Scanned:
-        pre = item if isinstance(item, Prepared) else None
-        rec = pre.record if pre is not None else item
-        assert isinstance(rec, MessageRecord)
-        if rec.extra.get("warning"):
-            self.warnings.append(f"{rec.locator}: {rec.extra['warning']}")
-        if rec.error:
-            return Scanned(entry, rec, UNREADABLE, reason=rec.error)
-        if rec.skip_reason:
-            return Scanned(entry, rec, SKIPPED, reason=rec.skip_reason)
-        if rec.extra.get("known") and not entry.excluded:
-            settled = self.state.settled(settled_key(entry, rec.stable_id), int(rec.extra["size"]))
-            if settled is not None and settled[0] == entry.target:
-                return self._known(entry, rec, settled[1])
-            with source_lock or contextlib.nullcontext():  # the read-ahead may be inside the store
+    def scan(self, entry: Entry, records: Iterator[MessageRecord] | None = None) -> Iterator[Scanned]:
+        for rec in records if records is not None else entry.source.messages(entry.folder):
+            if rec.extra.get("warning"):
+                self.warnings.append(f"{rec.locator}: {rec.extra['warning']}")
+            if rec.error:
+                yield Scanned(entry, rec, UNREADABLE, reason=rec.error)
+                continue
+            if rec.skip_reason:
+                yield Scanned(entry, rec, SKIPPED, reason=rec.skip_reason)
+                continue
+            if rec.extra.get("known") and not entry.excluded:
+                settled = self.state.settled(settled_key(entry, rec.stable_id), int(rec.extra["size"]))
+                if settled is not None and settled[0] == entry.target:
+                    yield self._known(entry, rec, settled[1])
+                    continue
                 rec = entry.source.reload(rec)  # type: ignore[attr-defined]  # not settled after all: read it
-            pre = None
-        if pre is None or not pre.wire:
-            pre = prepare(rec)
-        wire = pre.wire
-        if entry.excluded:
-            return Scanned(entry, rec, FILTERED, wire=wire, reason="folder excluded")
-        reason = self.scope.message_reason(rec.date, len(wire))
-        fp, mid = pre.fingerprint, pre.message_id
-        if reason:
-            return Scanned(entry, rec, FILTERED, wire=wire, fingerprint=fp, message_id=mid, reason=reason)
-        if not self._first(entry.target, fp):
-            return Scanned(entry, rec, DUPLICATE, wire=wire, fingerprint=fp, message_id=mid)
-        row = self._lookup(entry.target, fp)
-        if row is not None and row.status == "done":
-            return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid, reason="uploaded earlier")
-        if self.server_index(entry.target).take(mid, len(wire)):
-            return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid, reason="found on the server")
-        return Scanned(entry, rec, UPLOAD, wire=wire, fingerprint=fp, message_id=mid)
+            wire = to_crlf(rec.raw)
+            if entry.excluded:
+                yield Scanned(entry, rec, FILTERED, wire=wire, reason="folder excluded")
+                continue
+            reason = self.scope.message_reason(rec.date, len(wire))
+            fp = fingerprint(wire)
+            mid = message_id(rec.raw)
+            if reason:
+                yield Scanned(entry, rec, FILTERED, wire=wire, fingerprint=fp, message_id=mid, reason=reason)
+                continue
+            if not self._first(entry.target, fp):
+                yield Scanned(entry, rec, DUPLICATE, wire=wire, fingerprint=fp, message_id=mid)
+                continue
+            row = self._lookup(entry.target, fp)
+            if row is not None and row.status == "done":
+                yield Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid, reason="uploaded earlier")
+            elif self.server_index(entry.target).take(mid, len(wire)):
+                yield Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid,
+                              reason="found on the server")
+            else:
+                yield Scanned(entry, rec, UPLOAD, wire=wire, fingerprint=fp, message_id=mid)
 
 
 def _known_size(rec: MessageRecord) -> int:

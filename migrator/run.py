@@ -107,10 +107,9 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
     for folder in state.intent_targets():
         stats.recovered_intents += session.retry(lambda t: resolve_intents(t, state, folder))[0]
     scanner = Scanner(sources, session.retry(layout_of), scope, state, session.target, use_settled=True,
-                      reconnect=session.reconnect, read_ahead=True)
+                      reconnect=session.reconnect)
     if opts.exact_plan or _may_not_fit(session, sources):
         plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan, limits=opts.limits)
-        scanner.close()
     else:  # it fits whatever is on the server: no need to read (and convert, for a PST) everything twice
         plan = Plan(target=stats.target, estimated=True)
     if opts.on_plan:
@@ -119,7 +118,7 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
         message, hint = refusal(plan.quota)
         raise QuotaError(message, hint=hint)
     scanner = Scanner(sources, scanner.layout, scope, state, session.target, use_settled=True,
-                      reconnect=session.reconnect, read_ahead=True)  # fresh dedupe set
+                      reconnect=session.reconnect)  # fresh dedupe set
     uploader = Uploader(
         connect=session.connect_new, main=lambda: session.target, reconnect_main=session.reconnect, state=state,
         stats=stats, quarantine=quarantine, connections=opts.connections, batch_count=opts.batch_count,
@@ -138,7 +137,6 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
         stats.interrupted = True
     finally:
         uploader.close()
-        scanner.close()
         stats.warnings = scanner.all_warnings()
         stats.seconds = time.monotonic() - started
         try:

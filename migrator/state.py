@@ -125,29 +125,6 @@ _SETTLED_SQL = ("SELECT s.target, s.fingerprint FROM settled s JOIN messages m"
                 " WHERE s.stable_id = ? AND s.size = ?")
 
 
-class SettledReader:
-    """A read-only view of the settled table, used by one thread at a time (WAL: it sees what
-    the writer committed). A state without a file has nothing settled."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
-
-    def settled(self, stable_id: str, size: int) -> tuple[str, str] | None:
-        if self._conn is None:
-            if not self._path.is_file():
-                return None
-            self._conn = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=5.0,
-                                         isolation_level=None, check_same_thread=False)
-        row = self._conn.execute(_SETTLED_SQL, (stable_id, size)).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
 class State:
     """An open state database. `State.open(...)` checks the owner pair; `lock()` for writers."""
 
@@ -386,10 +363,6 @@ class State:
         size is still the same and its row is still done."""
         row = self._conn.execute(_SETTLED_SQL, (stable_id, size)).fetchone()
         return (row[0], row[1]) if row else None
-
-    def settled_reader(self) -> SettledReader:
-        """`settled()` for another thread (the read-ahead), through a read-only connection of its own."""
-        return SettledReader(self.path)
 
     def has_settled(self, prefix: str) -> bool:
         """Whether any settled key starts with `prefix` (a store's own prefix)."""
