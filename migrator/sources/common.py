@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import functools
 import re
 from datetime import datetime, timezone
 
@@ -19,16 +18,24 @@ def header_block(raw: bytes) -> bytes:
     return raw[: m.start()] if m else raw
 
 
-@functools.lru_cache(maxsize=64)
-def _header_re(name: str) -> re.Pattern[bytes]:
-    """A header line `name:` and its continuation lines (a regex: C speed on the hot path)."""
-    return re.compile(rb"^" + re.escape(name.encode("ascii")) + rb":(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
-
-
 def header_values(raw: bytes, name: str) -> list[str]:
     """Every unfolded value of header `name` (case-insensitive), decoded latin-1 (bytes preserved)."""
-    return [b" ".join(part.strip() for part in m.group(1).split(b"\n")).strip().decode("latin-1")
-            for m in _header_re(name).finditer(header_block(raw))]
+    want = name.lower().encode("ascii") + b":"
+    out: list[str] = []
+    current: bytearray | None = None
+    for line in header_block(raw).splitlines():
+        if line[:1] in (b" ", b"\t"):
+            if current is not None:
+                current += b" " + line.strip()
+            continue
+        if current is not None:
+            out.append(current.decode("latin-1").strip())
+            current = None
+        if line.lower().startswith(want):
+            current = bytearray(line[len(want):].strip())
+    if current is not None:
+        out.append(current.decode("latin-1").strip())
+    return out
 
 
 def header_value(raw: bytes, name: str) -> str | None:
