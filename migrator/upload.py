@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from migrator.errors import ConnectionLost, QuotaError, TargetError
 from migrator.models import FolderRun, RunStats
-from migrator.plan import Scanned, subject_of
+from migrator.plan import Scanned, subject_of_scanned
 from migrator.quarantine import Quarantine
 from migrator.resolve import resolve_intents
 from migrator.state import Intent, State
@@ -271,7 +271,7 @@ class Uploader:
     def _intent(self, folder: str, s: Scanned) -> Intent:
         rec = s.record
         return Intent(folder, s.fingerprint, s.message_id, len(s.wire), rec.stable_id, s.entry.key, rec.locator,
-                      subject_of(rec), rec.date.isoformat(), self.uidnext.get(folder, 1))
+                      subject_of_scanned(s), rec.date.isoformat(), self.uidnext.get(folder, 1))
 
     def _submit(self, batch: Batch) -> None:
         self._raise_fatal()
@@ -340,9 +340,7 @@ class Uploader:
                 self.stats.failed += 1
                 self.stats.failures.append(self.quarantine.failure(s.record, batch.folder, out.text, path))
         self.state.mark_done(done)
-        for s, out in zip(batch.items, batch.outcomes):
-            if out.ok:
-                self._uploaded(batch.frun, s)
+        self._uploaded(batch.frun, [s for s, out in zip(batch.items, batch.outcomes) if out.ok])
         if over_quota:
             self.state.requeue(batch.folder, [s.fingerprint for s in over_quota])
             raise QuotaError(f"the server is over quota: {len(over_quota)} message(s) for {batch.folder!r} "
@@ -371,20 +369,22 @@ class Uploader:
             time.sleep(self.backoff(batch.attempts))
             target = self.reconnect_main()
             resolve_intents(target, self.state, batch.folder, only={s.fingerprint for s in batch.items})
-        still = []
+        still, arrived = [], []
         for s in batch.items:
             row = self.state.lookup(batch.folder, s.fingerprint)
-            if row is not None and row.status == "done":
-                self._uploaded(batch.frun, s)
-            else:
-                still.append(s)
+            (arrived if row is not None and row.status == "done" else still).append(s)
+        self._uploaded(batch.frun, arrived)
         if still:
             self._submit(Batch(batch.folder, still, batch.frun, attempts=batch.attempts + 1))
 
-    def _uploaded(self, frun: FolderRun, s: Scanned) -> None:
-        frun.uploaded += 1
-        frun.uploaded_bytes += len(s.wire)
-        self.stats.uploaded += 1
-        self.stats.uploaded_bytes += len(s.wire)
+    def _uploaded(self, frun: FolderRun, items: list[Scanned]) -> None:
+        """Count a batch's uploaded messages (once per batch: the counters are pydantic fields)."""
+        if not items:
+            return
+        nbytes = sum(len(s.wire) for s in items)
+        frun.uploaded += len(items)
+        frun.uploaded_bytes += nbytes
+        self.stats.uploaded += len(items)
+        self.stats.uploaded_bytes += nbytes
         if self.on_upload:
-            self.on_upload(1, len(s.wire))
+            self.on_upload(len(items), nbytes)

@@ -3,52 +3,98 @@
 from __future__ import annotations
 
 import email.utils
+import os
 import re
 from datetime import datetime, timezone
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# a line end not followed by a folded continuation line (one starting with a space or a tab)
+_UNFOLDED_EOL = re.compile(rb"\r\n(?![ \t])|\r(?![\n \t])|\n(?![ \t])")
 # A date no real mail has: used only when a message carries no usable date at all and the
 # store offers none either (never the upload time, which would put old mail at the top).
 EPOCH_FALLBACK = datetime(1980, 1, 1, tzinfo=timezone.utc)
+_ANGLED = re.compile(r"<[^<>\s]+>")
+_READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # binary on Windows
+
+
+def read_file(path: str) -> bytes:
+    """A whole file, opened read-only and read in one piece: open, fstat, read, close (a buffered
+    reader would add a seek, a terminal check and a second read for every message)."""
+    fd = os.open(path, _READ_ONLY)
+    try:
+        size = os.fstat(fd).st_size
+        chunks = [os.read(fd, size + 1)]  # one byte more: a file that grew meanwhile shows it
+        if len(chunks[0]) != size:  # grew, shrank or a short read: read on to the end
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def header_block(raw: bytes) -> bytes:
-    """The header section of a message (without the blank line)."""
-    m = _HEADER_END.search(raw)
-    return raw[: m.start()] if m else raw
+    """The header section of a message (without the blank line): up to the first empty line,
+    whether lines end in LF or CRLF."""
+    lf = raw.find(b"\n\n")
+    crlf = raw.find(b"\n\r\n", 0, len(raw) if lf < 0 else lf + 2)  # one starting before the first LF LF
+    end = crlf if crlf >= 0 else lf
+    if end < 0:
+        return raw
+    return raw[: end - 1] if end > 0 and raw[end - 1] == 13 else raw[:end]  # CR LF ... : drop the CR
+
+
+class Headers:
+    """A message's header block, lowercased once, for several lookups (Message-ID, Subject...).
+
+    Lines may end in LF, CRLF or a lone CR. The block is searched with bytes.find: this runs for
+    every message, and a line-by-line loop in Python costs several times as much on real mail
+    (its header blocks are long: Received, DKIM, ARC...)."""
+
+    __slots__ = ("block", "_low")
+
+    def __init__(self, raw: bytes) -> None:
+        self.block = header_block(raw)
+        self._low = self.block.lower()
+
+    def values(self, name: str) -> list[str]:
+        """Every unfolded value of header `name` (case-insensitive), decoded latin-1 (bytes preserved)."""
+        low, block = self._low, self.block
+        want = name.lower().encode("ascii") + b":"
+        starts = [len(want)] if low.startswith(want) else []
+        for eol in (b"\n", b"\r"):
+            pattern = eol + want
+            i = low.find(pattern)
+            while i >= 0:
+                starts.append(i + len(pattern))
+                i = low.find(pattern, i + 1)
+        if len(starts) > 1:
+            starts.sort()  # in the order they appear (a lone-CR line end is rare)
+        out: list[str] = []
+        for start in starts:
+            end = _UNFOLDED_EOL.search(block, start)  # the end of the line and of its continuations
+            lines = block[start: end.start() if end else len(block)].splitlines()
+            out.append(b" ".join([line.strip() for line in lines]).decode("latin-1").strip())
+        return out
+
+    def first(self, name: str) -> str | None:
+        vals = self.values(name)
+        return vals[0] if vals else None
 
 
 def header_values(raw: bytes, name: str) -> list[str]:
     """Every unfolded value of header `name` (case-insensitive), decoded latin-1 (bytes preserved)."""
-    want = name.lower().encode("ascii") + b":"
-    out: list[str] = []
-    current: bytearray | None = None
-    for line in header_block(raw).splitlines():
-        if line[:1] in (b" ", b"\t"):
-            if current is not None:
-                current += b" " + line.strip()
-            continue
-        if current is not None:
-            out.append(current.decode("latin-1").strip())
-            current = None
-        if line.lower().startswith(want):
-            current = bytearray(line[len(want):].strip())
-    if current is not None:
-        out.append(current.decode("latin-1").strip())
-    return out
+    return Headers(raw).values(name)
 
 
 def header_value(raw: bytes, name: str) -> str | None:
-    vals = header_values(raw, name)
-    return vals[0] if vals else None
+    return Headers(raw).first(name)
 
 
-def message_id(raw: bytes) -> str | None:
+def message_id(raw: bytes | Headers) -> str | None:
     """The Message-ID, with angle brackets, or None."""
-    v = header_value(raw, "Message-ID")
+    v = (raw if isinstance(raw, Headers) else Headers(raw)).first("Message-ID")
     if not v:
         return None
-    m = re.search(r"<[^<>\s]+>", v)
+    m = _ANGLED.search(v)
     if m:
         return m.group(0)
     v = v.strip()

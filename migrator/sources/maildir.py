@@ -15,7 +15,7 @@ from pathlib import Path
 from migrator import utf7
 from migrator.errors import SourceError
 from migrator.sources.base import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
-from migrator.sources.common import choose_date
+from migrator.sources.common import choose_date, read_file
 
 _INFO_FLAGS = {"S": SEEN, "R": ANSWERED, "F": FLAGGED, "D": DRAFT}
 _DELIVERY_TIME = re.compile(r"^(\d{9,11})(?:\.|_)")
@@ -46,7 +46,7 @@ def parse_name(name: str) -> tuple[str, frozenset[str], bool]:
     return unique, flags, "T" in info
 
 
-def delivery_time(unique: str, path: Path) -> datetime | None:
+def delivery_time(unique: str, path: str | Path) -> datetime | None:
     """The time the message was delivered: the name's leading timestamp, else the file's mtime."""
     m = _DELIVERY_TIME.match(unique)
     if m:
@@ -54,7 +54,7 @@ def delivery_time(unique: str, path: Path) -> datetime | None:
         if 315532800 <= ts <= 4102444800:  # 1980..2100
             return datetime.fromtimestamp(ts, tz=timezone.utc)
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        return datetime.fromtimestamp(os.stat(path).st_mtime, tz=timezone.utc)
     except OSError:
         return None
 
@@ -124,38 +124,35 @@ class MaildirSource:
                     error=f"cannot list {d}: {exc.strerror}",
                 )
         names.sort()
+        base_s = str(base)
         for entry in names:
             name, _, sub = entry.partition("\0")
-            path = base / sub / name
-            unique = parse_name(name)[0]
+            path = os.path.join(base_s, sub, name)  # strings, not Path objects: this is the hot loop
+            unique, flags, deleted = parse_name(name)
             if known is not None:
                 try:
-                    size = path.stat().st_size
+                    size = os.stat(path).st_size
                 except OSError:
                     size = -1
                 if size >= 0 and known(f"maildir:{folder.key}:{unique}", size):
-                    _, flags, deleted = parse_name(path.name)
                     yield MessageRecord(
                         folder=folder, stable_id=f"maildir:{folder.key}:{unique}", raw=b"",
                         date=delivery_time(unique, path) or datetime(1980, 1, 1, tzinfo=timezone.utc),
-                        flags=flags, locator=str(path), extra={"known": "1", "size": str(size)},
+                        flags=flags, locator=path, extra={"known": "1", "size": str(size)},
                         skip_reason="marked deleted in the source" if deleted else None,
                     )
                     continue
-            yield self._record(folder, unique, sub, path)
+            yield self._record(folder, unique, flags, deleted, path)
 
     @staticmethod
-    def _record(folder: Folder, unique: str, sub: str, path: Path) -> MessageRecord:
-        _, flags, deleted = parse_name(path.name)
+    def _record(folder: Folder, unique: str, flags: frozenset[str], deleted: bool, path: str) -> MessageRecord:
         stable_id = f"maildir:{folder.key}:{unique}"
-        locator = f"{path}"
         try:
-            with path.open("rb") as fh:
-                raw = fh.read()
+            raw = read_file(path)
         except OSError as exc:
             return MessageRecord(
                 folder=folder, stable_id=stable_id, raw=b"",
-                date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=locator,
+                date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=path,
                 error=f"cannot read {path}: {exc.strerror}",
             )
         return MessageRecord(
@@ -164,14 +161,14 @@ class MaildirSource:
             raw=raw,
             date=choose_date(raw, delivery_time(unique, path)),
             flags=flags,
-            locator=locator,
+            locator=path,
             skip_reason="marked deleted in the source" if deleted else None,
         )
 
     def reload(self, rec: MessageRecord) -> MessageRecord:
         """Read a message that was passed over as known."""
-        path = Path(rec.locator)
-        return self._record(rec.folder, parse_name(path.name)[0], path.parent.name, path)
+        unique, flags, deleted = parse_name(os.path.basename(rec.locator))
+        return self._record(rec.folder, unique, flags, deleted, rec.locator)
 
     def token(self, folder: Folder) -> str | None:
         """Cheap change detector: a delivery, a flag change or a removal touches cur/ or new/."""

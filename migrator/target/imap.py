@@ -84,6 +84,7 @@ class ImapTarget:
         self._known: set[str] | None = None
         self._crash = CrashPoint.from_env()
         self._stash: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+        self._flag_lists: dict[frozenset[str], bytes] = {}  # a handful of distinct flag sets per run
 
     # -- connection -------------------------------------------------------------------
     GREETING_WAIT = 15.0  # seconds to wait for TCP connect + TLS handshake + greeting
@@ -419,10 +420,14 @@ class ImapTarget:
         would leave the sending thread queueing for the GIL behind the reader."""
         out = _Coalescer(self._send)
         out.add(tag + b" APPEND " + quote(folder))
+        flag_lists = self._flag_lists
         for item in items:
             data = item.raw  # CRLF already (AppendItem's contract)
             prefix, plus = self._literal(len(data))
-            out.add(b" " + flag_list(item.flags) + b" " + internaldate(item.date) + b" " + prefix)
+            flags = flag_lists.get(item.flags)
+            if flags is None:
+                flags = flag_lists[item.flags] = flag_list(item.flags)
+            out.add(b" %s %s %s" % (flags, internaldate(item.date), prefix))
             if not plus:
                 out.flush()
                 early = self._await_continuation(tag)
@@ -451,6 +456,20 @@ class ImapTarget:
             except (IndexError, ValueError):
                 pass
         return AppendOutcome(ok=True, text=text_s)
+
+    @classmethod
+    def _outcomes_ok(cls, reply: tuple[bytes, bytes, bytes], n: int) -> list[AppendOutcome]:
+        """The outcomes of a MULTIAPPEND the server took: its APPENDUID set read once, not once
+        per message."""
+        parts = reply[1].decode("ascii", "replace").split()
+        if len(parts) == 3 and parts[0].upper() == "APPENDUID":
+            try:
+                uidvalidity, uids = int(parts[1]), parse_uid_set(parts[2])
+            except ValueError:
+                uids = []
+            if len(uids) == n:
+                return [AppendOutcome(ok=True, uidvalidity=uidvalidity, uid=uid) for uid in uids]
+        return [cls._outcome(reply, i) for i in range(n)]
 
     def append_many(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
         """Append every item; one outcome per item, in order (see send_append)."""
@@ -491,7 +510,7 @@ class ImapTarget:
             return [self._outcome(replies[t]) for t in pending.tags]
         reply = replies[pending.tags[0]]
         if reply[0] == b"OK":
-            return [self._outcome(reply, i) for i in range(len(pending.items))]
+            return self._outcomes_ok(reply, len(pending.items))
         first = self._outcome(reply)
         if first.code == "OVERQUOTA":
             return [first] * len(pending.items)

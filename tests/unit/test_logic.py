@@ -12,6 +12,7 @@ from migrator.filters import Scope, parse_day, parse_size
 from migrator.folders import TargetLayout, map_folders
 from migrator.plan import _Acc, suggest_since
 from migrator.sources.base import Folder
+from migrator.target.imap import ImapTarget
 from migrator.target.wire import flag_list, internaldate, parse_uid_set, quote
 
 
@@ -75,3 +76,11 @@ def test_suggest_since():
         acc.sizes.append(size)
     assert suggest_since(acc, 250) == "2024-01-03"
     assert suggest_since(acc, 1000) is None
+
+
+def test_multiappend_outcomes_read_the_appenduid_set_once():
+    ok = ImapTarget._outcomes_ok  # noqa: SLF001 - pure: the answer to a MULTIAPPEND the server took
+    assert [(o.uidvalidity, o.uid) for o in ok((b"OK", b"APPENDUID 7 10:12", b"done"), 3)] == [(7, 10), (7, 11), (7, 12)]
+    assert [o.uid for o in ok((b"OK", b"APPENDUID 7 3,5:6", b""), 3)] == [3, 5, 6]
+    assert [o.uid for o in ok((b"OK", b"APPENDUID 7 10:12", b""), 2)] == [10, 11]  # a short batch: as before
+    assert [(o.ok, o.uid) for o in ok((b"OK", b"", b"APPEND completed"), 2)] == [(True, None), (True, None)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import random
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,7 +15,9 @@ import pytest
 from migrator import utf7
 from migrator.errors import SourceError
 from migrator.sources import detect_kind, open_source
-from migrator.sources.common import EPOCH_FALLBACK, choose_date, header_value, message_id, parse_date
+from migrator.sources.common import (
+    EPOCH_FALLBACK, choose_date, header_block, header_value, header_values, message_id, parse_date, read_file,
+)
 from migrator.sources.maildir import MaildirSource, parse_name
 from migrator.sources.mbox import MboxSource, iter_mbox, status_flags
 from tests.support.corpus import (
@@ -161,3 +165,56 @@ def test_not_a_store(tmp_path: Path):
         open_source(tmp_path / "notes.txt")
     with pytest.raises(SourceError):
         open_source(tmp_path / "missing")
+
+
+def _header_values_line_by_line(raw: bytes, name: str) -> list[str]:
+    """The plain reading of RFC 5322 header lookup that common.header_values must agree with:
+    split at the first empty line, walk the lines, unfold continuations."""
+    end = re.search(rb"\r?\n\r?\n", raw)
+    block = raw[: end.start()] if end else raw
+    want = name.lower().encode("ascii") + b":"
+    out: list[str] = []
+    current: bytearray | None = None
+    for line in block.splitlines():
+        if line[:1] in (b" ", b"\t"):
+            if current is not None:
+                current += b" " + line.strip()
+            continue
+        if current is not None:
+            out.append(current.decode("latin-1").strip())
+            current = None
+        if line.lower().startswith(want):
+            current = bytearray(line[len(want):].strip())
+    if current is not None:
+        out.append(current.decode("latin-1").strip())
+    return out
+
+
+def test_header_lookup_agrees_with_the_line_by_line_reading():
+    """The fast lookup (one lowercase copy, bytes.find) against the plain loop, on the awkward
+    cases (LF, CRLF, lone CR, folding, no blank line, a header name inside a value or the body)
+    and on random mixes of them."""
+    cases = [
+        b"Subject: a\r\n b\rMessage-ID: <x@y>\r\n\r\nbody",
+        b"message-id:<a@b>\n\n",
+        b"X: 1\n Message-ID: no\nMessage-Id:  <q@w> \n\t(c)\n\nMessage-ID: <body@x>\n",
+        b"Subject:\n\n", b"no header end Message-ID: <z>", b"\nMessage-ID: <a>\n\n",
+        b"Subject: x\r\rMessage-ID: <r@r>\r\r", b"A: b\r\n\nMessage-ID: <c>", b"A: b\n\r\nMessage-ID: <c>",
+        b"\n\r\n\n\t\n\n", b"Received: a;\n\tMon, 1 Jan 2024\nReceived: b\nSubject: s\n\nx",
+    ]
+    rng = random.Random(7)
+    pieces = [b"\r", b"\n", b" ", b"\t", b"a", b":", b"Subject", b"SUBJECT:", b"subject: ", b"Message-ID: <x@y>",
+              b"\r\n", b"\n\n"]
+    cases += [b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(20000)]
+    for raw in cases:
+        for name in ("Subject", "Message-ID", "Received"):
+            assert header_values(raw, name) == _header_values_line_by_line(raw, name), (raw, name)
+        assert header_block(raw) == (raw[: m.start()] if (m := re.search(rb"\r?\n\r?\n", raw)) else raw)
+
+
+def test_read_file_reads_whole_files_of_any_size(tmp_path: Path):
+    for size in (0, 1, 4096, 3 * 1024 * 1024 + 7):
+        p = tmp_path / f"f{size}"
+        data = os.urandom(size)
+        p.write_bytes(data)
+        assert read_file(str(p)) == data

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
+
+import pytest
 
 from migrator.filters import Scope
 from migrator.folders import TargetLayout
 from migrator.plan import ALREADY, DUPLICATE, UPLOAD, Scanner, settled_key
 from migrator.sources.maildir import MaildirSource
-from migrator.state import Intent, State
+from migrator.state import Intent, State, _SeenFilter
 
 
 def _intent(target: str, fp: str) -> Intent:
@@ -71,3 +74,25 @@ def test_a_rerun_still_finds_what_an_earlier_run_journalled(tmp_path: Path) -> N
         second = list(again.scan(entry, again.records(entry, 0)))
         assert [s.fate for s in second].count(ALREADY) == 3 and [s.fate for s in second].count(DUPLICATE) == 1
         assert any(s.record.extra.get("known") for s in second)  # the settled one was not read again
+
+
+@pytest.mark.parametrize("bits", [1 << 25, 1 << 6])  # the real size, and one so small nearly every key collides
+def test_dedupe_set_is_exact_behind_its_filter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bits: int) -> None:
+    """A pass's dedupe set answers exactly like a Python set, whatever the Bloom filter in front
+    of it guesses; a new pass starts empty."""
+    monkeypatch.setattr(_SeenFilter, "BITS", bits)
+    monkeypatch.setattr(_SeenFilter, "_MASK", bits - 1)
+    rng = random.Random(3)
+    keys = [(rng.choice(["INBOX", "Sent", "送信済み"]), rng.randbytes(12)) for _ in range(2500)]
+    keys += rng.sample(keys, 800)  # repeats, some long after the first time
+    rng.shuffle(keys)
+    with State.open(tmp_path / "s.db", source_id="s", target_id="t") as st:
+        seen_pass, reference = st.new_seen(), set()
+        for target, fp in keys:
+            assert st.seen_add(seen_pass, target, fp) == ((target, fp) not in reference)
+            reference.add((target, fp))
+        assert not st.seen_add(seen_pass, *keys[0])
+        again = st.new_seen()
+        assert all(st.seen_add(again, t, fp) for t, fp in dict.fromkeys(keys[:50]))
+        with pytest.raises(ValueError):
+            st.seen_add(seen_pass, "INBOX", b"x" * 12)  # an ended pass
