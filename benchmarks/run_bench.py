@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.corpus import write_corpus  # noqa: E402
 from dovecot_sandbox import DovecotSandbox  # noqa: E402
 from faultproxy import FaultProxy  # noqa: E402
+from benchmarks.store import server_store  # noqa: E402
 
 PASSWORD = "bench-password"
 CEILING = "doveadm import (server-side ceiling)"
@@ -158,6 +159,27 @@ def bench_mbsync(sb: DovecotSandbox, user: str, port: int, src: Path, work: Path
     return None
 
 
+def forget(sb: DovecotSandbox, users: list[str], work: Path) -> None:
+    """Remove what timed runs stored (not timed): every round starts from the same disk state
+    instead of one holding all earlier rounds' mail."""
+    for user in users:
+        shutil.rmtree(sb.maildir_of(user).parent, ignore_errors=True)
+        shutil.rmtree(work / f"ctl-{user}", ignore_errors=True)
+        for suffix in ("", "-wal", "-shm"):
+            (work / f"{user}.db{suffix}").unlink(missing_ok=True)
+
+
+def bracketed(ceilings: list[dict[str, float]], ours: list[dict[str, float]]) -> list[float]:
+    """Each of our runs against the mean rate of the ceiling runs just before and just after it
+    (the ceiling drifts with the disk's state on a shared machine)."""
+    rate = [c["messages"] / c["seconds"] for c in ceilings]
+    out = []
+    for i, m in enumerate(ours):
+        around = rate[i:i + 2] if i + 1 < len(rate) else rate[i:i + 1]
+        out.append((m["messages"] / m["seconds"]) / statistics.mean(around))
+    return out
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 
@@ -166,7 +188,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--messages", type=int, default=10000)
     ap.add_argument("--rtt", type=int, nargs="*", default=[0, 20, 100], help="round trips in ms (0 = loopback)")
-    ap.add_argument("--rounds", type=int, default=3,
+    ap.add_argument("--rounds", type=int, default=5,
                     help="loopback: doveadm import and migrate run this many times, interleaved; medians reported")
     ap.add_argument("--baseline-messages", type=int, default=200)
     ap.add_argument("--connections", type=int, default=4)
@@ -174,6 +196,9 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None,
                     help="where the corpus and the server's mail go (default: a new directory in $TMPDIR; "
                          "/dev/shm takes the disk out of the comparison)")
+    ap.add_argument("--store", choices=["auto", "ext4", "here"], default="auto",
+                    help="where the servers keep their mail: a fresh journalled ext4 file system on a loop device "
+                         "(auto: when root), or the work directory (see benchmarks/store.py)")
     ap.add_argument("--no-plain", action="store_true", help="skip the loopback run against a Dovecot without TLS")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
@@ -183,109 +208,148 @@ def main() -> None:
     write_corpus(src, a.messages, seed=1, folders=4)
     for p in [work, *src.rglob("*")]:
         os.chmod(p, 0o755 if p.is_dir() else 0o644)
-    count, nbytes = corpus_stats(src)
-    results: dict[str, object] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "storage": str(work)},
-        "corpus": {"messages": count, "bytes": nbytes},
-        "runs": {},
-    }
-    runs: dict[str, dict[str, float]] = results["runs"]  # type: ignore[assignment]
-    samples: dict[str, list[dict[str, float]]] = {}
-
-    def keep(name: str, r: dict[str, float] | None, messages: int = count, size: int = nbytes) -> None:
-        if r is not None:
-            samples.setdefault(name, []).append({"messages": messages, "bytes": size, **r})
-
-    plain_sb = None if a.no_plain else DovecotSandbox(work / "dovecot-plain", starttls=False).start()
+    bench = Bench(a, work, src)
     try:
-        with DovecotSandbox(work / "dovecot") as sb:
-            results["dovecot"] = sb.version
-            n = 0
-            for _ in range(max(1, a.rounds)):  # the noisy pair, interleaved: ceiling, ours, ceiling, ours...
-                n += 1
-                keep(CEILING, bench_doveadm(sb, f"ceiling{n}", src, work))
-                keep(f"migrate run, {LOOP}", bench_migrate(sb, f"m0r{n}", sb.imaps_port, src, work,
-                                                          a.connections, a.batch))
-                if plain_sb is not None:
-                    keep(f"migrate run, {LOOP} without TLS",
-                         bench_migrate(plain_sb, f"p0r{n}", plain_sb.imap_port, src, work, a.connections, a.batch,
-                                       scheme="imap"))
-            for rtt in a.rtt:
-                proxy = None
-                port = sb.imaps_port
-                if rtt:
-                    proxy = FaultProxy("127.0.0.1", sb.imaps_port, latency_ms=rtt / 2)
-                    proxy.start()
-                    port = proxy.port
-                try:
-                    label = LOOP if not rtt else f"{rtt} ms RTT"
-                    if rtt:
-                        keep(f"migrate run, {label}", bench_migrate(sb, f"m{rtt}", port, src, work, a.connections,
-                                                                    a.batch))
-                    keep(f"migrate run --connections 1, {label}",
-                         bench_migrate(sb, f"s{rtt}", port, src, work, 1, a.batch))
-                    limit = a.baseline_messages if rtt else min(count, 1000)
-                    b = bench_baseline(sb, f"b{rtt}", port, src, limit)
-                    keep(f"one APPEND at a time, {label}", b, b.pop("messages"), b.pop("bytes"))
-                    keep(f"mbsync, {label}", bench_mbsync(sb, f"i{rtt}", port, src, work))
-                finally:
-                    if proxy is not None:
-                        proxy.stop()
+        with server_store(work, a.store) as (servers, store_note):
+            bench.machine["server_store"] = store_note
+            bench.measure(servers)
+        bench.summarize()
     finally:
-        if plain_sb is not None:
-            plain_sb.stop()
-    for name, rs in samples.items():
-        rates = [r["messages"] / r["seconds"] for r in rs]
-        mid = sorted(range(len(rs)), key=lambda i: rates[i])[len(rs) // 2]  # the median run's own figures
-        r = dict(rs[mid])
-        r["messages_per_second"] = round(rates[mid], 1)
-        r["mb_per_second"] = round(r["bytes"] / r["seconds"] / 1e6, 2)
-        if len(rs) > 1:
-            r["all_messages_per_second"] = [round(x, 1) for x in rates]
-        runs[name] = r
-    print(f"corpus: {count} messages, {nbytes / 1e6:.1f} MB in {work}; Dovecot {results.get('dovecot')}; "
-          f"{os.cpu_count()} CPUs; loopback pair: median of {max(1, a.rounds)} interleaved rounds")
-    print(f"{'run':<46} {'msg/s':>8} {'MB/s':>7} {'RSS':>7} {'client':>8} {'server':>8}  (CPU ms/msg)")
-    for name, r in runs.items():
-        rss = f"{r['rss_kb'] / 1024:.0f} MB" if r.get("rss_kb") else ""
-        cpu = [f"{r[k] * 1000 / r['messages']:.3f}" if r.get(k) else "" for k in ("client_cpu", "server_cpu")]
-        spread = f"  runs: {', '.join(f'{x:.0f}' for x in r['all_messages_per_second'])}" \
-            if "all_messages_per_second" in r else ""
-        print(f"{name:<46} {r['messages_per_second']:>8.1f} {r['mb_per_second']:>7.2f} {rss:>7} {cpu[0]:>8} "
-              f"{cpu[1]:>8}{spread}")
-    ratios: dict[str, float] = {}
-    pairs = list(zip(samples.get(CEILING, []), samples.get(f"migrate run, {LOOP}", [])))
-    if pairs:
-        per_round = [(m["messages"] / m["seconds"]) / (c["messages"] / c["seconds"]) for c, m in pairs]
-        ratios["loopback: migrate / doveadm import"] = round(median(per_round), 2)
-        results["loopback_ratio_per_round"] = [round(x, 2) for x in per_round]
-        imaps = runs[f"migrate run, {LOOP}"]
-        if imaps.get("server_cpu"):
-            # what the server spends per IMAPS message bounds every IMAPS client on this machine
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class Bench:
+    """The timed runs of one benchmark and their summary."""
+
+    def __init__(self, a: argparse.Namespace, work: Path, src: Path) -> None:
+        self.a, self.work, self.src = a, work, src
+        self.count, self.nbytes = corpus_stats(src)
+        self.machine: dict[str, object] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                           "platform": platform.platform(), "storage": str(work)}
+        self.dovecot = ""
+        self.samples: dict[str, list[dict[str, float]]] = {}
+
+    def keep(self, name: str, r: dict[str, float] | None, messages: int = 0, size: int = 0) -> None:
+        if r is not None:
+            self.samples.setdefault(name, []).append(
+                {"messages": messages or self.count, "bytes": size or self.nbytes, **r})
+
+    def measure(self, servers: Path) -> None:
+        """Every timed run, in order: a warm-up, the interleaved loopback rounds, then each link."""
+        a, src, work = self.a, self.src, self.work
+        plain_sb = None if a.no_plain else DovecotSandbox(servers / "dovecot-plain", starttls=False).start()
+        try:
+            with DovecotSandbox(servers / "dovecot") as sb:
+                self.dovecot = sb.version
+                # Warm-up, not counted: the first run after the corpus is written is slower for both.
+                bench_doveadm(sb, "warmup-ceiling", src, work)
+                bench_migrate(sb, "warmup", sb.imaps_port, src, work, a.connections, a.batch)
+                forget(sb, ["warmup-ceiling", "warmup"], work)
+                n = 0
+                for _ in range(max(1, a.rounds)):  # the noisy pair, interleaved: ceiling, ours, ceiling, ours...
+                    n += 1
+                    self.keep(CEILING, bench_doveadm(sb, f"ceiling{n}", src, work))
+                    self.keep(f"migrate run, {LOOP}", bench_migrate(sb, f"m0r{n}", sb.imaps_port, src, work,
+                                                                   a.connections, a.batch))
+                    if plain_sb is not None:
+                        self.keep(f"migrate run, {LOOP} without TLS",
+                                  bench_migrate(plain_sb, f"p0r{n}", plain_sb.imap_port, src, work, a.connections,
+                                                a.batch, scheme="imap"))
+                        forget(plain_sb, [f"p0r{n}"], work)
+                    forget(sb, [f"ceiling{n}", f"m0r{n}"], work)
+                n += 1  # one more ceiling: each of our runs is compared with the ceilings before and after it
+                self.keep(CEILING, bench_doveadm(sb, f"ceiling{n}", src, work))
+                forget(sb, [f"ceiling{n}"], work)
+                for rtt in a.rtt:
+                    self._link(sb, rtt)
+        finally:
+            if plain_sb is not None:
+                plain_sb.stop()
+
+    def _link(self, sb: DovecotSandbox, rtt: int) -> None:
+        """migrate (N and 1 connections), one APPEND at a time and mbsync over one link."""
+        a, src, work = self.a, self.src, self.work
+        proxy = None
+        port = sb.imaps_port
+        if rtt:
+            proxy = FaultProxy("127.0.0.1", sb.imaps_port, latency_ms=rtt / 2)
+            proxy.start()
+            port = proxy.port
+        try:
+            label = LOOP if not rtt else f"{rtt} ms RTT"
+            if rtt:
+                self.keep(f"migrate run, {label}",
+                          bench_migrate(sb, f"m{rtt}", port, src, work, a.connections, a.batch))
+            self.keep(f"migrate run --connections 1, {label}",
+                      bench_migrate(sb, f"s{rtt}", port, src, work, 1, a.batch))
+            limit = a.baseline_messages if rtt else min(self.count, 1000)
+            b = bench_baseline(sb, f"b{rtt}", port, src, limit)
+            self.keep(f"one APPEND at a time, {label}", b, b.pop("messages"), b.pop("bytes"))
+            self.keep(f"mbsync, {label}", bench_mbsync(sb, f"i{rtt}", port, src, work))
+            forget(sb, [f"m{rtt}", f"s{rtt}", f"b{rtt}", f"i{rtt}"], work)
+            shutil.rmtree(work / f"mbsync-i{rtt}", ignore_errors=True)
+        finally:
+            if proxy is not None:
+                proxy.stop()
+
+    def summarize(self) -> None:
+        a, samples = self.a, self.samples
+        runs: dict[str, dict[str, float]] = {}
+        for name, rs in samples.items():
+            rates = [r["messages"] / r["seconds"] for r in rs]
+            mid = sorted(range(len(rs)), key=lambda i: rates[i])[len(rs) // 2]  # the median run's own figures
+            r = dict(rs[mid])
+            r["messages_per_second"] = round(rates[mid], 1)
+            r["mb_per_second"] = round(r["bytes"] / r["seconds"] / 1e6, 2)
+            if len(rs) > 1:
+                r["all_messages_per_second"] = [round(x, 1) for x in rates]
+            runs[name] = r
+        print(f"corpus: {self.count} messages, {self.nbytes / 1e6:.1f} MB; Dovecot {self.dovecot}; "
+              f"{os.cpu_count()} CPUs; servers' mail on {self.machine.get('server_store')}; "
+              f"loopback pair: {max(1, a.rounds)} interleaved rounds")
+        print(f"{'run':<46} {'msg/s':>8} {'MB/s':>7} {'RSS':>7} {'client':>8} {'server':>8}  (CPU ms/msg)")
+        for name, r in runs.items():
+            rss = f"{r['rss_kb'] / 1024:.0f} MB" if r.get("rss_kb") else ""
+            cpu = [f"{r[k] * 1000 / r['messages']:.3f}" if r.get(k) else "" for k in ("client_cpu", "server_cpu")]
+            spread = f"  runs: {', '.join(f'{x:.0f}' for x in r['all_messages_per_second'])}" \
+                if "all_messages_per_second" in r else ""
+            print(f"{name:<46} {r['messages_per_second']:>8.1f} {r['mb_per_second']:>7.2f} {rss:>7} {cpu[0]:>8} "
+                  f"{cpu[1]:>8}{spread}")
+        results: dict[str, object] = {"machine": self.machine, "dovecot": self.dovecot,
+                                      "corpus": {"messages": self.count, "bytes": self.nbytes}, "runs": runs}
+        ratios: dict[str, float] = {}
+        for name, key, label in ((f"migrate run, {LOOP}", "loopback_ratio_per_round", "loopback"),
+                                 (f"migrate run, {LOOP} without TLS", "loopback_plain_ratio_per_round",
+                                  "loopback without TLS")):
+            if samples.get(CEILING) and samples.get(name):
+                per_round = bracketed(samples[CEILING], samples[name])
+                ratios[f"{label}: migrate / doveadm import"] = round(median(per_round), 2)
+                results[key] = [round(x, 2) for x in per_round]
+        imaps = runs.get(f"migrate run, {LOOP}")
+        if imaps and imaps.get("server_cpu") and CEILING in runs:
+            # the server's CPU per IMAPS message bounds every IMAPS client on this machine, even one that
+            # would cost nothing: all cores busy with the server alone
             bound = (os.cpu_count() or 1) * imaps["messages"] / imaps["server_cpu"]
             ratios["loopback: IMAPS server-CPU bound / doveadm import"] = round(
                 bound / runs[CEILING]["messages_per_second"], 2)
             ratios["loopback: migrate / IMAPS server-CPU bound"] = round(imaps["messages_per_second"] / bound, 2)
-    if f"migrate run, {LOOP} without TLS" in runs:
-        ratios["loopback without TLS: migrate / doveadm import"] = round(
-            runs[f"migrate run, {LOOP} without TLS"]["messages_per_second"] / runs[CEILING]["messages_per_second"], 2)
-    for rtt in a.rtt:
-        label = LOOP if not rtt else f"{rtt} ms RTT"
-        ours = runs[f"migrate run, {label}"]["messages_per_second"]
-        base = runs[f"one APPEND at a time, {label}"]["messages_per_second"]
-        ratios[f"{label}: migrate / one-at-a-time"] = round(ours / base, 1)
-        if f"mbsync, {label}" in runs:
-            ratios[f"{label}: migrate / mbsync"] = round(ours / runs[f"mbsync, {label}"]["messages_per_second"], 2)
-    results["ratios"] = ratios
-    print()
-    for k, v in ratios.items():
-        print(f"{k:<56} {v:>7}")
-    if "loopback_ratio_per_round" in results:
-        print(f"{'  (loopback ratio, each round)':<56} {results['loopback_ratio_per_round']}")
-    if a.json:
-        a.json.write_text(json.dumps(results, indent=2))
-    shutil.rmtree(work, ignore_errors=True)
+        for rtt in a.rtt:
+            label = LOOP if not rtt else f"{rtt} ms RTT"
+            ours = runs[f"migrate run, {label}"]["messages_per_second"]
+            base = runs[f"one APPEND at a time, {label}"]["messages_per_second"]
+            ratios[f"{label}: migrate / one-at-a-time"] = round(ours / base, 1)
+            if f"mbsync, {label}" in runs:
+                ratios[f"{label}: migrate / mbsync"] = round(ours / runs[f"mbsync, {label}"]["messages_per_second"], 2)
+        results["ratios"] = ratios
+        print()
+        for k, v in ratios.items():
+            print(f"{k:<56} {v:>7}")
+        for key, label in (("loopback_ratio_per_round", "loopback"), ("loopback_plain_ratio_per_round",
+                                                                       "loopback without TLS")):
+            if key in results:
+                print(f"{f'  ({label} ratio, each round)':<56} {results[key]}")
+        if a.json:
+            a.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ class ServerIndex:
     counts: Counter[tuple[str, int]] = field(default_factory=Counter)
 
     def take(self, mid: str | None, size: int) -> bool:
-        if mid is None or self.counts[(mid, size)] <= 0:
+        if mid is None or not self.counts or self.counts.get((mid, size), 0) <= 0:  # get: no __missing__ call
             return False
         self.counts[(mid, size)] -= 1
         return True

@@ -49,18 +49,21 @@ class Headers:
     every message, and a line-by-line loop in Python costs several times as much on real mail
     (its header blocks are long: Received, DKIM, ARC...)."""
 
-    __slots__ = ("block", "_low")
+    __slots__ = ("block", "_low", "_eols")
 
     def __init__(self, raw: bytes) -> None:
         self.block = header_block(raw)
         self._low = self.block.lower()
+        # where a header line can start: after LF, and after a lone CR only if the block has one
+        cr = self.block.count(b"\r") if b"\r" in self.block else 0
+        self._eols = (b"\n", b"\r") if cr and cr != self.block.count(b"\r\n") else (b"\n",)
 
     def values(self, name: str) -> list[str]:
         """Every unfolded value of header `name` (case-insensitive), decoded latin-1 (bytes preserved)."""
         low, block = self._low, self.block
         want = name.lower().encode("ascii") + b":"
         starts = [len(want)] if low.startswith(want) else []
-        for eol in (b"\n", b"\r"):
+        for eol in self._eols:
             pattern = eol + want
             i = low.find(pattern)
             while i >= 0:
