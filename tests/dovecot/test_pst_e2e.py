@@ -10,8 +10,6 @@ import email
 import email.policy
 import email.utils
 import os
-import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -23,13 +21,12 @@ import pytest
 
 from migrator.sources import base
 from migrator.sources.pst import PstSource
+from tests.support.pst_oracle import READPST, attachment_names, parse, readpst_export
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.pst]
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pst"
 ALL = sorted(FIXTURES.glob("*.pst")) if FIXTURES.is_dir() else []
-READPST = shutil.which("readpst")
-RTF_BODY_NAMES = {"rtf-body.rtf", "body.rtf"}
 SYSTEM_FLAGS = {base.SEEN, base.ANSWERED, base.FLAGGED, base.DRAFT}
 
 
@@ -39,36 +36,12 @@ def params() -> list[Any]:
     return [pytest.param(p, id=p.stem) for p in ALL]
 
 
-def parse(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def attachment_names(msg: EmailMessage) -> list[str]:
-    return [n for p in msg.walk() if p.get_content_type() != "message/rfc822"
-            and (n := p.get_filename()) and n not in RTF_BODY_NAMES]
-
-
 def readpst_expectation(pst: Path, out: Path) -> tuple[Counter[str], Counter[str]] | None:
     """(subjects, attachment names) of the mail readpst finds, or None without readpst."""
     if READPST is None:
         return None
-    import mailbox
-
-    out.mkdir(parents=True, exist_ok=True)
-    subprocess.run([READPST, "-D", "-q", "-o", str(out), str(pst)], check=True, capture_output=True, timeout=300)
-    subjects: Counter[str] = Counter()
-    names: Counter[str] = Counter()
-    for mbox_path in out.rglob("*.mbox"):
-        for m in mailbox.mbox(str(mbox_path)):
-            raw = m.as_bytes()
-            subjects[str(parse(raw)["Subject"] or "")] += 1
-            for n in re.findall(rb'\n\s+filename="([^"]*)"', raw):
-                name = n.decode("utf-8", "replace")
-                if name not in RTF_BODY_NAMES:
-                    names[name] += 1
-    return subjects, names
+    found = readpst_export(pst, out)
+    return Counter(subject for subject, _ in found), Counter(n for _, names in found for n in names)
 
 
 def server_messages(user: Any) -> list[tuple[str, EmailMessage, set[str], Any]]:

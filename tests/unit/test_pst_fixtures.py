@@ -10,14 +10,9 @@ import email
 import email.policy
 import email.utils
 import hashlib
-import mailbox
-import re
-import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -26,15 +21,14 @@ from migrator.errors import SourceError
 from migrator.sources import base
 from migrator.sources.base import Folder, MessageRecord
 from migrator.sources.pst import PstSource, detect
+from tests.support.pst_oracle import READPST, attachment_names, parse, readpst_export
 
 pytestmark = pytest.mark.pst
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pst"
 ALL = sorted(FIXTURES.glob("*.pst")) if FIXTURES.is_dir() else []
 NO_FIXTURES = pytest.mark.skip(reason=f"PST fixtures not found in {FIXTURES}")
-READPST = shutil.which("readpst")
 # Parts readpst or we add for the RTF body: not attachments of the original message.
-RTF_BODY_NAMES = {"rtf-body.rtf", "body.rtf"}
 
 Records = list[tuple[Folder, MessageRecord]]
 Reader = Callable[[Path], tuple[list[Folder], Records]]
@@ -70,35 +64,6 @@ def read_all() -> Reader:
 
 def mails(records: Records) -> list[MessageRecord]:
     return [r for _, r in records if not r.skip_reason and not r.error]
-
-
-def parse(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def attachment_names(msg: email.message.Message) -> list[str]:
-    return [name for part in msg.walk()
-            if part.get_content_type() != "message/rfc822"
-            and (name := part.get_filename()) and name not in RTF_BODY_NAMES]
-
-
-def readpst_export(pst: Path, out: Path) -> list[tuple[str, list[str]]]:
-    """(subject, attachment names) of each mail readpst exports (-D: deleted items too)."""
-    subprocess.run([READPST or "readpst", "-D", "-q", "-o", str(out), str(pst)],
-                   check=True, capture_output=True, timeout=300)
-    found: list[tuple[str, list[str]]] = []
-    # readpst 0.6.76 now and then names a folder's file "NAME.mbox00000001" (its clash-avoidance
-    # misfires): take those too, or the oracle sees no mail.
-    for mbox_path in sorted(p for p in out.rglob("*.mbox*") if p.is_file()):
-        for raw_msg in mailbox.mbox(str(mbox_path)):
-            raw = raw_msg.as_bytes()
-            subject = str(parse(raw)["Subject"] or "")
-            # readpst writes filename*= without escaping "@" etc.: read its plain filename="" instead.
-            names = [n.decode("utf-8", "replace") for n in re.findall(rb'\n\s+filename="([^"]*)"', raw)]
-            found.append((subject, [n for n in names if n not in RTF_BODY_NAMES]))
-    return found
 
 
 # ----------------------------------------------------------------------------- every fixture
