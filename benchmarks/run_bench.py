@@ -194,8 +194,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--dir", type=Path, default=None,
-                    help="where the corpus and the server's mail go (default: a new directory in $TMPDIR; "
-                         "/dev/shm takes the disk out of the comparison)")
+                    help="where the work directory goes: the corpus, and the servers' mail with --store here "
+                         "(default: a new directory in $TMPDIR)")
     ap.add_argument("--store", choices=["auto", "ext4", "here"], default="auto",
                     help="where the servers keep their mail: a fresh journalled ext4 file system on a loop device "
                          "(auto: when root), or the work directory (see benchmarks/store.py)")

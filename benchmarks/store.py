@@ -25,10 +25,8 @@ def server_store(work: Path, mode: str, size_gb: int = 8) -> Iterator[tuple[Path
     """Yield (directory for the servers, what it is). mode: "ext4", "here" or "auto" (ext4 when
     it can be made, else the work directory)."""
     here = work / "servers"
-    here.mkdir(exist_ok=True)
-    os.chmod(here, 0o755)
     if mode == "here" or (mode == "auto" and (os.geteuid() != 0 or shutil.which("mkfs.ext4") is None)):
-        yield here, f"a directory on the work directory's file system ({here})"
+        yield _directory(here)
         return
     image, mnt = work / "store.img", work / "store"
     try:
@@ -45,7 +43,7 @@ def server_store(work: Path, mode: str, size_gb: int = 8) -> Iterator[tuple[Path
         print(f"note: no ext4 store ({str(getattr(exc, 'stderr', b'') or exc).strip()[:200]}); "
               "the servers' mail goes to the work directory", file=sys.stderr)
         image.unlink(missing_ok=True)
-        yield here, f"a directory on the work directory's file system ({here})"
+        yield _directory(here)
         return
     try:
         os.chmod(mnt, 0o755)
@@ -53,3 +51,9 @@ def server_store(work: Path, mode: str, size_gb: int = 8) -> Iterator[tuple[Path
     finally:
         subprocess.run(["umount", str(mnt)], check=False, capture_output=True)
         image.unlink(missing_ok=True)
+
+
+def _directory(here: Path) -> tuple[Path, str]:
+    here.mkdir(exist_ok=True)
+    os.chmod(here, 0o755)
+    return here, f"a directory on the work directory's file system ({here})"

@@ -367,7 +367,7 @@ class _Acc:
         self.too_big_bytes += s.size
         if len(self.too_big) < 200:
             self.too_big.append(BigMessage(folder=s.entry.folder.display, target=s.entry.target,
-                                           locator=s.record.locator, subject=_readable(subject_of(s.record)),
+                                           locator=s.record.locator, subject=_readable(subject_of_scanned(s)),
                                            date=_day(s.record.date), size=s.size))
 
     def keep(self, folder: str, s: Scanned) -> None:

@@ -132,16 +132,17 @@ class _SeenFilter:
     with a million of them about 1 in 1,500 new contents still asks the table."""
 
     BITS = 1 << 25
-    _MASK = BITS - 1
 
     def __init__(self) -> None:
         self.bits = bytearray(self.BITS // 8)
+        self._mask = self.BITS - 1
 
     def add(self, target: str, fp: bytes) -> bool:
         """Set the key's three bits; True when all were set already (it may have been added).
         Written out, not looped: this runs for every message."""
         x = int.from_bytes(fp, "little") ^ (hash(target) & 0xFFFF_FFFF_FFFF_FFFF)  # fp: random bytes
-        p1, p2, p3 = x & self._MASK, (x >> 25) & self._MASK, (x >> 50) & self._MASK
+        mask = self._mask
+        p1, p2, p3 = x & mask, (x >> 25) & mask, (x >> 50) & mask
         i1, m1, i2, m2, i3, m3 = p1 >> 3, 1 << (p1 & 7), p2 >> 3, 1 << (p2 & 7), p3 >> 3, 1 << (p3 & 7)
         bits = self.bits
         if bits[i1] & m1 and bits[i2] & m2 and bits[i3] & m3:

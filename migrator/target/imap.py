@@ -441,35 +441,35 @@ class ImapTarget:
         return None
 
     @staticmethod
-    def _outcome(reply: tuple[bytes, bytes, bytes], index: int = 0) -> AppendOutcome:
+    def _appenduid(code: str) -> tuple[int, list[int]] | None:
+        """(UIDVALIDITY, UIDs) from an APPENDUID response code (RFC 4315), None when absent or garbled."""
+        parts = code.split()
+        if not parts or parts[0].upper() != "APPENDUID":
+            return None
+        try:
+            return int(parts[1]), parse_uid_set(parts[2])
+        except (IndexError, ValueError):
+            return None
+
+    @classmethod
+    def _outcome(cls, reply: tuple[bytes, bytes, bytes], index: int = 0) -> AppendOutcome:
+        return cls._outcomes(reply, index + 1)[index]
+
+    @classmethod
+    def _outcomes(cls, reply: tuple[bytes, bytes, bytes], n: int) -> list[AppendOutcome]:
+        """The outcomes of the first `n` messages of an APPEND (a MULTIAPPEND answers for all of its
+        messages at once): the APPENDUID set is read once, not once per message."""
         status, code, text = reply
         code_s = code.decode("ascii", "replace")
         text_s = text.decode("utf-8", "replace")
         if status != b"OK":
-            return AppendOutcome(ok=False, code=code_s.split()[0].upper() if code_s else None,
-                                 text=f"{status.decode()} {('[' + code_s + '] ') if code_s else ''}{text_s}")
-        if code_s.upper().startswith("APPENDUID"):
-            parts = code_s.split()
-            try:
-                uids = parse_uid_set(parts[2])
-                return AppendOutcome(ok=True, uidvalidity=int(parts[1]), uid=uids[index])
-            except (IndexError, ValueError):
-                pass
-        return AppendOutcome(ok=True, text=text_s)
-
-    @classmethod
-    def _outcomes_ok(cls, reply: tuple[bytes, bytes, bytes], n: int) -> list[AppendOutcome]:
-        """The outcomes of a MULTIAPPEND the server took: its APPENDUID set read once, not once
-        per message."""
-        parts = reply[1].decode("ascii", "replace").split()
-        if len(parts) == 3 and parts[0].upper() == "APPENDUID":
-            try:
-                uidvalidity, uids = int(parts[1]), parse_uid_set(parts[2])
-            except ValueError:
-                uids = []
-            if len(uids) == n:
-                return [AppendOutcome(ok=True, uidvalidity=uidvalidity, uid=uid) for uid in uids]
-        return [cls._outcome(reply, i) for i in range(n)]
+            failed = AppendOutcome(ok=False, code=code_s.split()[0].upper() if code_s else None,
+                                   text=f"{status.decode()} {('[' + code_s + '] ') if code_s else ''}{text_s}")
+            return [failed] * n
+        uid = cls._appenduid(code_s)
+        uids = uid[1] if uid else []
+        return [AppendOutcome(ok=True, uidvalidity=uid[0], uid=uids[i]) if uid and i < len(uids)
+                else AppendOutcome(ok=True, text=text_s) for i in range(n)]
 
     def append_many(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
         """Append every item; one outcome per item, in order (see send_append)."""
@@ -510,7 +510,7 @@ class ImapTarget:
             return [self._outcome(replies[t]) for t in pending.tags]
         reply = replies[pending.tags[0]]
         if reply[0] == b"OK":
-            return self._outcomes_ok(reply, len(pending.items))
+            return self._outcomes(reply, len(pending.items))
         first = self._outcome(reply)
         if first.code == "OVERQUOTA":
             return [first] * len(pending.items)

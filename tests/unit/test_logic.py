@@ -79,7 +79,7 @@ def test_suggest_since():
 
 
 def test_multiappend_outcomes_read_the_appenduid_set_once():
-    ok = ImapTarget._outcomes_ok  # noqa: SLF001 - pure: the answer to a MULTIAPPEND the server took
+    ok = ImapTarget._outcomes  # noqa: SLF001 - pure: the answer to a MULTIAPPEND the server took
     assert [(o.uidvalidity, o.uid) for o in ok((b"OK", b"APPENDUID 7 10:12", b"done"), 3)] == [(7, 10), (7, 11), (7, 12)]
     assert [o.uid for o in ok((b"OK", b"APPENDUID 7 3,5:6", b""), 3)] == [3, 5, 6]
     assert [o.uid for o in ok((b"OK", b"APPENDUID 7 10:12", b""), 2)] == [10, 11]  # a short batch: as before
