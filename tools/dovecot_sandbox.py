@@ -28,6 +28,7 @@ No dependency on the migrator package.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import grp
 import ipaddress
@@ -69,10 +70,15 @@ def _which(name: str) -> str | None:
     return shutil.which(name, path=_SBIN_PATH)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def _free_ports(host: str, n: int) -> list[int]:
+    """n distinct free ports: all bound at once, so that the kernel cannot hand the same
+    ephemeral port out twice (two ports asked one after the other sometimes came back equal, and
+    Dovecot then refused the configuration: "duplicate listener")."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(n)]
+        for s in socks:
+            s.bind((host, 0))
+        return [int(s.getsockname()[1]) for s in socks]
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -425,8 +431,9 @@ plugin {{
             fresh_ports = not self.imap_port
             for attempt in range(3):
                 if fresh_ports:  # chosen once; restart() reuses them
-                    self.imap_port = self._req_ports[0] or _free_port(self.host)
-                    self.imaps_port = (self._req_ports[1] or _free_port(self.host)) if self.starttls else None
+                    free = _free_ports(self.host, 2)
+                    self.imap_port = self._req_ports[0] or free[0]
+                    self.imaps_port = (self._req_ports[1] or free[1]) if self.starttls else None
                 try:
                     self._spawn(tls)
                     return self
