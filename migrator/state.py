@@ -80,6 +80,13 @@ CREATE TABLE IF NOT EXISTS verified (
 );
 """
 
+# Columns added after a table was first released: (table, column, declaration). Applied in order
+# by `_init_schema` to a database that lacks them (ALTER TABLE ... ADD COLUMN), so an older state
+# file opens and gains them. Add a new column here, never by editing `_SCHEMA` above; prefer a new
+# column to a new `status` value (the CHECK constraint cannot be altered in place).
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+)
+
 
 @dataclass(frozen=True)
 class Row:
@@ -200,6 +207,7 @@ class State:
         c = self._conn
         try:
             c.executescript(_SCHEMA)
+            self._add_columns()
             rows = dict(c.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{self.path}: not a migrate state database ({exc})") from exc
@@ -213,6 +221,14 @@ class State:
             return self
         self._check_owner(rows, source_id, target_id)
         return self
+
+    def _add_columns(self) -> None:
+        """Bring an older database up to `_ADDED_COLUMNS` (idempotent)."""
+        c = self._conn
+        for table, column, decl in _ADDED_COLUMNS:
+            have = {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     def _check_owner(self, rows: dict[str, str], source_id: str, target_id: str) -> None:
         if int(rows.get("schema_version", "0")) > SCHEMA_VERSION:
