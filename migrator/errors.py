@@ -58,6 +58,10 @@ class FolderRefused(TargetError):
 
     default_hint = "Rename the folder in the source's mail program, or leave it out with --exclude."
 
+    def __init__(self, message: str, hint: str | None = None, server_words: str = "") -> None:
+        super().__init__(message, hint)
+        self.server_words = server_words or message  # the server's own answer, e.g. "[CANNOT] Mailbox name too long"
+
 
 class TlsError(TargetError):
     """TLS negotiation or certificate verification failed."""

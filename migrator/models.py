@@ -27,6 +27,7 @@ class FolderPlan(BaseModel):
     too_big: int = 0  # larger than the server accepts
     filtered_reasons: dict[str, int] = Field(default_factory=dict)  # reason -> count (before --since, ...)
     unchanged: bool = False  # skipped quickly: the source folder did not change since the last run
+    renamed: str = ""  # why the target name differs from the source's (folders.map_stores), "" when it does not
 
 
 class Totals(BaseModel):

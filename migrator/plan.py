@@ -21,7 +21,7 @@ from typing import Any
 from migrator import diet
 from migrator.errors import ConnectionLost
 from migrator.filters import Scope
-from migrator.folders import TargetLayout, folder_role, map_folders
+from migrator.folders import TargetLayout, folder_role, map_stores
 from migrator.identity import fingerprint, to_crlf
 from migrator.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
 from migrator.sources.base import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
@@ -44,6 +44,7 @@ class Entry:
     folder: Folder
     target: str
     excluded: bool = False
+    why: str = ""  # why the target name is not the source's own (folders.map_stores), "" when it is
 
     @cached_property  # made once: read for every message
     def key(self) -> str:
@@ -140,12 +141,12 @@ class Scanner:
 
     def entries(self) -> list[Entry]:
         out: list[Entry] = []
-        for source in self.sources:
-            folders = source.folders()
-            names = map_folders(folders, self.layout)
+        stores = [source.folders() for source in self.sources]
+        for source, folders, names in zip(self.sources, stores, map_stores(stores, self.layout)):
             for f in folders:
-                target = names[f.key]
-                out.append(Entry(source, f, target, excluded=not self.scope.folder_in_scope(f.display, target)))
+                m = names[f.key]
+                out.append(Entry(source, f, m.target, excluded=not self.scope.folder_in_scope(f.display, m.target),
+                                 why=m.why))
         return out
 
     def token(self, entry: Entry) -> str | None:
@@ -440,14 +441,15 @@ def account(fp: FolderPlan, s: Scanned, acc: _Acc | None, by_year: dict[str, lis
 
 def folder_plan(entry: Entry) -> FolderPlan:
     return FolderPlan(source=entry.folder.display, source_key=entry.key, origin=entry.folder.origin,
-                      target=entry.target)
+                      target=entry.target, renamed=entry.why)
 
 
 def from_summary(entry: Entry, summary: dict[str, object], unchanged: bool = True) -> FolderPlan:
     """A settled folder's counts: everything that was to upload then is on the target now."""
     fields = {k: v for k, v in summary.items() if k in FolderPlan.model_fields}
     fp = FolderPlan.model_validate({**fields, "source": entry.folder.display, "source_key": entry.key,
-                                    "origin": entry.folder.origin, "target": entry.target})
+                                    "origin": entry.folder.origin, "target": entry.target,
+                                    "renamed": entry.why})
     fp.already += fp.to_upload
     fp.to_upload = fp.upload_bytes = 0
     fp.unchanged = unchanged

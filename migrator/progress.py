@@ -85,6 +85,10 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
            table(["source folder", "target folder", "messages", "size", "to upload", "already there",
                   "duplicates", "filtered", "skipped", "why"], rows, right={2, 3, 4, 5, 6, 7, 8}), ""]
     out.append(f"To upload: {t.to_upload:,} messages, {human_bytes(t.upload_bytes)}.")
+    renamed = [f for f in plan.folders if f.renamed]
+    if renamed:
+        out += ["", "Folder names changed for the server (source -> target (why)):"]
+        out += [f"  {f.source} -> {f.target} ({f.renamed})" for f in renamed]
     chart = year_chart(plan, unicode=unicode)
     if chart:
         out += ["", chart, ""]

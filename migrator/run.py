@@ -137,7 +137,7 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
         stats.interrupted = True
     finally:
         uploader.close()
-        stats.warnings = scanner.all_warnings()
+        stats.warnings = scanner.all_warnings() + list(dict.fromkeys(uploader.warnings))
         stats.seconds = time.monotonic() - started
         try:
             session.target.close()
@@ -190,6 +190,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
         y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
     } if work.summary else {}
     opened = False
+    refused: str | None = None  # the server's refusal of CREATE: this folder's messages fail with it
     ledger: list[tuple[str, str, str, int, str, str]] = []
     settled: list[tuple[str, int, str, str]] = []
     ledger_written = False
@@ -201,9 +202,25 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             if len(settled) >= 2000:  # written as we go: memory stays flat (a row counts once done)
                 state.add_settled(settled)
                 settled.clear()
-        if s.fate == UPLOAD:
+        if s.fate == UPLOAD and refused is not None:  # the folder could not be created: fails alone
+            frun.in_scope += 1
+            stats.in_scope += 1
+            frun.failed += 1
+            stats.failed += 1
+            stats.failures.append(quarantine.failure(s.record, entry.target, refused, None))
+        elif s.fate == UPLOAD:
             if not opened:
-                entry.target = frun.target = session.retry(lambda t: _create_folder(entry.target, t))
+                try:
+                    entry.target = frun.target = session.retry(lambda t: _create_folder(entry.target, t))
+                except FolderRefused as exc:
+                    refused = f"folder could not be created: {exc.server_words}"
+                    uploader.warnings.append(f"{entry.folder.display}: {entry.target!r}: {refused}")
+                    frun.in_scope += 1
+                    stats.in_scope += 1
+                    frun.failed += 1
+                    stats.failed += 1
+                    stats.failures.append(quarantine.failure(s.record, entry.target, refused, None))
+                    continue
                 uploader.uidnext[entry.target] = session.retry(lambda t: _open_folder(entry.target, t, state))
                 opened = True
             _pace(opts, s.size, uploader, session)

@@ -23,6 +23,7 @@ from migrator.quarantine import Quarantine
 from migrator.resolve import resolve_intents
 from migrator.state import Intent, State
 from migrator.target.imap import AppendItem, AppendOutcome, ImapTarget, PendingAppend
+from migrator.target.wire import invalid_flags, keywords, system_flags
 
 TRANSIENT_CODES = {"UNAVAILABLE", "INUSE", "SERVERBUG"}
 _BACKOFF_HINT = re.compile(r"backoff time[:\s]+(\d+)\s*(ms|milliseconds|s|seconds)?", re.I)
@@ -38,6 +39,7 @@ class Batch:
     error: Exception | None = None
     size: int = -1  # bytes of the items, kept up to date by add()
     failed_at: float = 0.0  # when its connection was seen to die
+    bare: bool = False  # sent again with system flags only: the server refused these messages' keywords
 
     def __post_init__(self) -> None:
         if self.size < 0:
@@ -154,7 +156,8 @@ class Workers:
                             if failures:
                                 with self._lock:
                                     self.reconnects += 1
-                        items = [AppendItem(raw=s.wire, flags=s.record.flags, date=s.record.date)
+                        items = [AppendItem(raw=s.wire, date=s.record.date,
+                                            flags=system_flags(s.record.flags) if batch.bare else s.record.flags)
                                  for s in batch.items]
                         in_flight.append((batch, conn.send_append(batch.folder, items)))
                     except BaseException:
@@ -233,11 +236,16 @@ class Uploader:
     _workers: Workers | None = None
     _fatal: Exception | None = None
     _drops_in_a_row: int = 0  # batches lost since the last answer: the server may be gone for good
+    warnings: list[str] = field(default_factory=list)  # flags dropped, folders refused (for RunStats.warnings)
 
     def start(self) -> None:
         self._workers = Workers(self.connect, self.connections, self.backoff)
 
     def add(self, s: Scanned, folder: str, frun: FolderRun) -> None:
+        bad = invalid_flags(s.record.flags)
+        if bad:  # known to be refused: never sent (wire.flag_list leaves them out), said once here
+            self.warnings.append(f"{s.record.locator}: flag(s) {' '.join(bad)} not valid in IMAP (RFC 3501 atom): "
+                                 "uploaded without them")
         b = self._pending.get(folder)
         if b is None or b.frun is not frun:
             if b is not None:
@@ -323,7 +331,7 @@ class Uploader:
         assert batch.outcomes is not None
         self._drops_in_a_row = 0
         delay = pushback_delay(batch.outcomes, batch.attempts)
-        done, retry, over_quota = [], [], []
+        done, retry, over_quota, bare = [], [], [], []
         for s, out in zip(batch.items, batch.outcomes):
             if out.ok:
                 done.append((batch.folder, s.fingerprint, out.uidvalidity, out.uid))
@@ -333,6 +341,10 @@ class Uploader:
                 over_quota.append(s)
             elif delay is not None and batch.attempts < self.max_attempts:
                 retry.append(s)
+            elif not batch.bare and keywords(s.record.flags):  # a refused keyword never costs the message
+                bare.append(s)
+                self.warnings.append(f"{s.record.locator}: keyword(s) {' '.join(keywords(s.record.flags))} refused "
+                                     f"by the server ({out.text}): sent again without them")
             else:
                 path = self.quarantine.keep(s.record, batch.folder, out.text)
                 self.state.mark_failed(batch.folder, s.fingerprint, out.text, path)
@@ -345,10 +357,13 @@ class Uploader:
             self.state.requeue(batch.folder, [s.fingerprint for s in over_quota])
             raise QuotaError(f"the server is over quota: {len(over_quota)} message(s) for {batch.folder!r} "
                              "were refused [OVERQUOTA]")
+        if bare:
+            self.state.requeue(batch.folder, [s.fingerprint for s in bare])
+            self._submit(Batch(batch.folder, bare, batch.frun, attempts=batch.attempts, bare=True))
         if retry:
             self.state.requeue(batch.folder, [s.fingerprint for s in retry])
             time.sleep(delay or 0)
-            self._submit(Batch(batch.folder, retry, batch.frun, attempts=batch.attempts + 1))
+            self._submit(Batch(batch.folder, retry, batch.frun, attempts=batch.attempts + 1, bare=batch.bare))
 
     def _after_drop(self, batch: Batch) -> None:
         """The connection died mid-batch: some messages may be on the server. Ask it, by content."""
@@ -375,7 +390,7 @@ class Uploader:
             (arrived if row is not None and row.status == "done" else still).append(s)
         self._uploaded(batch.frun, arrived)
         if still:
-            self._submit(Batch(batch.folder, still, batch.frun, attempts=batch.attempts + 1))
+            self._submit(Batch(batch.folder, still, batch.frun, attempts=batch.attempts + 1, bare=batch.bare))
 
     def _uploaded(self, frun: FolderRun, items: list[Scanned]) -> None:
         """Count a batch's uploaded messages (once per batch: the counters are pydantic fields)."""

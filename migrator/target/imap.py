@@ -63,6 +63,15 @@ class _Coalescer:
             self._size = 0
 
 
+def server_words(error: str) -> str:
+    """What the server said, from an imapclient error: "create failed: [CANNOT] Mailbox name too
+    long (0.001 + 0.000 secs)." -> "[CANNOT] Mailbox name too long" (Dovecot's timing dropped)."""
+    text = re.sub(r"^[a-z ]+ (?:failed|command error):\s*", "", error.strip())
+    text = re.sub(r"^(?:BAD|NO)\s+", "", text)
+    text = re.sub(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)\.?$", "", text)
+    return text.strip() or error
+
+
 class ImapTarget:
     """One authenticated connection. Use as a context manager."""
 
@@ -303,7 +312,9 @@ class ImapTarget:
             self.client.create_folder(name)
         except imap_exc.IMAPClientError as exc:
             if "ALREADYEXISTS" not in str(exc).upper():
-                raise FolderRefused(f"the server refuses to create folder {name!r}: {exc}") from exc
+                words = server_words(str(exc))
+                raise FolderRefused(f"the server refuses to create folder {name!r}: {words}",
+                                    server_words=words) from exc
         except (OSError, imaplib.IMAP4.abort) as exc:
             raise ConnectionLost(str(exc)) from exc
         self.known_folders().add(name)

@@ -75,9 +75,31 @@ def internaldate(dt: datetime) -> bytes:
     return dt.strftime('"%d-%b-%Y %H:%M:%S %z"').encode("ascii")
 
 
+# The system flags an APPEND carries (RFC 3501 2.3.2); \Deleted and \Recent never go up.
+SYSTEM_FLAGS = {"\\seen": "\\Seen", "\\answered": "\\Answered", "\\flagged": "\\Flagged", "\\draft": "\\Draft"}
+
+
+def keywords(flags: frozenset[str]) -> list[str]:
+    """The keywords of `flags` that can be sent: RFC 3501 atoms (no atom-specials, ASCII), sorted."""
+    return sorted(f for f in flags if not f.startswith("\\") and _KEYWORD.match(f))
+
+
+def invalid_flags(flags: frozenset[str]) -> list[str]:
+    """Flags that cannot be sent at all: keywords with atom-specials (RFC 3501 9: '(' ')' '{' ' '
+    '%' '*' '"' '\\' ']', controls) or non-ASCII characters, and unknown system flags (\\Foo)."""
+    return sorted(f for f in flags if (f.lower() not in SYSTEM_FLAGS and f.lower() not in ("\\deleted", "\\recent")
+                                       if f.startswith("\\") else not _KEYWORD.match(f)))
+
+
+def system_flags(flags: frozenset[str]) -> frozenset[str]:
+    """Only the system flags (\\Seen \\Answered \\Flagged \\Draft): what a message refused for its
+    keywords is sent again with."""
+    return frozenset(SYSTEM_FLAGS[f.lower()] for f in flags if f.lower() in SYSTEM_FLAGS)
+
+
 def flag_list(flags: frozenset[str]) -> bytes:
-    good = sorted(f for f in flags if f.startswith("\\") or _KEYWORD.match(f))
-    good = [f for f in good if f.lower() != "\\deleted" and f.lower() != "\\recent"]
+    """The APPEND flag list: system flags and valid keywords; what invalid_flags names is left out."""
+    good = sorted(system_flags(flags) | frozenset(keywords(flags)))
     return b"(" + " ".join(good).encode("ascii") + b")"
 
 
