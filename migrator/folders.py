@@ -213,7 +213,8 @@ def map_stores(stores: list[list[Folder]], layout: TargetLayout) -> list[dict[st
     taken = {collision_key(c.target) for c in claims}
     d = layout.delimiter
     for depth in sorted({len(c.folder.path) for c in claims}):
-        level = [i for i, c in enumerate(claims) if len(c.folder.path) == depth]
+        level = sorted((i for i, c in enumerate(claims) if len(c.folder.path) == depth),
+                       key=lambda i: (claims[i].store, claims[i].folder.path, i))
         for i in level:  # a renamed parent takes its children along
             c = claims[i]
             parent = by_path.get((c.store, c.folder.path[:-1]))
@@ -231,7 +232,7 @@ def map_stores(stores: list[list[Folder]], layout: TargetLayout) -> list[dict[st
                 groups.setdefault(collision_key(claims[i].target), []).append(i)
         for members in groups.values():
             members.sort(key=lambda i: (not claims[i].exact, claims[i].role != "store", claims[i].store,
-                                         claims[i].index))
+                                         claims[i].folder.path, claims[i].index))  # not the listing order
             keepers = _keepers([claims[i] for i in members])
             winner = next(c for c in (claims[i] for i in members) if id(c) in keepers)
             for i in members:
