@@ -40,6 +40,7 @@ class Batch:
     size: int = -1  # bytes of the items, kept up to date by add()
     failed_at: float = 0.0  # when its connection was seen to die
     bare: bool = False  # sent again with system flags only: the server refused these messages' keywords
+    refusals: dict[str, str] = field(default_factory=dict)  # fingerprint -> the server's refusal with keywords
 
     def __post_init__(self) -> None:
         if self.size < 0:
@@ -332,7 +333,11 @@ class Uploader:
         self._drops_in_a_row = 0
         delay = pushback_delay(batch.outcomes, batch.attempts)
         done, retry, over_quota, bare = [], [], [], []
+        refusals: dict[str, str] = {}
         for s, out in zip(batch.items, batch.outcomes):
+            if out.ok and s.fingerprint in batch.refusals:  # went up without its keywords: say which
+                self.warnings.append(f"{s.record.locator}: keyword(s) {' '.join(keywords(s.record.flags))} refused "
+                                     f"by the server ({batch.refusals[s.fingerprint]}): uploaded without them")
             if out.ok:
                 done.append((batch.folder, s.fingerprint, out.uidvalidity, out.uid))
                 if out.uid is not None:
@@ -341,10 +346,9 @@ class Uploader:
                 over_quota.append(s)
             elif delay is not None and batch.attempts < self.max_attempts:
                 retry.append(s)
-            elif not batch.bare and keywords(s.record.flags):  # a refused keyword never costs the message
-                bare.append(s)
-                self.warnings.append(f"{s.record.locator}: keyword(s) {' '.join(keywords(s.record.flags))} refused "
-                                     f"by the server ({out.text}): sent again without them")
+            elif not batch.bare and out.code != "TOOBIG" and keywords(s.record.flags):
+                bare.append(s)  # a refused keyword never costs the message: sent again without keywords
+                refusals[s.fingerprint] = out.text
             else:
                 path = self.quarantine.keep(s.record, batch.folder, out.text)
                 self.state.mark_failed(batch.folder, s.fingerprint, out.text, path)
@@ -359,11 +363,12 @@ class Uploader:
                              "were refused [OVERQUOTA]")
         if bare:
             self.state.requeue(batch.folder, [s.fingerprint for s in bare])
-            self._submit(Batch(batch.folder, bare, batch.frun, attempts=batch.attempts, bare=True))
+            self._submit(Batch(batch.folder, bare, batch.frun, attempts=batch.attempts, bare=True, refusals=refusals))
         if retry:
             self.state.requeue(batch.folder, [s.fingerprint for s in retry])
             time.sleep(delay or 0)
-            self._submit(Batch(batch.folder, retry, batch.frun, attempts=batch.attempts + 1, bare=batch.bare))
+            self._submit(Batch(batch.folder, retry, batch.frun, attempts=batch.attempts + 1, bare=batch.bare,
+                               refusals=batch.refusals))
 
     def _after_drop(self, batch: Batch) -> None:
         """The connection died mid-batch: some messages may be on the server. Ask it, by content."""
@@ -390,7 +395,8 @@ class Uploader:
             (arrived if row is not None and row.status == "done" else still).append(s)
         self._uploaded(batch.frun, arrived)
         if still:
-            self._submit(Batch(batch.folder, still, batch.frun, attempts=batch.attempts + 1, bare=batch.bare))
+            self._submit(Batch(batch.folder, still, batch.frun, attempts=batch.attempts + 1, bare=batch.bare,
+                               refusals=batch.refusals))
 
     def _uploaded(self, frun: FolderRun, items: list[Scanned]) -> None:
         """Count a batch's uploaded messages (once per batch: the counters are pydantic fields)."""
