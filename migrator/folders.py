@@ -239,8 +239,11 @@ def map_stores(stores: list[list[Folder]], layout: TargetLayout) -> list[dict[st
                 c = claims[i]
                 finals[i] = c.target if id(c) in keepers else _rename(c, winner, taken, d)
     out: list[dict[str, Mapped]] = [{} for _ in stores]
+    claimed = {collision_key(name) for name in finals.values()}
     for i, c in enumerate(claims):
         name = existing_spelling(finals[i], layout)
+        if name != finals[i] and collision_key(name) in claimed:  # that spelling is another folder's
+            name = finals[i]
         out[c.store][c.folder.key] = Mapped(name, "; ".join(dict.fromkeys(c.reasons)))
     return out
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from migrator.diet import DailyPacer, Limits, ledger_row, refusal
 from migrator.errors import ConnectionLost, FolderRefused, QuotaError, TargetError
-from migrator.folders import TargetLayout, fallback_names
+from migrator.folders import TargetLayout, collision_key, fallback_names
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
 from migrator.plan import (
     ALREADY, DUPLICATE, FILTERED, SKIPPED, UNREADABLE, UPLOAD, Entry, Scanner, account,
@@ -127,11 +127,14 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
     )
     uploader.start()
     try:
-        for entry in scanner.entries():
+        entries = scanner.entries()
+        claimed = frozenset(collision_key(e.target) for e in entries)  # never fall back into another's folder
+        for entry in entries:
             if opts.stop_requested():
                 stats.interrupted = True
                 break
-            stats.folders.append(_run_folder(entry, scanner, session, state, stats, quarantine, opts, uploader))
+            stats.folders.append(_run_folder(entry, scanner, session, state, stats, quarantine, opts, uploader,
+                                            claimed))
         uploader.finish()
     except KeyboardInterrupt:
         stats.interrupted = True
@@ -177,7 +180,8 @@ def _may_not_fit(session: Session, sources: list) -> bool:
 
 
 def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
-                quarantine: Quarantine, opts: RunOptions, uploader: Uploader) -> FolderRun:
+                quarantine: Quarantine, opts: RunOptions, uploader: Uploader,
+                claimed: frozenset[str] = frozenset()) -> FolderRun:
     frun = FolderRun(source=entry.folder.display, target=entry.target)
     work = scanner.work(entry)
     if work.summary is not None:
@@ -202,27 +206,21 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             if len(settled) >= 2000:  # written as we go: memory stays flat (a row counts once done)
                 state.add_settled(settled)
                 settled.clear()
-        if s.fate == UPLOAD and refused is not None:  # the folder could not be created: fails alone
+        if s.fate == UPLOAD and not opened and refused is None:
+            try:
+                entry.target = frun.target = session.retry(lambda t: _create_folder(entry.target, t, claimed))
+                uploader.uidnext[entry.target] = session.retry(lambda t: _open_folder(entry.target, t, state))
+                opened = True
+            except FolderRefused as exc:  # this folder fails alone; the run goes on (exit 1)
+                refused = f"folder could not be created: {exc.server_words}"
+                uploader.warnings.append(f"{entry.folder.display}: {entry.target!r}: {refused}")
+        if s.fate == UPLOAD and refused is not None:  # counted failed, not quarantined: the message is fine
             frun.in_scope += 1
             stats.in_scope += 1
             frun.failed += 1
             stats.failed += 1
             stats.failures.append(quarantine.failure(s.record, entry.target, refused, None))
         elif s.fate == UPLOAD:
-            if not opened:
-                try:
-                    entry.target = frun.target = session.retry(lambda t: _create_folder(entry.target, t))
-                except FolderRefused as exc:
-                    refused = f"folder could not be created: {exc.server_words}"
-                    uploader.warnings.append(f"{entry.folder.display}: {entry.target!r}: {refused}")
-                    frun.in_scope += 1
-                    stats.in_scope += 1
-                    frun.failed += 1
-                    stats.failed += 1
-                    stats.failures.append(quarantine.failure(s.record, entry.target, refused, None))
-                    continue
-                uploader.uidnext[entry.target] = session.retry(lambda t: _open_folder(entry.target, t, state))
-                opened = True
             _pace(opts, s.size, uploader, session)
             frun.in_scope += 1
             stats.in_scope += 1
@@ -294,8 +292,9 @@ def _count_unchanged(frun: FolderRun, fp: FolderPlan, stats: RunStats) -> None:
     stats.filtered += frun.filtered
 
 
-def _create_folder(name: str, target: ImapTarget) -> str:
-    """Create the folder when absent; when the server refuses the name, a safe spelling of it."""
+def _create_folder(name: str, target: ImapTarget, claimed: frozenset[str] = frozenset()) -> str:
+    """Create the folder when absent; when the server refuses the name, a safe spelling of it that
+    is no other source folder's target (`claimed`: their folders.collision_key)."""
     if name in target.known_folders():
         return name
     try:
@@ -303,6 +302,8 @@ def _create_folder(name: str, target: ImapTarget) -> str:
         return name
     except FolderRefused as first:
         for alt in fallback_names(name, target.delimiter):
+            if collision_key(alt) in claimed:
+                continue
             if alt in target.known_folders():
                 return alt
             try:
