@@ -155,6 +155,7 @@ class Problem(BaseModel):
     kind: str = ""  # ok, missing, new, different, failed, unreadable, kept_local, filtered, skipped, extra, ours
     uid: int | None = None  # the server's UID, when it holds the message
     quarantine: str | None = None
+    date_source: str = ""  # where `date` (the INTERNALDATE) came from: migrator.sources.dates.DATE_SOURCES
 
 
 class FolderVerify(BaseModel):
@@ -177,6 +178,8 @@ class FolderVerify(BaseModel):
     duplicates: int = 0
     deep_checked: int = 0
     reused: bool = False  # unchanged since an earlier verify proved it: not checked again
+    # expected messages by where their INTERNALDATE came from ("from-line": 12, "date-header": 1 ...)
+    date_sources: dict[str, int] = Field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -213,6 +216,7 @@ class VerifyReport(BaseModel):
     reused_folders: int = 0
     quota_used: int | None = None
     quota_limit: int | None = None
+    date_sources: dict[str, int] = Field(default_factory=dict)  # summed over the folders
     problems: list[Problem] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]

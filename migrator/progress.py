@@ -189,8 +189,9 @@ LIST_CAP = 1000
 
 def problem_line(p: Problem) -> str:
     """One message, rclone `check` style: sign, where it should be, what it is, where it is in the source."""
+    when = f"{p.date[:10]} ({p.date_source})" if p.date and p.date_source else p.date[:10]
     what = " ".join(x for x in (json.dumps(p.subject, ensure_ascii=False) if p.subject else "",
-                                p.date[:10], p.message_id or "") if x)
+                                when, p.message_id or "") if x)
     where = f" [{p.folder}: {p.locator}]" if p.folder else (f" [{p.locator}]" if p.locator else "")
     return f"{p.sign} {p.target}: {what or '(no subject)'}{where} {p.detail}"
 
@@ -227,6 +228,10 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
         out.append(f"Compared byte for byte (with flags and date): {r.deep_checked} message(s).")
     else:
         out.append("Checked by the UID recorded at upload, else Message-ID and size (--deep compares the content).")
+    if r.date_sources and (list_mode or r.date_sources.get("fallback") or r.date_sources.get("mtime")):
+        out.append("Dates (INTERNALDATE) taken from: " + ", ".join(
+            f"{source or 'unknown'} {n}" for source, n in sorted(r.date_sources.items(), key=lambda x: -x[1]))
+            + " (docs/concepts.md, \"Dates and flags\").")
     if r.reused_folders:
         out.append(f"{r.reused_folders} folder(s) unchanged since an earlier verify proved them: not fetched again "
                    "(--fresh checks them anyway).")

@@ -85,6 +85,8 @@ CREATE TABLE IF NOT EXISTS verified (
 # file opens and gains them. Add a new column here, never by editing `_SCHEMA` above; prefer a new
 # column to a new `status` value (the CHECK constraint cannot be altered in place).
 _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # where msg_date (the INTERNALDATE given) came from: migrator.sources.dates.DATE_SOURCES
+    ("messages", "date_source", "TEXT NOT NULL DEFAULT ''"),
 )
 
 
@@ -106,6 +108,7 @@ class Row:
     uidnext_at_intent: int | None
     error: str | None
     quarantine: str | None
+    date_source: str = ""
 
 
 class Intent(NamedTuple):
@@ -121,10 +124,11 @@ class Intent(NamedTuple):
     subject: str
     msg_date: str
     uidnext: int
+    date_source: str = ""  # migrator.sources.dates.DATE_SOURCES
 
 
 _COLS = ("id, target, fingerprint, message_id, size, stable_id, source_folder, locator, subject, msg_date, "
-         "status, uidvalidity, uid, uidnext_at_intent, error, quarantine")
+         "status, uidvalidity, uid, uidnext_at_intent, error, quarantine, date_source")
 
 
 _SETTLED_SQL = ("SELECT s.target, s.fingerprint FROM settled s JOIN messages m"
@@ -170,6 +174,7 @@ class State:
         self._seen_pass = 0
         self._seen_filter = _SeenFilter()
         self._seen_pending: list[tuple[int, str, bytes]] = []  # added, not yet in the table
+        self._cols_sql: str | None = None  # see _message_cols
 
     # -- opening --------------------------------------------------------------------
     @classmethod
@@ -221,6 +226,22 @@ class State:
             return self
         self._check_owner(rows, source_id, target_id)
         return self
+
+    def _message_cols(self) -> str:
+        """_COLS for this database: an older file opened read-only (plan, status) may lack a column
+        of _ADDED_COLUMNS; its default stands in for it."""
+        if self._cols_sql is not None:
+            return self._cols_sql
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(messages)")}
+        added = {col: decl for table, col, decl in _ADDED_COLUMNS if table == "messages"}
+        out = []
+        for col in _COLS.split(", "):
+            if col in have or col not in added:
+                out.append(col)
+            else:
+                out.append(added[col].partition(" DEFAULT ")[2].strip() or "NULL")
+        self._cols_sql = ", ".join(out)
+        return self._cols_sql
 
     def _add_columns(self) -> None:
         """Bring an older database up to `_ADDED_COLUMNS` (idempotent)."""
@@ -332,7 +353,7 @@ class State:
     # -- messages -------------------------------------------------------------------
     def lookup(self, target: str, fingerprint: str) -> Row | None:
         row = self._conn.execute(
-            f"SELECT {_COLS} FROM messages WHERE target = ? AND fingerprint = ?", (target, fingerprint)
+            f"SELECT {self._message_cols()} FROM messages WHERE target = ? AND fingerprint = ?", (target, fingerprint)
         ).fetchone()
         return Row(*row) if row else None
 
@@ -346,11 +367,12 @@ class State:
         with self.transaction() as c:
             c.executemany(
                 "INSERT INTO messages (target, fingerprint, message_id, size, stable_id, source_folder, locator,"
-                " subject, msg_date, uidnext_at_intent, status, updated, attempts)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, 1)"
+                " subject, msg_date, uidnext_at_intent, date_source, status, updated, attempts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, 1)"
                 " ON CONFLICT (target, fingerprint) DO UPDATE SET status = 'intent',"
                 " uidnext_at_intent = excluded.uidnext_at_intent, stable_id = excluded.stable_id,"
-                " locator = excluded.locator, attempts = attempts + 1, updated = excluded.updated, error = NULL",
+                " locator = excluded.locator, msg_date = excluded.msg_date, date_source = excluded.date_source,"
+                " attempts = attempts + 1, updated = excluded.updated, error = NULL",
                 [(*r, now) for r in rows],
             )
 
@@ -385,7 +407,7 @@ class State:
                           [(time.time(), i) for i in ids])
 
     def rows(self, *, target: str | None = None, status: str | None = None) -> Iterator[Row]:
-        sql = f"SELECT {_COLS} FROM messages WHERE 1=1"
+        sql = f"SELECT {self._message_cols()} FROM messages WHERE 1=1"
         args: list[object] = []
         if target is not None:
             sql += " AND target = ?"

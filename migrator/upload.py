@@ -280,7 +280,7 @@ class Uploader:
     def _intent(self, folder: str, s: Scanned) -> Intent:
         rec = s.record
         return Intent(folder, s.fingerprint, s.message_id, len(s.wire), rec.stable_id, s.entry.key, rec.locator,
-                      subject_of_scanned(s), rec.date.isoformat(), self.uidnext.get(folder, 1))
+                      subject_of_scanned(s), rec.date.isoformat(), self.uidnext.get(folder, 1), rec.date_source)
 
     def _submit(self, batch: Batch) -> None:
         self._raise_fatal()

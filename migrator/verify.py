@@ -57,6 +57,7 @@ class Expected:
     source: str  # source folder, display path
     settled: bool = False  # its source folder was completed by an earlier run
     source_changed: bool = False  # ... and has changed since
+    date_source: str = ""  # where `date` came from (migrator.sources.dates.DATE_SOURCES)
 
 
 @dataclass
@@ -181,6 +182,8 @@ def verify(scanner: Scanner, target: ImapTarget, state: State, *, deep: bool = F
     for f in report.folders:
         for attr in VERIFY_COUNTS:
             setattr(report, attr, getattr(report, attr) + getattr(f, attr))
+        for source, n in f.date_sources.items():
+            report.date_sources[source] = report.date_sources.get(source, 0) + n
     report.reused_folders = sum(1 for f in report.folders if f.reused)
     q = target.quota("INBOX")
     if q is not None:
@@ -210,7 +213,8 @@ class _Verifier:
     def _add(self, sign: str, kind: str, target: str, e: Expected | None = None, detail: str = "", **kw: Any) -> None:
         fields: dict[str, Any] = {"folder": "", "locator": ""}
         if e is not None:
-            fields.update(folder=e.source, locator=e.locator, message_id=e.message_id, subject=e.subject, date=e.date)
+            fields.update(folder=e.source, locator=e.locator, message_id=e.message_id, subject=e.subject, date=e.date,
+                          date_source=e.date_source)
         fields.update(kw)
         self.report.problems.append(Problem(sign=sign, kind=kind, target=target, detail=detail, **fields))
 
@@ -310,6 +314,7 @@ class _Verifier:
                 else:
                     assert e is not None
                     fv.expected += 1
+                    fv.date_sources[e.date_source] = fv.date_sources.get(e.date_source, 0) + 1
                     expected.append(e)
         return expected
 
@@ -318,7 +323,7 @@ class _Verifier:
         rec = s.record
         return Expected(s.fingerprint, s.message_id or message_id(rec.raw), len(s.wire), rec.locator,
                         display_subject(header_value(rec.raw, "Subject")), rec.date.isoformat(), rec.flags,
-                        rec.folder.display, settled, changed)
+                        rec.folder.display, settled, changed, rec.date_source)
 
     def _missing(self, name: str, e: Expected, row: Row | None, fv: FolderVerify) -> None:
         sign, kind, detail = classify_missing(e, row, self.kept.get((name, e.fingerprint)), self.has_history)
@@ -368,7 +373,8 @@ class _Verifier:
                 if self.list_all:
                     self._add("+", "ours", name, detail=f"uploaded by this migration from {row.locator}, no longer "
                               "in the source (deleted there, or now out of scope)", message_id=mid, uid=uid,
-                              subject=row.subject, date=row.msg_date, locator=f"UID {uid}")
+                              subject=row.subject, date=row.msg_date, date_source=row.date_source or "",
+                              locator=f"UID {uid}")
             else:
                 fv.extra += 1
                 if self.list_all:

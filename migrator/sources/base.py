@@ -58,7 +58,11 @@ class MessageRecord:
 
     raw: the RFC 5322 bytes as stored (LF or CRLF line ends; mbox quoting already undone).
     flags: IMAP flags (SEEN, ANSWERED, FLAGGED, DRAFT, keywords); never DELETED.
-    date: the INTERNALDATE to give it: timezone-aware, never the time of reading.
+    date: the INTERNALDATE to give it: timezone-aware, never the time of reading; chosen by
+          migrator.sources.dates.internaldate (the one policy), which also gives date_source.
+    date_source: where `date` came from, one of dates.DATE_SOURCES ("from-line", "file-name",
+          "delivery-time", "received", "date-header", "mtime", "fallback", ...); "" only on
+          records that carry no message (errors).
     stable_id: unique within the source and stable across runs while the message is unchanged
                (mbox: file + offset; Maildir: unique name; PST: node id).
     locator: where a person finds it in the store ("Inbox.mbox @ byte 12345", "cur/1234.host:2,S").
@@ -79,6 +83,7 @@ class MessageRecord:
     skip_reason: str | None = None
     error: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    date_source: str = ""
 
     @property
     def size(self) -> int:

@@ -146,11 +146,8 @@ def received_date(raw: bytes) -> datetime | None:
 
 
 def choose_date(raw: bytes, *store_dates: datetime | None) -> datetime:
-    """INTERNALDATE for a message: the store's own date(s) first, then Date:, then Received:.
+    """INTERNALDATE for a message: kept for callers written before migrator.sources.dates; new code
+    calls `dates.internaldate`, which also says where the date came from (the journal keeps it)."""
+    from migrator.sources.dates import internaldate  # the policy module imports this one
 
-    Never the time of the upload: a message with no usable date at all gets EPOCH_FALLBACK.
-    """
-    for dt in store_dates:
-        if dt is not None:
-            return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-    return header_date(raw) or received_date(raw) or EPOCH_FALLBACK
+    return internaldate(raw, store_times=[("store", d) for d in store_dates])[0]

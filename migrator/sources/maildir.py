@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from migrator import utf7
 from migrator.errors import SourceError
 from migrator.sources.base import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
-from migrator.sources.common import choose_date, read_file
+from migrator.sources.common import read_file
+from migrator.sources.dates import FILE_NAME, internaldate, timestamp_date
 
-_INFO_FLAGS = {"S": SEEN, "R": ANSWERED, "F": FLAGGED, "D": DRAFT}
+# Maildir info flag letters (cr.yp.to/proto/maildir.html; Dovecot's man page): P is "passed"
+# (resent/forwarded), T "trashed" (deleted: the message is skipped, never uploaded).
+_INFO_FLAGS = {"S": SEEN, "R": ANSWERED, "F": FLAGGED, "D": DRAFT, "P": "$Forwarded"}
+# The info: "2," then the flags, at the end of the name. The separator is ':' on POSIX, ';' where
+# ':' is not allowed in file names (mbsync on Windows: InfoDelimiter), '!' (OfflineIMAP on Windows).
+# Fields such as ",S=<size>", ",W=<size>" (Dovecot), ",U=<uid>" (mbsync, OfflineIMAP) come before
+# the info and stay part of the unique name; they are never read as flags.
+_INFO = re.compile(r"[:;!]2,([A-Za-z]*)(?:,[^:;!/\\]*)?$")
 _DELIVERY_TIME = re.compile(r"^(\d{9,11})(?:\.|_)")
+KEYWORDS_FILE = "dovecot-keywords"  # "<index> <keyword>" lines: letter a is index 0 ... z is 25
 
 
 def is_maildir(path: Path) -> bool:
@@ -36,27 +45,64 @@ def detect(path: Path) -> bool:
         return False
 
 
-def parse_name(name: str) -> tuple[str, frozenset[str], bool]:
-    """(unique part, IMAP flags, deleted) from a Maildir file name `unique:2,FLAGS`."""
-    sep = ":2," if ":2," in name else ("!2," if "!2," in name else None)  # '!' on Windows copies
-    if sep is None:
+def parse_name(name: str, keywords: Sequence[str | None] = ()) -> tuple[str, frozenset[str], bool]:
+    """(unique part, IMAP flags, deleted) from a Maildir file name `unique<sep>2,FLAGS`.
+
+    sep is ':' (POSIX), ';' (mbsync on Windows) or '!' (OfflineIMAP on Windows). Only the file
+    NAME is parsed: given a path, the directories are dropped (a parent named "x:2,S" gives no
+    flags). The unique part (the stable id) never includes the info, so a message re-flagged
+    between runs keeps its id; fields before the info (",S=1234", ",W=1260", ",U=17") stay in it.
+    Upper-case letters: D draft, F flagged, P passed ($Forwarded), R replied, S seen, T trashed
+    (deleted=True); other letters are ignored. Lower-case letters a..z are Dovecot keywords:
+    keywords[i] is the keyword of letter chr(ord('a') + i) (from the folder's dovecot-keywords
+    file, see `read_keywords`); a letter with no keyword is ignored.
+    """
+    for sep in ("/", os.sep, os.altsep):
+        if sep and sep in name:
+            name = name.rsplit(sep, 1)[1]
+    m = _INFO.search(name)
+    if m is None:
         return name, frozenset(), False
-    unique, info = name.split(sep, 1)
-    flags = frozenset(_INFO_FLAGS[c] for c in info if c in _INFO_FLAGS)
-    return unique, flags, "T" in info
+    info = m.group(1)
+    flags = {_INFO_FLAGS[c] for c in info if c in _INFO_FLAGS}
+    for c in info:
+        i = ord(c) - ord("a")
+        if 0 <= i < 26 and i < len(keywords) and keywords[i]:
+            flags.add(keywords[i])  # type: ignore[arg-type]
+    return name[: m.start()], frozenset(flags), "T" in info
 
 
-def delivery_time(unique: str, path: str | Path) -> datetime | None:
-    """The time the message was delivered: the name's leading timestamp, else the file's mtime."""
-    m = _DELIVERY_TIME.match(unique)
-    if m:
-        ts = int(m.group(1))
-        if 315532800 <= ts <= 4102444800:  # 1980..2100
-            return datetime.fromtimestamp(ts, tz=timezone.utc)
+def read_keywords(folder: str | Path) -> list[str | None]:
+    """The Dovecot keyword table of a Maildir folder (its `dovecot-keywords` file): index i is
+    the keyword of letter a+i; [] when the file is absent or unreadable (keywords are then lost,
+    the message is not)."""
     try:
-        return datetime.fromtimestamp(os.stat(path).st_mtime, tz=timezone.utc)
+        text = read_file(os.path.join(folder, KEYWORDS_FILE)).decode("utf-8", "replace")
     except OSError:
-        return None
+        return []
+    table: list[str | None] = [None] * 26
+    for line in text.splitlines():
+        idx, _, word = line.strip().partition(" ")
+        word = word.strip()
+        if idx.isdigit() and int(idx) < 26 and word and not any(ch in word for ch in ' ()[]{}%*"\\'):
+            table[int(idx)] = word
+    return table
+
+
+def name_time(unique: str) -> datetime | None:
+    """The delivery time in a Maildir unique name: its leading seconds since the epoch (UTC), or
+    None when the name does not start with one."""
+    m = _DELIVERY_TIME.match(unique)
+    return timestamp_date(int(m.group(1))) if m else None
+
+
+def _mtime(path: str) -> Callable[[], float | None]:
+    def stat() -> float | None:
+        try:
+            return os.stat(path).st_mtime
+        except OSError:
+            return None
+    return stat
 
 
 class MaildirSource:
@@ -125,20 +171,22 @@ class MaildirSource:
                 )
         names.sort()
         base_s = str(base)
+        keywords = read_keywords(base_s)
         for entry in names:
             name, _, sub = entry.partition("\0")
             path = os.path.join(base_s, sub, name)  # strings, not Path objects: this is the hot loop
-            unique, flags, deleted = parse_name(name)
+            unique, flags, deleted = parse_name(name, keywords)
             if known is not None:
                 try:
                     size = os.stat(path).st_size
                 except OSError:
                     size = -1
                 if size >= 0 and known(f"maildir:{folder.key}:{unique}", size):
+                    date, source = internaldate(b"", store_times=((FILE_NAME, name_time(unique)),),
+                                                mtime=_mtime(path))
                     yield MessageRecord(
                         folder=folder, stable_id=f"maildir:{folder.key}:{unique}", raw=b"",
-                        date=delivery_time(unique, path) or datetime(1980, 1, 1, tzinfo=timezone.utc),
-                        flags=flags, locator=path, extra={"known": "1", "size": str(size)},
+                        date=date, date_source=source, flags=flags, locator=path, extra={"known": "1", "size": str(size)},
                         skip_reason="marked deleted in the source" if deleted else None,
                     )
                     continue
@@ -155,11 +203,13 @@ class MaildirSource:
                 date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=path,
                 error=f"cannot read {path}: {exc.strerror}",
             )
+        date, source = internaldate(raw, store_times=((FILE_NAME, name_time(unique)),), mtime=_mtime(path))
         return MessageRecord(
             folder=folder,
             stable_id=stable_id,
             raw=raw,
-            date=choose_date(raw, delivery_time(unique, path)),
+            date=date,
+            date_source=source,
             flags=flags,
             locator=path,
             skip_reason="marked deleted in the source" if deleted else None,
@@ -167,7 +217,7 @@ class MaildirSource:
 
     def reload(self, rec: MessageRecord) -> MessageRecord:
         """Read a message that was passed over as known."""
-        unique, flags, deleted = parse_name(os.path.basename(rec.locator))
+        unique, flags, deleted = parse_name(os.path.basename(rec.locator), read_keywords(rec.folder.origin))
         return self._record(rec.folder, unique, flags, deleted, rec.locator)
 
     def token(self, folder: Folder) -> str | None:

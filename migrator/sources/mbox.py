@@ -22,7 +22,8 @@ from migrator.sources.base import (
     Folder,
     MessageRecord,
 )
-from migrator.sources.common import choose_date, header_value, header_values, parse_date
+from migrator.sources.common import header_value, header_values, parse_date
+from migrator.sources.dates import FROM_LINE, internaldate, wall_clock
 
 # "From sender@example.com Mon Jan  1 10:00:00 2024", "From - Tue Mar 17 10:00:00 2020"
 _FROM_LINE = re.compile(rb"^From \S* +(?P<date>.*?\d{1,2}:\d{2}(?::\d{2})?.*?\b(?:19|20)\d{2}\b.*?)\s*$")
@@ -249,11 +250,13 @@ class MboxSource:
     @staticmethod
     def _record(folder: Folder, offset: int, from_line: bytes, raw: bytes) -> MessageRecord:
         flags, deleted = status_flags(raw)
+        date, source = internaldate(raw, store_times=((FROM_LINE, wall_clock(from_line_date(from_line))),))
         return MessageRecord(
             folder=folder,
             stable_id=f"mbox:{folder.key}:{offset}",
             raw=raw,
-            date=choose_date(raw, from_line_date(from_line)),
+            date=date,
+            date_source=source,
             flags=flags,
             locator=f"{folder.origin} @ byte {offset}",
             skip_reason="marked deleted in the source" if deleted else None,

@@ -26,14 +26,15 @@ import re
 import struct
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from migrator.errors import SourceError
 from migrator.sources import base
 from migrator.sources.base import Folder, MessageRecord
-from migrator.sources.common import EPOCH_FALLBACK, choose_date
+from migrator.sources.common import EPOCH_FALLBACK
+from migrator.sources.dates import CREATION_TIME, DELIVERY_TIME, SUBMIT_TIME, internaldate
 from migrator.sources import pst_mapi as mapi
 from migrator.sources.pst_mapi import (
     OneRecordSet,
@@ -355,16 +356,17 @@ class PstSource:
         stamp = self._change_detector(item)
         if stamp < 0 or not known(f"pst:{nid}", stamp):
             return None
-        when = None
-        for getter in ("get_delivery_time", "get_client_submit_time"):
+        times: list[tuple[str, datetime | None]] = []
+        for source, getter in ((DELIVERY_TIME, "get_delivery_time"), (SUBMIT_TIME, "get_client_submit_time")):
             try:
                 when = getattr(item, getter)()
             except Exception:  # noqa: BLE001 - the other time, or the fallback
                 when = None
-            if when is not None:
-                break
-        date = when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
-        return MessageRecord(folder=folder, stable_id=f"pst:{nid}", raw=b"", date=date or EPOCH_FALLBACK,
+            # libpff gives naive UTC (FILETIME is UTC): aware here, never read as a wall clock
+            times.append((source, when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None
+                          else when))
+        date, date_source = internaldate(b"", store_times=times)
+        return MessageRecord(folder=folder, stable_id=f"pst:{nid}", raw=b"", date=date, date_source=date_source,
                              locator=f"{folder.display}, item nid {nid}",
                              extra={"known": "1", "size": str(stamp)})
 
@@ -397,14 +399,17 @@ class PstSource:
         if reason is None and not isinstance(item, self._pypff.message):
             reason = f"not an e-mail ({message_class})"
         if reason is not None:
-            when = delivery or submit or props.time(mapi.PR_CREATION_TIME) or EPOCH_FALLBACK
-            return MessageRecord(folder=folder, stable_id=f"pst:{nid}", raw=b"", date=when, flags=flags,
+            when, source = internaldate(b"", store_times=((DELIVERY_TIME, delivery), (SUBMIT_TIME, submit),
+                                                         (CREATION_TIME, props.time(mapi.PR_CREATION_TIME))))
+            return MessageRecord(folder=folder, stable_id=f"pst:{nid}", raw=b"", date=when, date_source=source,
+                                 flags=flags,
                                  locator=locator, skip_reason=reason, extra=extra)
         warnings: list[str] = []
         raw = build_message(self._mapi(item, props, 0, warnings))
         if warnings:
             extra["warning"] = "; ".join(warnings)
-        return MessageRecord(folder=folder, stable_id=f"pst:{nid}", raw=raw, date=choose_date(raw, delivery, submit),
+        date, source = internaldate(raw, store_times=((DELIVERY_TIME, delivery), (SUBMIT_TIME, submit)))
+        return MessageRecord(folder=folder, stable_id=f"pst:{nid}", raw=raw, date=date, date_source=source,
                              flags=flags, locator=locator, extra=extra)
 
     def _item_props(self, item: Any) -> Props:

@@ -39,7 +39,8 @@ from migrator.sources.base import (
     Folder,
     MessageRecord,
 )
-from migrator.sources.common import EPOCH_FALLBACK, choose_date, header_value
+from migrator.sources.common import EPOCH_FALLBACK, header_value
+from migrator.sources.dates import FILE_NAME, FROM_LINE, internaldate, timestamp_date, wall_clock
 from migrator.sources.discovery import (
     AccountInfo,
     FolderInfo,
@@ -366,8 +367,9 @@ def _mbox_record(folder: Folder, path: Path, chunk: _Chunk) -> MessageRecord:
         return MessageRecord(folder=folder, stable_id=sid, raw=chunk.raw, date=EPOCH_FALLBACK, locator=locator,
                              skip_reason=SKIP_EMPTY, extra={"offset": str(chunk.offset)})
     flags, skip, extra = mozilla_state(chunk.raw)
+    date, source = internaldate(chunk.raw, store_times=((FROM_LINE, wall_clock(from_line_date(chunk.from_line))),))
     return MessageRecord(
-        folder=folder, stable_id=sid, raw=chunk.raw, date=choose_date(chunk.raw, from_line_date(chunk.from_line)),
+        folder=folder, stable_id=sid, raw=chunk.raw, date=date, date_source=source,
         flags=flags, locator=locator, skip_reason=skip, extra={"offset": str(chunk.offset), **extra},
     )
 
@@ -398,20 +400,13 @@ def read_maildir(folder: Folder, path: Path) -> Iterator[MessageRecord]:
         from_date = None
         first, sep, rest = raw.partition(b"\n")
         if sep and first.startswith(b"From ") and is_from_line(first.rstrip(b"\r")):
-            from_date, raw = from_line_date(first.rstrip(b"\r")), rest
+            from_date, raw = wall_clock(from_line_date(first.rstrip(b"\r"))), rest
         m = _NAME_TIME.match(name)  # "<seconds>.M<µs>P<pid>Q<n>.<host>.eml": when Thunderbird stored it
-        name_date = _plausible(int(m.group(1))) if m else None
-        date = choose_date(raw, from_date, name_date)
-        if date == EPOCH_FALLBACK:
-            date = _plausible(mtime) or date
+        name_date = timestamp_date(int(m.group(1))) if m else None
+        date, source = internaldate(raw, store_times=((FROM_LINE, from_date), (FILE_NAME, name_date)), mtime=mtime)
         flags, skip, extra = mozilla_state(raw)
-        yield MessageRecord(folder=folder, stable_id=sid, raw=raw, date=date, flags=flags, locator=str(file),
-                            skip_reason=skip, extra=extra)
-
-
-def _plausible(ts: float) -> datetime | None:
-    """A timestamp as a date when it lies between 1980 and 2100."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc) if 315532800 <= ts <= 4102444800 else None
+        yield MessageRecord(folder=folder, stable_id=sid, raw=raw, date=date, date_source=source, flags=flags,
+                            locator=str(file), skip_reason=skip, extra=extra)
 
 
 # ---------------------------------------------------------------- the source
