@@ -11,6 +11,7 @@ import pytest
 
 from migrator.sources import Source, open_source
 from migrator.sources.base import DELETED, ROLES
+from migrator.sources.dates import DATE_HEADER, DATE_SOURCES, FALLBACK_SOURCE, implausible
 from tests.support.corpus import sample_items, write_maildirpp, write_mbox_tree
 
 SHARED_PST = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pst"
@@ -101,3 +102,68 @@ def test_contract(store: Path):
     assert [[(r.stable_id, r.raw) for r in recs] for _, recs in first] == \
         [[(r.stable_id, r.raw) for r in recs] for _, recs in second]
     assert _snapshot(store) == before, "the source is read-only (invariant 1)"
+
+
+# -- the INTERNALDATE policy (migrator/sources/dates.py), for every reader ---------------------------------
+# A message whose store date is implausible (the epoch, git format-patch's placeholder, far in the future)
+# gets its Date: header's date, and every record says where its date came from.
+
+_HEADER_DATE = datetime(2024, 1, 1, 10, 0, tzinfo=timezone(timedelta(hours=9)))
+
+
+def _dated(n: int) -> bytes:
+    return (f"From: a@example.com\nSubject: implausible-store-date {n}\nMessage-ID: <implausible{n}@example.com>\n"
+            "Date: Mon, 01 Jan 2024 10:00:00 +0900\n\nbody\n").encode()
+
+
+def _implausible_mbox(tmp: Path) -> Path:
+    box = tmp / "Inbox.mbox"
+    box.write_bytes(b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n" + _dated(0)
+                    + b"\nFrom 0123456789abcdef Mon Sep 17 00:00:00 2001\n" + _dated(1)
+                    + b"\nFrom someone Sat Jan  1 00:00:00 2089\n" + _dated(2))
+    return box
+
+
+def _implausible_maildir(tmp: Path) -> Path:
+    md = tmp / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True)
+    for n, name in enumerate(("100000000.M1P1.host:2,S", "9999999999.M2P1.host;2,S", "0000000000.M3P1.host!2,S")):
+        (md / "cur" / name).write_bytes(_dated(n))
+        os.utime(md / "cur" / name, (1_700_000_000, 1_700_000_000))  # a later copy: never before the header
+    return md
+
+
+def _implausible_thunderbird(tmp: Path) -> Path:
+    store = _thunderbird(tmp)
+    for inbox in (p for p in store.rglob("Inbox") if p.is_file()):  # first in the file: no tail check
+        inbox.write_bytes(b"From - Thu Jan  1 00:00:00 1970\nX-Mozilla-Status: 0001\n" + _dated(0) + b"\n"
+                          + inbox.read_bytes())
+    return store
+
+
+IMPLAUSIBLE_MAKERS = {"mbox": _implausible_mbox, "maildir": _implausible_maildir, "thunderbird": _implausible_thunderbird}
+
+
+@pytest.mark.parametrize("kind", sorted(IMPLAUSIBLE_MAKERS))
+def test_implausible_store_date_gets_the_header_date(kind: str, tmp_path: Path) -> None:
+    src = open_source(IMPLAUSIBLE_MAKERS[kind](tmp_path))
+    try:
+        recs = [r for f in src.folders() for r in src.messages(f) if b"implausible-store-date" in r.raw]
+    finally:
+        src.close()
+    assert recs, "the planted messages are read"
+    for r in recs:
+        assert (r.date, r.date_source) == (_HEADER_DATE, DATE_HEADER), r.locator
+
+
+def test_every_record_says_where_its_date_came_from(store: Path) -> None:
+    src = open_source(store)
+    try:
+        for folder in src.folders():
+            for r in src.messages(folder):
+                if r.error is None:
+                    assert r.date_source in DATE_SOURCES, r.locator
+                    assert implausible(r.date) is None or r.date_source == FALLBACK_SOURCE, r.locator
+    finally:
+        src.close()
