@@ -26,6 +26,7 @@ from migrator.identity import fingerprint, to_crlf
 from migrator.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
 from migrator.sources.base import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
 from migrator.sources.common import Headers, header_value, message_id
+from migrator.sources.dates import FALLBACK_SOURCE
 from migrator.state import Row, State
 from migrator.target.imap import ImapTarget
 
@@ -258,6 +259,9 @@ class Scanner:
             if rec.skip_reason:
                 yield Scanned(entry, rec, SKIPPED, reason=rec.skip_reason)
                 continue
+            if rec.date_source == FALLBACK_SOURCE and not rec.extra.get("known"):
+                self.warnings.append(f"{rec.locator}: no plausible date in the store or the headers: its date on "
+                                     f"the server is {rec.date.date().isoformat()} (docs/concepts.md, Dates and flags)")
             if rec.extra.get("known") and not entry.excluded:
                 settled = self.state.settled(settled_key(entry, rec.stable_id), int(rec.extra["size"]))
                 if settled is not None and settled[0] == entry.target:

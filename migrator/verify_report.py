@@ -129,9 +129,10 @@ def _problem_rows(problems: list[Problem]) -> str:
     rows = []
     for p in problems:
         quarantine = f'<div class="loc">kept as {_e(p.quarantine)}</div>' if p.quarantine else ""
+        when_from = f'<div class="loc">{_e(p.date_source)}</div>' if p.date_source else ""  # docs/concepts.md
         rows.append(
             f'<tr class="{_ROW_CLASS.get(p.sign, "")}"><td class="sign" title="{_e(SIGNS.get(p.sign, ""))}">'
-            f"{_e(p.sign)}</td><td>{_e(p.target)}</td><td>{_e(p.subject)}</td><td>{_e(p.date[:19])}</td>"
+            f"{_e(p.sign)}</td><td>{_e(p.target)}</td><td>{_e(p.subject)}</td><td>{_e(p.date[:19])}{when_from}</td>"
             f'<td class="loc">{_e(p.message_id or "")}</td><td>{_e(p.folder)}<div class="loc">{_e(p.locator)}</div>'
             f"</td><td>{_e(p.detail)}{quarantine}</td></tr>")
     head = ("<tr><th></th><th>target folder</th><th>subject</th><th>date</th><th>Message-ID</th>"

@@ -276,3 +276,18 @@ def test_older_journal_gains_the_column_and_reads_read_only(tmp_path: Path) -> N
         assert [r.date_source for r in ro.rows()] == [""]
     with State.open(path, source_id="s", target_id="t") as st:
         assert [r.date_source for r in st.rows()] == [""]
+
+
+def test_plan_warns_about_a_message_nothing_dates(tmp_path: Path) -> None:
+    from migrator.filters import Scope
+    from migrator.folders import TargetLayout
+    from migrator.plan import Scanner
+
+    box = tmp_path / "Inbox.mbox"
+    box.write_bytes(b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\nSubject: undated\n\nbody\n")
+    src = open_source(box)
+    with State.open(tmp_path / "s.db", source_id="s", target_id="t") as st:
+        scanner = Scanner([src], TargetLayout(), Scope(), st, None)
+        for entry in scanner.entries():
+            list(scanner.scan(entry))
+    assert any("no plausible date" in w and "1980-01-01" in w for w in scanner.all_warnings())
