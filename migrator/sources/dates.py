@@ -87,8 +87,9 @@ def _wall_clock(naive: datetime, refs: Iterable[datetime | None]) -> datetime:
     """A zone-less wall-clock time made aware. Writers differ: procmail, sendmail and Thunderbird
     write a `From ` line in the local time of the host, Python's mailbox and many exporters in UTC.
     The zone taken is the one, of UTC and the zones of the newest Received: and the Date: header,
-    that puts the time nearest to the first of those headers (the same event, seconds apart);
-    UTC when there is no header date or on a tie."""
+    that puts the time nearest to the first of those headers (the same event, seconds apart),
+    within a day of it; UTC when there is no header date, when no zone comes within a day (the
+    header dates another event: a Date: written years before) or on a tie."""
     ref = next((r for r in refs if r is not None), None)
     if ref is None:
         return naive.replace(tzinfo=timezone.utc)
@@ -97,7 +98,7 @@ def _wall_clock(naive: datetime, refs: Iterable[datetime | None]) -> datetime:
         if other is None or other.tzinfo is None:
             continue
         candidate = naive.replace(tzinfo=other.tzinfo)
-        if abs(candidate - ref) < abs(best - ref):
+        if abs(candidate - ref) < min(abs(best - ref), timedelta(days=1)):  # the same event, nearer
             best = candidate
     return best
 

@@ -158,6 +158,14 @@ def test_from_line_in_utc_stays_utc() -> None:
     assert (dt, source) == (datetime(2024, 1, 2, 1, 0, 6, tzinfo=UTC), FROM_LINE)
 
 
+def test_from_line_far_from_the_header_date_stays_utc() -> None:
+    # the Date: dates another event (written years before): its zone says nothing of the From line
+    line = wall_clock(from_line_date(b"From a@b Mon Jan  1 01:00:00 2024"))
+    raw = _msg("Date: Tue, 05 Mar 2019 09:15:00 +0900")
+    assert internaldate(raw, store_times=((FROM_LINE, line),), now=NOW) == (
+        datetime(2024, 1, 1, 1, 0, tzinfo=UTC), FROM_LINE)
+
+
 def test_from_line_without_header_dates_is_utc() -> None:
     line = wall_clock(from_line_date(b"From a@b Tue Jan  2 10:00:06 2024"))
     assert internaldate(_msg("Subject: x"), store_times=((FROM_LINE, line),), now=NOW) == (
