@@ -1,8 +1,9 @@
 """mbox files and trees of mbox files (Thunderbird/Apple/Eudora exports, `Name` + `Name.sbd/`).
 
 Streaming: one message in memory at a time. The file is opened read-only and never locked.
-Separator: a `From ` line that follows a blank line (or starts the file) and carries a
-timestamp; a `From ` line without one is body text. mboxrd/mboxo quoting (`>From `) is undone.
+What a separator is: `is_separator` (the rule is stated in docs/concepts.md, "mbox boundaries").
+mboxrd/mboxo quoting (`>From `) is undone; mboxcl/mboxcl2 `Content-Length:` is honoured when the
+file agrees with it; CR-only files (classic Mac OS) are read with their line ends made CRLF.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import IO
 
 from migrator.errors import SourceError
 from migrator.sources.base import (
@@ -25,12 +27,46 @@ from migrator.sources.base import (
 from migrator.sources.common import header_value, header_values, parse_date
 from migrator.sources.dates import FROM_LINE, internaldate, wall_clock
 
-# "From sender@example.com Mon Jan  1 10:00:00 2024", "From - Tue Mar 17 10:00:00 2020"
-_FROM_LINE = re.compile(rb"^From \S* +(?P<date>.*?\d{1,2}:\d{2}(?::\d{2})?.*?\b(?:19|20)\d{2}\b.*?)\s*$")
+# ---------------------------------------------------------------- the From_ line grammar
+# From_ = "From " [sender SP+] date [SP+ anything]   (sender: one word, "-", "???@???", or empty)
+# date, one of:
+#   asctime   [Www[,] ] Mmm DD HH:MM[:SS] [zone...] YYYY [zone]   mboxo/mboxrd, qmail, UW, Eudora, Thunderbird
+#             [Www[,] ] Mmm DD YYYY HH:MM[:SS] [zone]            (year before the time)
+#   RFC 5322  [Www[,] ] DD Mmm YYYY HH:MM[:SS] [zone]             some exporters
+#   ISO 8601  YYYY-MM-DD[( |T)HH:MM[:SS[.fff]]][zone]              some exporters
+# zone: +hhmm/-hhmm, Z, or a 1-5 letter name (UTC, GMT, JST, "MET DST"); a year may have 2 digits
+# only in asctime (old UUCP mail). Anything may follow the date ("remote from host").
+_DOW = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?"
+_MON = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+_TIME = rb"\d{1,2}:\d{2}(?::\d{2})?"
+_ZONE = rb"(?:[+-]\d{2}:?\d{2}|Z|[A-Za-z]{1,5}(?: DST)?)"
+_DATE = (
+    rb"(?:(?:" + _DOW + rb" +)?" + _MON + rb" +\d{1,2},? +" + _TIME + rb"(?: +" + _ZONE + rb"){0,2} +(?:\d{4}|\d{2})\b"
+    rb"|(?:" + _DOW + rb" +)?" + _MON + rb" +\d{1,2},? +\d{4} +" + _TIME
+    + rb"|(?:" + _DOW + rb" *)?\d{1,2} +" + _MON + rb" +\d{4} +" + _TIME
+    + rb"|\d{4}-\d{2}-\d{2}(?:[ T]" + _TIME + rb"(?:\.\d+)?)?"
+    rb")"
+)
+_SENDER = rb'(?:"[^"]*"\S*|[^\s"]\S*)'
+_FROM_LINE = re.compile(rb"From (?:(?P<sender>" + _SENDER + rb") +)?(?P<date>" + _DATE + rb")(?P<rest>.*)\Z")
+# An RFC 5322 header field line: a name of printable ASCII but ':' (obsolete syntax allows blanks
+# before the colon), or the UUCP ">From " line some exports keep right after the From_ line.
+_FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:|>From ")
 _QUOTED_FROM = re.compile(rb"^>+From ")
+_BLANK = (b"\n", b"\r\n", b"\r", b"")
+BOM = b"\xef\xbb\xbf"
 MBOX_SUFFIXES = (".mbox", ".mbx", ".mbs")
-# Files that sit beside mbox files in a profile or export and never hold mail.
+# Files that sit beside mbox files in a profile or export and never hold mail (Thunderbird's list;
+# looks_like_mbox itself goes by content, never by name).
 IGNORED_SUFFIXES = (".msf", ".dat", ".html", ".htm", ".json", ".sqlite", ".log", ".ini", ".js", ".txt", ".toc")
+# UW-IMAP/Pine (and Dovecot's mbox) keep the folder's UIDs in a first pseudo-message.
+SKIP_FOLDER_DATA = "UW-IMAP/Pine folder internal data (X-IMAP pseudo-message), not mail"
+SKIP_EMPTY = "empty entry in the mbox (a separator line with no message)"
+# Zone names seen on From_ lines, in hours east of UTC ("MET DST" adds one).
+_ZONE_HOURS = {"UT": 0, "UTC": 0, "GMT": 0, "WET": 0, "BST": 1, "CET": 1, "MET": 1, "MEZ": 1, "CEST": 2,
+               "MEST": 2, "EET": 2, "JST": 9, "KST": 9, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+               "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}
+_SNIFF = 65536  # bytes read to tell an mbox (and its line ends) by content
 
 MOZ_READ = 0x0001
 MOZ_REPLIED = 0x0002
@@ -40,28 +76,94 @@ MOZ_FORWARDED = 0x1000
 
 
 def is_from_line(line: bytes) -> bool:
-    return _FROM_LINE.match(line) is not None
+    """Whether `line` (without its line end) is a From_ line per the grammar above.
+
+    That alone does not make it a separator: see `is_separator`."""
+    return line.startswith(b"From ") and _FROM_LINE.match(line) is not None
+
+
+def is_field_line(line: bytes | None) -> bool:
+    """Whether `line` can start a header block: an RFC 5322 field line (`Name: value`, RFC 5322
+    3.6.8 / 4.5.3 obsolete blanks before the colon) or a UUCP `>From ` line."""
+    return line is not None and _FIELD_LINE.match(line) is not None
+
+
+def is_separator(line: bytes, following: bytes | None, after_blank: bool) -> bool:
+    """THE mbox boundary rule: whether `line` starts a new message.
+
+    line: a line of the file without its line end; following: the next line (with or without its
+    line end), None at the end of the file; after_blank: the line before was empty, or `line` is
+    the first of the file (after a UTF-8 BOM and blank lines) or of the part read.
+    A separator is a From_ line per the grammar (`is_from_line`) that is followed by a header
+    field line (`is_field_line`), whether a blank line precedes it or not (exports often omit
+    it); or, after a blank line, one followed by nothing or by a blank line (an empty entry).
+    Any other `From ` line is body text: an unescaped "From 10:00 to 12:30 we meet" stays in the
+    message. Sources: qmail mbox(5), RFC 4155, jwz "Content-Length: harmful"; Dovecot and mutt
+    also check what follows a From_ line.
+    """
+    if not is_from_line(line):
+        return False
+    if following is None or following in _BLANK:
+        return after_blank
+    return is_field_line(following)
 
 
 def from_line_date(line: bytes) -> datetime | None:
-    """The delivery date on a `From ` line (asctime, in local time by convention: taken as UTC)."""
+    """The delivery date on a From_ line (UTC; asctime is local time by convention, taken as UTC
+    unless a numeric zone is written); None when the line has no date of the grammar."""
     m = _FROM_LINE.match(line)
     if not m:
         return None
     text = m.group("date").decode("latin-1")
-    parts = text.split()
-    # asctime: "Mon Jan  1 10:00:00 2024" possibly followed by a zone; try it directly first.
-    for candidate in (" ".join(parts[:5]), text):
+    rest = m.group("rest").decode("latin-1")
+    if re.match(r"\d{4}-", text):
+        zoned = re.match(r"\s*(Z|[+-]\d{2}:?\d{2})\b", rest)
         try:
-            return datetime.strptime(candidate, "%a %b %d %H:%M:%S %Y").replace(tzinfo=timezone.utc)
+            dt = datetime.fromisoformat(text + (zoned.group(1) if zoned else ""))
         except ValueError:
-            pass
-    return parse_date(text)
+            return None
+        return dt.astimezone(timezone.utc) if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    month = re.search(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)", text)
+    clock = re.search(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    if not month or not clock:
+        return None
+    without_clock = text[: clock.start()] + " " + text[clock.end():]
+    numbers = re.findall(r"(?<![\w+-])\d{1,4}\b", without_clock)
+    years = [n for n in numbers if len(n) == 4] or [n for n in numbers[1:] if len(n) == 2]
+    days = [n for n in numbers if len(n) <= 2 and n not in years[:1]]
+    if not years or not days:
+        return None
+    year = int(years[0]) if len(years[0]) == 4 else 1900 + int(years[0])
+    zone = re.search(r"(?<![\w:])([+-])(\d{2}):?(\d{2})\b", without_clock + " " + rest[:12])
+    try:
+        dt = datetime(year, ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                             "Dec"].index(month.group(1)) + 1, int(days[0]), int(clock.group(1)),
+                      int(clock.group(2)), int(clock.group(3) or 0), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    if zone:
+        offset = timedelta(hours=int(zone.group(2)), minutes=int(zone.group(3)))
+        return dt - (offset if zone.group(1) == "+" else -offset)
+    named = re.search(r"\b([A-Z]{2,4})( DST)?\b", without_clock.replace(month.group(1), "") + " " + rest[:12])
+    if named and named.group(1) in _ZONE_HOURS:
+        dt -= timedelta(hours=_ZONE_HOURS[named.group(1)] + (1 if named.group(2) else 0))
+    return dt
 
 
 def unquote_from(line: bytes) -> bytes:
     """mboxrd: `>From ` → `From `, `>>From ` → `>From ` (also right for mboxo's single level)."""
     return line[1:] if _QUOTED_FROM.match(line) else line
+
+
+def is_folder_internal_data(raw: bytes) -> bool:
+    """UW-IMAP c-client's (and Pine's, Dovecot's) pseudo-message holding the folder's UID state:
+    an `X-IMAP:` or `X-IMAPbase:` header and the subject "DON'T DELETE THIS MESSAGE -- FOLDER
+    INTERNAL DATA". (c-client may also put `X-IMAPbase:` on a real first message: that one is mail.)"""
+    if b"X-IMAP" not in raw[:8192] and b"x-imap" not in raw[:8192].lower():
+        return False
+    if header_value(raw, "X-IMAP") is None and header_value(raw, "X-IMAPbase") is None:
+        return False
+    return "FOLDER INTERNAL DATA" in (header_value(raw, "Subject") or "").upper()
 
 
 def status_flags(raw: bytes) -> tuple[frozenset[str], bool]:
@@ -106,53 +208,195 @@ def status_flags(raw: bytes) -> tuple[frozenset[str], bool]:
     return frozenset(flags), deleted
 
 
-def iter_mbox(fh, start: int = 0) -> Iterator[tuple[int, bytes, bytes]]:
-    """Yield (offset of the From line, the From line, message bytes) from a binary file object.
+class _CROnly:
+    """A binary file whose lines end in a lone CR (classic Mac OS), read line by line: readline()
+    returns a line with its CR (or CR LF, should one occur), like a file's readline() does for LF."""
 
-    `start` must be the offset of a From line (or 0). The blank line that separates messages
-    belongs to the mbox, not to the message, and is removed.
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self._buf = b""
+        self._pos = fh.tell()  # file offset of _buf[0]
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int) -> None:
+        self._fh.seek(pos)
+        self._buf, self._pos = b"", pos
+
+    def readline(self) -> bytes:
+        while True:
+            i = self._buf.find(b"\r")
+            if i >= 0 and (i + 1 < len(self._buf) or not self._more()):
+                end = i + 2 if self._buf[i + 1: i + 2] == b"\n" else i + 1
+                return self._take(end)
+            if i < 0 and not self._more():
+                return self._take(len(self._buf))
+
+    def read(self, n: int) -> bytes:
+        while len(self._buf) < n and self._more():
+            pass
+        return self._take(min(n, len(self._buf)))
+
+    def _more(self) -> bool:
+        chunk = self._fh.read(_SNIFF)
+        self._buf += chunk
+        return bool(chunk)
+
+    def _take(self, n: int) -> bytes:
+        out, self._buf = self._buf[:n], self._buf[n:]
+        self._pos += len(out)
+        return out
+
+
+class _Lines:
+    """Lines of an mbox from a byte offset, with one line of look-ahead and true file offsets.
+
+    CR-only files are read through `_CROnly` and each lone CR line end is given as CR LF."""
+
+    def __init__(self, fh: IO[bytes], start: int, cr_only: bool) -> None:
+        fh.seek(start)
+        self._src: _CROnly | IO[bytes] = _CROnly(fh) if cr_only else fh
+        self.cr_only = cr_only
+        self.pos = start  # offset of the next line to be returned
+        self._ahead: bytes | None = None
+
+    def readline(self) -> bytes:
+        """The next line as stored (a lone CR made CR LF), b"" at the end of the file."""
+        line, self._ahead = (self._ahead, None) if self._ahead is not None else (self._src.readline(), None)
+        self.pos += len(line)
+        return line + b"\n" if self.cr_only and line.endswith(b"\r") else line
+
+    def peek(self) -> bytes | None:
+        """The line after the one last returned, without taking it; None at the end of the file."""
+        if self._ahead is None:
+            self._ahead = self._src.readline()
+        return self._ahead or None
+
+    def read(self, n: int) -> bytes:
+        """Up to `n` bytes from the current position (a lone CR made CR LF)."""
+        self.seek(self.pos)
+        data = self._src.read(n)
+        self.pos += len(data)
+        return re.sub(rb"\r(?!\n)", b"\r\n", data) if self.cr_only else data
+
+    def seek(self, pos: int) -> None:
+        self._src.seek(pos)
+        self.pos, self._ahead = pos, None
+
+    def separator_at(self, pos: int) -> bool:
+        """Whether the file ends at `pos` or a message starts there (after at most one blank
+        line): what makes a Content-Length consistent. The position is left unchanged."""
+        here = self.pos
+        try:
+            self.seek(pos)
+            line = self.readline()
+            after_blank = False
+            if line in _BLANK[:3]:
+                line, after_blank = self.readline(), True
+            if not line:
+                return True
+            return is_separator(line.rstrip(b"\r\n"), self.peek(), after_blank)
+        finally:
+            self.seek(here)
+
+
+def line_ends_cr_only(head: bytes) -> bool:
+    """Whether a file whose first bytes are `head` has classic Mac OS line ends (CR alone)."""
+    return b"\n" not in head and b"\r" in head
+
+
+def iter_mbox(fh: IO[bytes], start: int = 0) -> Iterator[tuple[int, bytes, bytes]]:
+    """Yield (offset of the From_ line, the From_ line, message bytes) from a binary file object.
+
+    `start` must be the offset of a separator (or 0). Streaming: one message in memory.
+    Boundaries: `is_separator`. Before the first separator a UTF-8 BOM and blank lines are passed
+    over; anything else there raises SourceError (not an mbox). The blank line that separates
+    messages belongs to the mbox, not to the message, and is removed; `>From ` quoting is undone.
+    A message whose `Content-Length:` (mboxcl/mboxcl2) ends exactly where the file ends or the
+    next message starts is taken as that many body bytes, verbatim (mboxcl2 does not quote).
+    Lines ending in a lone CR (classic Mac OS) are given with CR LF line ends.
     """
-    fh.seek(start)
-    offset = start
-    prev_blank = True
+    fh.seek(0)
+    head = fh.read(_SNIFF)
+    if start == 0 and head.startswith(BOM):
+        start = len(BOM)
+    lines = _Lines(fh, start, line_ends_cr_only(head))
+    after_blank = True
     cur_off = -1
     cur_from = b""
-    body: list[bytes] = []
-    for line in fh:
-        if prev_blank and line.startswith(b"From ") and is_from_line(line.rstrip(b"\r\n")):
+    parts: list[bytes] = []
+    in_headers = False
+    while True:
+        offset = lines.pos
+        line = lines.readline()
+        if not line:
+            break
+        if line.startswith(b"From ") and is_separator(line.rstrip(b"\r\n"), lines.peek(), after_blank):
             if cur_off >= 0:
-                yield cur_off, cur_from, _finish(body)
-            cur_off, cur_from, body = offset, line.rstrip(b"\r\n"), []
-        elif cur_off >= 0:
-            body.append(unquote_from(line))
-        elif line.strip():
-            raise SourceError(
-                f"{getattr(fh, 'name', 'mbox')}: not an mbox file (no 'From ' line at byte {offset})"
-            )
-        prev_blank = line in (b"\n", b"\r\n")
-        offset += len(line)
+                yield cur_off, cur_from, _finish(parts)
+            cur_off, cur_from, parts, in_headers = offset, line.rstrip(b"\r\n"), [], True
+            after_blank = False
+            continue
+        blank = line in _BLANK
+        if cur_off < 0:
+            if not blank:
+                raise SourceError(
+                    f"{getattr(fh, 'name', 'mbox')}: not an mbox file (no 'From ' line at byte {offset})")
+        elif in_headers:
+            parts.append(unquote_from(line))
+            if blank:
+                in_headers = False
+                size = _content_length(parts)
+                if size is not None and lines.separator_at(lines.pos + size):
+                    parts.append(lines.read(size))
+                    yield cur_off, cur_from, b"".join(parts)
+                    cur_off, parts = -1, []
+        else:
+            parts.append(unquote_from(line))
+        after_blank = blank
     if cur_off >= 0:
-        yield cur_off, cur_from, _finish(body)
+        yield cur_off, cur_from, _finish(parts)
+
+
+def _content_length(header_lines: list[bytes]) -> int | None:
+    """The Content-Length: of a header block (mboxcl/mboxcl2), None when absent or not a number."""
+    value = None
+    for line in header_lines:
+        if line[:15].lower() == b"content-length:":
+            value = line[15:].strip()
+    return int(value) if value is not None and value.isdigit() else None
 
 
 def _finish(lines: list[bytes]) -> bytes:
-    if lines and lines[-1] in (b"\n", b"\r\n"):
+    if lines and lines[-1] in _BLANK:
         lines = lines[:-1]
     return b"".join(lines)
 
 
 def looks_like_mbox(path: Path) -> bool:
-    """A regular file that starts with a From line, or an empty file with an mbox-like name."""
-    if not path.is_file() or path.name.lower().endswith(IGNORED_SUFFIXES) or path.name.startswith("."):
-        return False
+    """Whether `path` is an mbox file, by content, whatever its name (`.txt`, `.json`, none).
+
+    True when, after an optional UTF-8 BOM and blank lines, the first line is a separator per
+    `is_separator` followed by a header field line; an empty file counts when its name has no
+    extension or an mbox one (an empty folder). False for anything that is not a regular
+    readable file. Reads at most 64 KiB.
+    """
     try:
+        if not path.is_file():
+            return False
         with path.open("rb") as fh:
-            head = fh.readline(4096)
+            head = fh.read(_SNIFF)
     except OSError:
         return False
     if not head:
         return "." not in path.name or path.suffix.lower() in MBOX_SUFFIXES
-    return head.startswith(b"From ") and is_from_line(head.rstrip(b"\r\n"))
+    head = head.removeprefix(BOM)
+    eol = b"\r" if line_ends_cr_only(head) else b"\n"
+    text = head.lstrip(b"\r\n")
+    first, _, rest = text.partition(eol)
+    second = rest.split(eol, 1)[0]
+    return is_from_line(first.rstrip(b"\r")) and is_field_line(second)
 
 
 def folder_name(path: Path) -> str:
@@ -200,7 +444,8 @@ class MboxSource:
             raise SourceError(f"{root}: no such file or directory")
         if root.is_file():
             if not looks_like_mbox(root):
-                raise SourceError(f"{root}: not an mbox file (it does not start with a 'From ' line)")
+                raise SourceError(f"{root}: not an mbox file (it does not start with a 'From ' line "
+                                  "followed by a header)")
             self._files = [((folder_name(root),), root)]
         else:
             self._files = list(_walk(root, ()))
@@ -251,6 +496,11 @@ class MboxSource:
     def _record(folder: Folder, offset: int, from_line: bytes, raw: bytes) -> MessageRecord:
         flags, deleted = status_flags(raw)
         date, source = internaldate(raw, store_times=((FROM_LINE, wall_clock(from_line_date(from_line))),))
+        skip = "marked deleted in the source" if deleted else None
+        if not raw.strip():
+            skip = SKIP_EMPTY
+        elif is_folder_internal_data(raw):
+            skip = SKIP_FOLDER_DATA
         return MessageRecord(
             folder=folder,
             stable_id=f"mbox:{folder.key}:{offset}",
@@ -259,7 +509,7 @@ class MboxSource:
             date_source=source,
             flags=flags,
             locator=f"{folder.origin} @ byte {offset}",
-            skip_reason="marked deleted in the source" if deleted else None,
+            skip_reason=skip,
             extra={"offset": str(offset)},
         )
 
@@ -288,9 +538,10 @@ class MboxSource:
         if size <= end or tail_hash(Path(folder.origin), end) != info.get("tail"):
             return None
         with Path(folder.origin).open("rb") as fh:
-            fh.seek(end)
-            head = fh.readline()
-        return end if head.startswith(b"From ") and is_from_line(head.rstrip(b"\r\n")) else None
+            head = fh.read(_SNIFF)
+            lines = _Lines(fh, end, line_ends_cr_only(head))
+            first = lines.readline()
+            return end if is_separator(first.rstrip(b"\r\n"), lines.peek(), True) else None
 
     def close(self) -> None:
         return None
