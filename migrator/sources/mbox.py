@@ -289,6 +289,10 @@ class _Lines:
         line): what makes a Content-Length consistent. The position is left unchanged."""
         here = self.pos
         try:
+            if pos > 0:
+                self.seek(pos - 1)
+                if not self._src.read(1):
+                    return False  # past the end of the file
             self.seek(pos)
             line = self.readline()
             after_blank = False
@@ -548,11 +552,11 @@ class MboxSource:
 
 
 def tail_hash(path: Path, end: int) -> str | None:
-    """sha256 of the file's first 4 KiB and the 64 KiB before `end`: what must be unchanged for a
+    """sha256 of the file's first 4 KiB (at most `end` bytes) and the 64 KiB before `end`: what must be unchanged for a
     file that was only appended to since a read that ended at `end`."""
     try:
         with path.open("rb") as fh:
-            h = hashlib.sha256(fh.read(4096))
+            h = hashlib.sha256(fh.read(min(end, 4096)))
             fh.seek(max(0, end - 65536))
             h.update(fh.read(min(end, 65536)))
     except OSError:

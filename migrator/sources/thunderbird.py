@@ -52,6 +52,7 @@ from migrator.sources.mbox import (
     IGNORED_SUFFIXES,
     from_line_date,
     is_from_line,
+    is_separator,
     looks_like_mbox,
     status_flags,
     tail_hash,
@@ -87,12 +88,7 @@ MOZ2_IMAP_DELETED = 0x00200000
 MOZ2_MDN_SENT = 0x00800000
 MOZ2_LABELS = 0x0E000000
 
-# Thunderbird's own separator: "From - Tue Mar 10 12:00:00 2020". Trusted even without a blank
-# line before it (Thunderbird escapes "From " lines in bodies, so an unescaped one is a separator).
-_TB_FROM = re.compile(
-    rb"^From - (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
-    rb"[ \d]\d \d\d:\d\d:\d\d \d{4}$"
-)
+# Separators: mbox.is_separator, the one rule for every mbox (Thunderbird's `From - date` included).
 _HASHED = re.compile(r"[0-9a-f]{8}$")
 _NAME_TIME = re.compile(r"^(\d{9,11})\.")
 _READ_CHUNK = 1 << 20  # longest piece of a line read at once
@@ -252,7 +248,7 @@ def _scan_mbox(fh: IO[bytes], start: int, limit: int) -> Iterator[_Chunk]:
         stripped = line.rstrip(b"\r\n")
         is_sep = (
             at_line_start and line.endswith(b"\n") and line.startswith(b"From ")
-            and ((prev_blank and is_from_line(stripped)) or _TB_FROM.match(stripped) is not None)
+            and is_separator(stripped, _peek_line(fh, limit), prev_blank)
         )
         if is_sep:
             if cur_from is not None or lines:
@@ -265,6 +261,14 @@ def _scan_mbox(fh: IO[bytes], start: int, limit: int) -> Iterator[_Chunk]:
         pos += len(line)
     if cur_from is not None or lines:
         yield _Chunk(cur_off, cur_from, _finish(lines), pos)
+
+
+def _peek_line(fh: IO[bytes], limit: int) -> bytes | None:
+    """The next line (its first 4 KiB at most) without moving on; None at `limit` or the end."""
+    here = fh.tell()
+    line = fh.readline(min(limit - here, 4096)) if here < limit else b""
+    fh.seek(here)
+    return line or None
 
 
 def _finish(lines: list[bytes]) -> bytes:
