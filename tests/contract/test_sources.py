@@ -4,6 +4,7 @@ the same contract, whatever its format."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from migrator.sources.base import DELETED, ROLES
 from migrator.sources.dates import DATE_HEADER, DATE_SOURCES, FALLBACK_SOURCE, implausible
 from tests.support.corpus import sample_items, write_maildirpp, write_mbox_tree
 
+# RFC 5322 field name and colon: what every message handed on for upload begins with (a reader that
+# cut a message in two would hand on a header-less "message").
+_HEADER_START = re.compile(rb"[!-9;-~]+[ \t]*:")
 SHARED_PST = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pst"
 
 
@@ -96,6 +100,7 @@ def test_contract(store: Path):
             assert all(isinstance(f, str) for f in r.flags)
             if r.error is None and r.skip_reason is None:
                 assert r.raw and b"\n" in r.raw, "a message has bytes"
+                assert _HEADER_START.match(r.raw), "a message starts with a header field, never a body fragment"
                 assert r.size == len(r.raw)
                 assert r.locator
     # reading twice gives the same ids and bytes (stable across runs)
