@@ -215,36 +215,51 @@ class _CROnly:
     def __init__(self, fh: IO[bytes]) -> None:
         self._fh = fh
         self._buf = b""
-        self._pos = fh.tell()  # file offset of _buf[0]
+        self._i = 0  # next unread byte of _buf
+        self._pos = fh.tell()  # file offset of _buf[_i]
 
     def tell(self) -> int:
         return self._pos
 
     def seek(self, pos: int) -> None:
         self._fh.seek(pos)
-        self._buf, self._pos = b"", pos
+        self._buf, self._i, self._pos = b"", 0, pos
 
     def readline(self) -> bytes:
+        parts: list[bytes] = []
         while True:
-            i = self._buf.find(b"\r")
-            if i >= 0 and (i + 1 < len(self._buf) or not self._more()):
-                end = i + 2 if self._buf[i + 1: i + 2] == b"\n" else i + 1
-                return self._take(end)
-            if i < 0 and not self._more():
-                return self._take(len(self._buf))
+            k = self._buf.find(b"\r", self._i)
+            if k < 0:  # no line end in the buffer: keep what there is, read on
+                parts.append(self._take(len(self._buf) - self._i))
+                if not self._more():
+                    return b"".join(parts)
+                continue
+            if k + 1 == len(self._buf):  # a CR last in the buffer: an LF may follow it
+                parts.append(self._take(k + 1 - self._i))
+                if self._more() and self._buf[:1] == b"\n":
+                    parts.append(self._take(1))
+                return b"".join(parts)
+            end = k + 2 if self._buf[k + 1] == 0x0A else k + 1
+            parts.append(self._take(end - self._i))
+            return b"".join(parts)
 
     def read(self, n: int) -> bytes:
-        while len(self._buf) < n and self._more():
-            pass
-        return self._take(min(n, len(self._buf)))
+        out = self._take(min(n, len(self._buf) - self._i))
+        if len(out) < n:  # the rest straight from the file (the buffer is empty now)
+            rest = self._fh.read(n - len(out))
+            self._pos += len(rest)
+            out += rest
+        return out
 
     def _more(self) -> bool:
         chunk = self._fh.read(_SNIFF)
-        self._buf += chunk
+        if chunk:
+            self._buf, self._i = self._buf[self._i:] + chunk, 0
         return bool(chunk)
 
     def _take(self, n: int) -> bytes:
-        out, self._buf = self._buf[:n], self._buf[n:]
+        out = self._buf[self._i: self._i + n]
+        self._i += len(out)
         self._pos += len(out)
         return out
 
@@ -263,9 +278,15 @@ class _Lines:
 
     def readline(self) -> bytes:
         """The next line as stored (a lone CR made CR LF), b"" at the end of the file."""
-        line, self._ahead = (self._ahead, None) if self._ahead is not None else (self._src.readline(), None)
+        line = self._ahead
+        if line is None:
+            line = self._src.readline()
+        else:
+            self._ahead = None
         self.pos += len(line)
-        return line + b"\n" if self.cr_only and line.endswith(b"\r") else line
+        if self.cr_only and line[-1:] == b"\r":
+            return line + b"\n"
+        return line
 
     def peek(self) -> bytes | None:
         """The line after the one last returned, without taking it; None at the end of the file."""
@@ -278,7 +299,7 @@ class _Lines:
         self.seek(self.pos)
         data = self._src.read(n)
         self.pos += len(data)
-        return re.sub(rb"\r(?!\n)", b"\r\n", data) if self.cr_only else data
+        return data.replace(b"\r\n", b"\r").replace(b"\r", b"\r\n") if self.cr_only else data
 
     def seek(self, pos: int) -> None:
         self._src.seek(pos)
@@ -331,12 +352,13 @@ def iter_mbox(fh: IO[bytes], start: int = 0) -> Iterator[tuple[int, bytes, bytes
     cur_from = b""
     parts: list[bytes] = []
     in_headers = False
+    readline = lines.readline
     while True:
         offset = lines.pos
-        line = lines.readline()
+        line = readline()
         if not line:
             break
-        if line.startswith(b"From ") and is_separator(line.rstrip(b"\r\n"), lines.peek(), after_blank):
+        if line[:5] == b"From " and is_separator(line.rstrip(b"\r\n"), lines.peek(), after_blank):
             if cur_off >= 0:
                 yield cur_off, cur_from, _finish(parts)
             cur_off, cur_from, parts, in_headers = offset, line.rstrip(b"\r\n"), [], True
@@ -348,7 +370,7 @@ def iter_mbox(fh: IO[bytes], start: int = 0) -> Iterator[tuple[int, bytes, bytes
                 raise SourceError(
                     f"{getattr(fh, 'name', 'mbox')}: not an mbox file (no 'From ' line at byte {offset})")
         elif in_headers:
-            parts.append(unquote_from(line))
+            parts.append(unquote_from(line) if line[:1] == b">" else line)
             if blank:
                 in_headers = False
                 size = _content_length(parts)
@@ -357,7 +379,7 @@ def iter_mbox(fh: IO[bytes], start: int = 0) -> Iterator[tuple[int, bytes, bytes
                     yield cur_off, cur_from, b"".join(parts)
                     cur_off, parts = -1, []
         else:
-            parts.append(unquote_from(line))
+            parts.append(unquote_from(line) if line[:1] == b">" else line)
         after_blank = blank
     if cur_off >= 0:
         yield cur_off, cur_from, _finish(parts)
