@@ -294,13 +294,12 @@ def test_python_mailbox_mboxo_reads_back(tmp_path: Path, msgs: list[bytes]):
 
 
 @SETTINGS
-@given(st.lists(messages(), min_size=1, max_size=6), st.booleans())
-def test_mboxrd_reads_back_exactly(msgs: list[bytes], crlf: bool):
+@given(st.lists(messages(), min_size=1, max_size=6), st.sampled_from([b"\n", b"\r\n", b"\r"]))
+def test_mboxrd_reads_back_exactly(msgs: list[bytes], eol: bytes):
+    """mboxrd with LF, CRLF or (classic Mac OS) CR line ends; CR-only comes back CRLF."""
     data = b"".join(b"From someone@example.com Mon Jan  1 00:00:00 2024\n" + _mboxrd_quote(m) + b"\n" for m in msgs)
-    if crlf:
-        data = data.replace(b"\n", b"\r\n")
-    out = [raw for _, _, raw in iter_mbox(io.BytesIO(data))]
-    assert out == [m.replace(b"\n", b"\r\n") if crlf else m for m in msgs]
+    out = [raw for _, _, raw in iter_mbox(io.BytesIO(data.replace(b"\n", eol)))]
+    assert out == [m if eol == b"\n" else m.replace(b"\n", b"\r\n") for m in msgs]
 
 
 @SETTINGS
