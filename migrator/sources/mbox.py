@@ -48,7 +48,7 @@ _DATE = (
     rb")"
 )
 _SENDER = rb'(?:"[^"]*"\S*|[^\s"]\S*)'
-_FROM_LINE = re.compile(rb"From (?:(?P<sender>" + _SENDER + rb") +)?(?P<date>" + _DATE + rb")(?P<rest>.*)\Z")
+_FROM_LINE = re.compile(rb"From +(?:(?P<sender>" + _SENDER + rb") +)?(?P<date>" + _DATE + rb")(?P<rest>.*)\Z")
 # An RFC 5322 header field line: a name of printable ASCII but ':' (obsolete syntax allows blanks
 # before the colon), or the UUCP ">From " line some exports keep right after the From_ line.
 _FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:|>From ")
@@ -133,7 +133,9 @@ def from_line_date(line: bytes) -> datetime | None:
     days = [n for n in numbers if len(n) <= 2 and n not in years[:1]]
     if not years or not days:
         return None
-    year = int(years[0]) if len(years[0]) == 4 else 1900 + int(years[0])
+    year = int(years[0])
+    if len(years[0]) == 2:  # old UUCP mail: 70-99 are 1970-1999
+        year += 1900 if year >= 70 else 2000
     zone = re.search(r"(?<![\w:])([+-])(\d{2}):?(\d{2})\b", without_clock + " " + rest[:12])
     try:
         dt = datetime(year, ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
