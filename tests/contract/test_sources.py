@@ -26,6 +26,25 @@ def _mbox(tmp: Path) -> Path:
     return tmp / "mbox"
 
 
+def _mbox_tricky(tmp: Path) -> Path:
+    """mbox shapes real exports have: a BOM, no blank line before a separator, unescaped `From `
+    prose in a body, a `.txt` name, CR-only line ends, a UW-IMAP pseudo-message, an empty entry."""
+    root = tmp / "tricky"
+    root.mkdir()
+    one = (b"From: a@x\nSubject: one\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n\nHi\n\n"
+           b"From 10:00 to 12:30 on 3 March 2024 we meet.\n")
+    two = b"From: b@x\nSubject: two\nDate: Tue, 2 Jan 2024 10:00:00 +0000\n\nshort\n"
+    (root / "export.txt").write_bytes(b"\xef\xbb\xbf\nFrom a@x Mon Jan  1 10:00:00 2024\n" + one
+                                      + b"From b@x Tue Jan  2 10:00:00 2024\n" + two
+                                      + b"\nFrom c@x Wed Jan  3 10:00:00 2024\n\n")
+    (root / "Mac").write_bytes((b"From ???@??? Mon Jan  1 10:00:00 2024\n" + one + b"\n"
+                                + b"From ???@??? Tue Jan  2 10:00:00 2024\n" + two).replace(b"\n", b"\r"))
+    (root / "INBOX").write_bytes(
+        b"From MAILER-DAEMON Mon Jan  1 10:00:00 2024\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL"
+        b" DATA\nX-IMAP: 1704103200 0000000002\n\nnot a real message\n\nFrom b@x Tue Jan  2 10:00:00 2024\n" + two)
+    return root
+
+
 def _maildir(tmp: Path) -> Path:
     write_maildirpp(tmp / "Maildir", sample_items())
     return tmp / "Maildir"
@@ -56,7 +75,7 @@ def _pst2(tmp: Path) -> Path:
     return f
 
 
-MAKERS = {"mbox": _mbox, "maildir": _maildir, "thunderbird": _thunderbird, "pst": _pst, "pst-japanese": _pst2}
+MAKERS = {"mbox": _mbox, "mbox-tricky": _mbox_tricky, "maildir": _maildir, "thunderbird": _thunderbird, "pst": _pst, "pst-japanese": _pst2}
 
 
 @pytest.fixture(params=sorted(MAKERS))
