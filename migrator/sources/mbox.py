@@ -24,8 +24,8 @@ from migrator.sources.base import (
     Folder,
     MessageRecord,
 )
-from migrator.sources.common import header_value, header_values, parse_date
-from migrator.sources.dates import FROM_LINE, internaldate, wall_clock
+from migrator.sources.common import header_value, header_values
+from migrator.sources.dates import FROM_LINE, internaldate
 
 # ---------------------------------------------------------------- the From_ line grammar
 # From_ = "From " [sender SP+] date [SP+ anything]   (sender: one word, "-", "???@???", or empty)
@@ -109,8 +109,16 @@ def is_separator(line: bytes, following: bytes | None, after_blank: bool) -> boo
 
 
 def from_line_date(line: bytes) -> datetime | None:
-    """The delivery date on a From_ line (UTC; asctime is local time by convention, taken as UTC
-    unless a numeric zone is written); None when the line has no date of the grammar."""
+    """The delivery date on a From_ line, timezone-aware (a time written without a zone taken as
+    UTC); None when the line has no date of the grammar."""
+    dt = from_line_time(line)
+    return dt.replace(tzinfo=timezone.utc) if dt is not None and dt.tzinfo is None else dt
+
+
+def from_line_time(line: bytes) -> datetime | None:
+    """The delivery time on a From_ line as written: aware (in UTC) when the line gives a zone
+    (`+0900`, `Z`, `JST`, `MET DST`), naive when it does not (asctime is the delivering host's
+    local time: sources.dates gives it a zone); None when the line has no date of the grammar."""
     m = _FROM_LINE.match(line)
     if not m:
         return None
@@ -122,7 +130,7 @@ def from_line_date(line: bytes) -> datetime | None:
             dt = datetime.fromisoformat(text + (zoned.group(1) if zoned else ""))
         except ValueError:
             return None
-        return dt.astimezone(timezone.utc) if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(timezone.utc) if dt.tzinfo else dt
     month = re.search(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)", text)
     clock = re.search(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
     if not month or not clock:
@@ -140,15 +148,16 @@ def from_line_date(line: bytes) -> datetime | None:
     try:
         dt = datetime(year, ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                              "Dec"].index(month.group(1)) + 1, int(days[0]), int(clock.group(1)),
-                      int(clock.group(2)), int(clock.group(3) or 0), tzinfo=timezone.utc)
+                      int(clock.group(2)), int(clock.group(3) or 0))
     except ValueError:
         return None
     if zone:
         offset = timedelta(hours=int(zone.group(2)), minutes=int(zone.group(3)))
-        return dt - (offset if zone.group(1) == "+" else -offset)
+        return (dt - (offset if zone.group(1) == "+" else -offset)).replace(tzinfo=timezone.utc)
     named = re.search(r"\b([A-Z]{2,4})( DST)?\b", without_clock.replace(month.group(1), "") + " " + rest[:12])
     if named and named.group(1) in _ZONE_HOURS:
         dt -= timedelta(hours=_ZONE_HOURS[named.group(1)] + (1 if named.group(2) else 0))
+        return dt.replace(tzinfo=timezone.utc)
     return dt
 
 
@@ -523,7 +532,7 @@ class MboxSource:
     @staticmethod
     def _record(folder: Folder, offset: int, from_line: bytes, raw: bytes) -> MessageRecord:
         flags, deleted = status_flags(raw)
-        date, source = internaldate(raw, store_times=((FROM_LINE, wall_clock(from_line_date(from_line))),))
+        date, source = internaldate(raw, store_times=((FROM_LINE, from_line_time(from_line)),))
         skip = "marked deleted in the source" if deleted else None
         if not raw.strip():
             skip = SKIP_EMPTY

@@ -39,7 +39,7 @@ from migrator.sources.base import (
     MessageRecord,
 )
 from migrator.sources.common import EPOCH_FALLBACK, header_value
-from migrator.sources.dates import FILE_NAME, FROM_LINE, internaldate, timestamp_date, wall_clock
+from migrator.sources.dates import FILE_NAME, FROM_LINE, internaldate, timestamp_date
 from migrator.sources.discovery import (
     AccountInfo,
     FolderInfo,
@@ -50,7 +50,7 @@ from migrator.sources.discovery import (
 )
 from migrator.sources.mbox import (
     IGNORED_SUFFIXES,
-    from_line_date,
+    from_line_time,
     is_from_line,
     is_separator,
     looks_like_mbox,
@@ -370,7 +370,7 @@ def _mbox_record(folder: Folder, path: Path, chunk: _Chunk) -> MessageRecord:
         return MessageRecord(folder=folder, stable_id=sid, raw=chunk.raw, date=EPOCH_FALLBACK, locator=locator,
                              skip_reason=SKIP_EMPTY, extra={"offset": str(chunk.offset)})
     flags, skip, extra = mozilla_state(chunk.raw)
-    date, source = internaldate(chunk.raw, store_times=((FROM_LINE, wall_clock(from_line_date(chunk.from_line))),))
+    date, source = internaldate(chunk.raw, store_times=((FROM_LINE, from_line_time(chunk.from_line)),))
     return MessageRecord(
         folder=folder, stable_id=sid, raw=chunk.raw, date=date, date_source=source,
         flags=flags, locator=locator, skip_reason=skip, extra={"offset": str(chunk.offset), **extra},
@@ -403,7 +403,7 @@ def read_maildir(folder: Folder, path: Path) -> Iterator[MessageRecord]:
         from_date = None
         first, sep, rest = raw.partition(b"\n")
         if sep and first.startswith(b"From ") and is_from_line(first.rstrip(b"\r")):
-            from_date, raw = wall_clock(from_line_date(first.rstrip(b"\r"))), rest
+            from_date, raw = from_line_time(first.rstrip(b"\r")), rest
         m = _NAME_TIME.match(name)  # "<seconds>.M<µs>P<pid>Q<n>.<host>.eml": when Thunderbird stored it
         name_date = timestamp_date(int(m.group(1))) if m else None
         date, source = internaldate(raw, store_times=((FROM_LINE, from_date), (FILE_NAME, name_date)), mtime=mtime)

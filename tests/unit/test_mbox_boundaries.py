@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from migrator.errors import SourceError
 from migrator.sources import detect_kind, open_source
 from migrator.sources.mbox import (
-    SKIP_EMPTY, SKIP_FOLDER_DATA, MboxSource, from_line_date, is_from_line, is_separator, iter_mbox,
+    SKIP_EMPTY, SKIP_FOLDER_DATA, MboxSource, from_line_date, from_line_time, is_from_line, is_separator, iter_mbox,
     looks_like_mbox,
 )
 
@@ -72,6 +72,16 @@ def test_grammar_rejects_prose(line: bytes):
 ])
 def test_from_line_dates(line: bytes, want: datetime):
     assert from_line_date(line) == want
+
+
+def test_a_written_zone_is_kept_a_missing_one_left_to_the_date_policy(tmp_path: Path):
+    assert from_line_time(b"From a@b Mon Jan  1 09:00:00 2024").tzinfo is None  # type: ignore[union-attr]
+    assert from_line_time(b"From a@b Mon Jan  1 09:00:00 2024 +0900") == datetime(2024, 1, 1, tzinfo=timezone.utc)
+    f = _write(tmp_path / "Inbox", b"From a@b Mon Jan  1 09:00:00 2024 +0900\n"
+               b"Date: Mon, 1 Jan 2024 00:00:01 +0000\nSubject: x\n\nbody\n")
+    src = MboxSource(f)
+    [rec] = list(src.messages(src.folders()[0]))
+    assert rec.date == datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 def test_separator_rule():
