@@ -243,6 +243,9 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             frun.failed += 1
             stats.failed += 1
             stats.failures.append(quarantine.failure(s.record, entry.target, s.reason or "unreadable", None))
+            state.record_unreadable(entry.target, s.record.stable_id, entry.folder.display, s.record.locator,
+                                    s.reason or "unreadable")  # `migrate status` counts it as failed
+            quarantine.log_unreadable(s.record, entry.target, s.reason or "unreadable")
         elif s.fate == SKIPPED:
             frun.skipped += 1
             stats.skipped += 1

@@ -10,6 +10,7 @@ resume step finds those messages on the server by content).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -392,6 +393,22 @@ class State:
                 "UPDATE messages SET status = 'failed', error = ?, quarantine = ?, updated = ?"
                 " WHERE target = ? AND fingerprint = ?",
                 (error, quarantine, time.time(), target, fingerprint),
+            )
+
+    def record_unreadable(self, target: str, stable_id: str, source_folder: str, locator: str, error: str) -> None:
+        """Journal a source item that could not be read as failed (`migrate status` counts it).
+
+        It has no content, so its row is keyed by its stable id ("unreadable:" + SHA-1 of it) in the
+        place of a fingerprint: a re-run that still cannot read it updates the same row.
+        """
+        key = "unreadable:" + hashlib.sha1(stable_id.encode("utf-8")).hexdigest()
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO messages (target, fingerprint, size, stable_id, source_folder, locator, status, error,"
+                " updated) VALUES (?, ?, 0, ?, ?, ?, 'failed', ?, ?)"
+                " ON CONFLICT (target, fingerprint) DO UPDATE SET status = 'failed', error = excluded.error,"
+                " locator = excluded.locator, updated = excluded.updated",
+                (target, key, stable_id, source_folder, locator, error, time.time()),
             )
 
     def requeue(self, target: str, fingerprints: Iterable[str]) -> None:
