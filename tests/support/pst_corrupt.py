@@ -45,6 +45,23 @@ class PstLayout:
                 bid, block_ib, cb = struct.unpack_from("<QQH", page, off)
                 self.blocks[bid & ~1] = (block_ib, cb)
 
+    def node_entry(self, nid: int) -> int:
+        """File offset of the node's NBTENTRY (its descriptor) in a leaf page of the NBT."""
+        return self._find_entry(struct.unpack_from("<Q", self.data, 0xE0)[0], nid)
+
+    def _find_entry(self, ib: int, nid: int) -> int:
+        page = self.data[ib:ib + PAGE]
+        count, size, level = page[488], page[490], page[491]
+        for i in range(count):
+            off = i * size
+            if level > 0:
+                found = self._find_entry(struct.unpack_from("<QQQ", page, off)[2], nid)
+                if found >= 0:
+                    return found
+            elif struct.unpack_from("<Q", page, off)[0] & 0xFFFFFFFF == nid:
+                return ib + off
+        return -1
+
     def data_block(self, nid: int) -> tuple[int, int]:
         """(file offset, size in bytes) of the node's data block (its first block, for an XBLOCK)."""
         bid = self.nodes[nid][0]
@@ -59,6 +76,15 @@ def damage_node(src: Path, dest: Path, nid: int, length: int = 64) -> int:
     data[offset:offset + n] = bytes((0xA5 ^ (i * 37)) & 0xFF for i in range(n))
     dest.write_bytes(bytes(data))
     return offset
+
+
+def damage_descriptor(src: Path, dest: Path, nid: int) -> None:
+    """Copy src to dest with node `nid`'s descriptor (NBTENTRY) pointing at a block that does not exist."""
+    data = bytearray(src.read_bytes())
+    entry = PstLayout(bytes(data)).node_entry(nid)
+    assert entry >= 0, f"node {nid:#x} not in the NBT"
+    struct.pack_into("<Q", data, entry + 8, 0x7FFFFFF0)  # bidData
+    dest.write_bytes(bytes(data))
 
 
 def contents_table(folder_nid: int) -> int:

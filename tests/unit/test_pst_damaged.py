@@ -17,7 +17,7 @@ import pytest
 from migrator.sources.base import MessageRecord
 from migrator.sources.pst import PstSource, detect
 from migrator.sources.pst_damage import FolderCount, guard, is_ost
-from tests.support.pst_corrupt import contents_table, damage_node, hierarchy_table, make_ost
+from tests.support.pst_corrupt import contents_table, damage_descriptor, damage_node, hierarchy_table, make_ost
 
 pytestmark = pytest.mark.pst
 
@@ -82,6 +82,17 @@ def test_damaged_contents_table_other_folders_read_exactly(tmp_path: Path) -> No
     assert all("contents table" in (r.error or "") and "unsupported table signature" in (r.error or "") for r in bad)
     assert len({r.stable_id for r in bad}) == 6
     assert any("folder 'Drafts' is damaged: 6 of its 6 items could not be read" in w for w in warnings), warnings
+
+
+def test_descriptor_of_a_folder_table_pointing_nowhere(tmp_path: Path) -> None:
+    src = fixture(SUPPORT)
+    intact, _ = read(src)
+    damage_descriptor(src, tmp_path / "d.pst", contents_table(SENT))
+    got, warnings = read(tmp_path / "d.pst")
+    assert mails(got["Drafts"]) == mails(intact["Drafts"])
+    assert len(errors(got["Sent Messages"])) == 11 and not mails(got["Sent Messages"])
+    assert "offset index value" in (errors(got["Sent Messages"])[0].error or "")
+    assert any("'Sent Messages' is damaged: 11 of its 11 items" in w for w in warnings)
 
 
 def test_one_damaged_item_is_one_failure(tmp_path: Path) -> None:
