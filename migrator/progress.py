@@ -119,6 +119,16 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
             out.append(f"  {m.folder}: {m.locator} {m.subject!r} {m.date} ({human_bytes(m.size)})")
         if len(plan.too_big) > 20:
             out.append(f"  ... and {len(plan.too_big) - 20} more (see --json or --report)")
+    if plan.at_risk:
+        how = {True: "the server offers BINARY (RFC 3516): they go as literal8 and arrive exactly",
+               False: "the server offers no BINARY (RFC 3516): it will store them changed (NUL returned as 0x80); "
+                      "run and verify report them as \"stored changed by the server\", never as verified",
+               None: "whether they arrive exactly depends on the server offering BINARY (RFC 3516)"}[plan.at_risk_binary]
+        out += ["", f"Holding NUL bytes, which a plain IMAP literal cannot carry: {plan.at_risk} message(s); {how}:"]
+        for m in plan.at_risk_messages[:20]:
+            out.append(f"  {m.folder}: {m.locator} {m.subject!r} {m.date} ({human_bytes(m.size)})")
+        if plan.at_risk > 20:
+            out.append(f"  ... and {plan.at_risk - 20} more (see --json or --report)")
     if plan.warnings:
         out.append("")
     for w in plan.warnings:
@@ -157,6 +167,13 @@ def render_run(stats: RunStats) -> str:
         f"+ duplicates {stats.duplicates} + failed {stats.failed}"
         + ("" if stats.adds_up else "  (DOES NOT ADD UP: please report)")
     )
+    if stats.changed:
+        out.append(f"Stored changed by the server: {stats.changed} of the {stats.uploaded} uploaded (it offers no BINARY, "
+                   "RFC 3516: their NUL bytes come back as 0x80; a re-run would store them the same way; the "
+                   "source keeps the original):")
+        out.extend(f"  * {m}" for m in stats.changed_messages[:20])
+        if stats.changed > 20:
+            out.append(f"  ... and {stats.changed - 20} more (`migrate verify --list`)")
     out.append(f"Not in scope: skipped {stats.skipped}, filtered {stats.filtered}.")
     rate = stats.uploaded / stats.seconds if stats.seconds > 0 else 0.0
     out.append(f"Uploaded {human_bytes(stats.uploaded_bytes)} in {stats.seconds:.1f} s ({rate:.1f} messages/s).")
@@ -217,8 +234,12 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
     r = report
     out.append("")
     out.append(f"Expected on the server: {r.expected} = present {r.present} + missing {r.missing} + different "
-               f"{r.different} + new in the source {r.new_in_source} + failed {r.failed_upload}"
+               f"{r.different}" + (f" + stored changed by the server {r.changed}" if r.changed else "")
+               + f" + new in the source {r.new_in_source} + failed {r.failed_upload}"
                + (f" + left local on purpose {r.kept_local}" if r.kept_local else "") + ".")
+    if r.changed:
+        out.append(f"Stored changed by the server: {r.changed} (on the server, not with the bytes sent: never "
+                   "counted as verified).")
     out.append(f"Also on the server: {r.extra} not from this migration"
                + (f", {r.gone_from_source} uploaded earlier but no longer in the source" if r.gone_from_source else "")
                + ".")
@@ -277,6 +298,11 @@ def verdict(report: VerifyReport) -> str:
         tips.append(f"  - The account is full ({human_bytes(r.quota_used)} of {human_bytes(r.quota_limit)}): raise the "
                     "quota or free space on the server, or keep older mail local with --since DATE (see `migrate plan`)"
                     ", then run again.")
+    if r.changed:
+        tips.append(f"  - {r.changed} message(s) stored changed by the server (see the lines marked * \"stored "
+                    "changed\"): it cannot keep some of their bytes (NUL, RFC 3516 BINARY not offered or not kept), "
+                    "so running again would store them the same way. The source keeps the originals: keep it (or "
+                    "those messages, e.g. with `migrate archive`) as their exact copy.")
     if r.different:
         tips.append(f"  - {r.different} message(s) differ on the server (see the lines marked *): the source keeps the "
                     "original; delete the damaged copy in your mail program and run `migrate run` again, or keep it "

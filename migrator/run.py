@@ -123,7 +123,7 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
         connect=session.connect_new, main=lambda: session.target, reconnect_main=session.reconnect, state=state,
         stats=stats, quarantine=quarantine, connections=opts.connections, batch_count=opts.batch_count,
         batch_bytes=opts.batch_bytes, max_attempts=opts.max_reconnects, backoff=opts.backoff,
-        on_upload=opts.on_upload,
+        on_upload=opts.on_upload, binary=session.target.has("BINARY"),
     )
     uploader.start()
     try:
