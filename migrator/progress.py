@@ -215,15 +215,18 @@ def problem_line(p: Problem) -> str:
 
 def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
     """list_mode None: the problems; True: every message (= + ~ too); False: folders and totals only."""
-    rows = [[f.source, f.target, str(f.expected), str(f.present), str(f.missing), str(f.different),
-             str(f.new_in_source), str(f.failed_upload), str(f.kept_local), str(f.extra), str(f.filtered)]
+    changed = bool(report.changed)  # its column only when there is something in it
+    rows = [[f.source, f.target, str(f.expected), str(f.present), str(f.missing), str(f.different)]
+            + ([str(f.changed)] if changed else [])
+            + [str(f.new_in_source), str(f.failed_upload), str(f.kept_local), str(f.extra), str(f.filtered)]
             + (["checked earlier" if f.reused else ""] if report.reused_folders else []) for f in report.folders]
     out = [f"Verify {report.target}" + (" (content compared)" if report.deep and report.sample is None else
                                         f" (content of {report.sample:g}% compared)" if report.sample else ""), ""]
-    out.append(table(["source folder", "target folder", "expected", "present", "missing", "different",
-                      "new in source", "failed", "kept local", "extra on server", "filtered"]
+    out.append(table(["source folder", "target folder", "expected", "present", "missing", "different"]
+                     + (["changed by the server"] if changed else [])
+                     + ["new in source", "failed", "kept local", "extra on server", "filtered"]
                      + ([""] if report.reused_folders else []), rows,
-                     right=set(range(2, 11))))
+                     right=set(range(2, 11 + changed))))
     shown = [p for p in report.problems if list_mode or p.sign in PROBLEM_SIGNS] if list_mode is not False else []
     if shown:
         out.append("")
@@ -249,6 +252,8 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
         out.append(f"Compared byte for byte (with flags and date): {r.deep_checked} message(s).")
     else:
         out.append("Checked by the UID recorded at upload, else Message-ID and size (--deep compares the content).")
+        if r.deep_checked:
+            out.append(f"Content compared for {r.deep_checked} message(s) whose bytes are at risk (NUL bytes): always.")
     if r.date_sources and (list_mode or r.date_sources.get("fallback") or r.date_sources.get("mtime")):
         out.append("Dates (INTERNALDATE) taken from: " + ", ".join(
             f"{source or 'unknown'} {n}" for source, n in sorted(r.date_sources.items(), key=lambda x: -x[1]))
@@ -301,8 +306,8 @@ def verdict(report: VerifyReport) -> str:
     if r.changed:
         tips.append(f"  - {r.changed} message(s) stored changed by the server (see the lines marked * \"stored "
                     "changed\"): it cannot keep some of their bytes (NUL, RFC 3516 BINARY not offered or not kept), "
-                    "so running again would store them the same way. The source keeps the originals: keep it (or "
-                    "those messages, e.g. with `migrate archive`) as their exact copy.")
+                    "so running again would store them the same way. The source keeps the originals: keep it as "
+                    "their exact copy.")
     if r.different:
         tips.append(f"  - {r.different} message(s) differ on the server (see the lines marked *): the source keeps the "
                     "original; delete the damaged copy in your mail program and run `migrate run` again, or keep it "

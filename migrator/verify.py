@@ -366,6 +366,8 @@ class _Verifier:
         for e in m.unmatched:
             if e.message_id is None:
                 wanted[e.fingerprint].append(e)
+                if e.wire is not None:  # NULs read back as 0x80 through BODY[] (identity.as_read_back)
+                    wanted[fingerprint(as_read_back(e.wire))].append(e)
         sizes = {e.size for es in wanted.values() for e in es}
         pool = [u for u in sorted(server) if u not in m.claimed and server[u][0] is None and server[u][1] in sizes]
         if not wanted or not pool:
@@ -373,9 +375,9 @@ class _Verifier:
         found: set[int] = set()
         for group in size_chunks(pool, {u: s for u, (_m, s) in server.items()}):
             for uid, raw, _f, _d, _s in self.target.fetch_messages(group, body=True, chunk=len(group)):
-                es = wanted.get(fingerprint(to_crlf(raw)))
+                es = [x for x in wanted.get(fingerprint(to_crlf(raw)), ()) if id(x) not in found]
                 if es:
-                    e = es.pop(0)
+                    e = es[0]
                     m.claimed.add(uid)
                     m.matched.append((e, uid))
                     found.add(id(e))

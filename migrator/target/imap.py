@@ -595,29 +595,19 @@ class ImapTarget:
                 yield uid, item.get(b"BODY[]", b""), flags, date, int(item.get(b"RFC822.SIZE", 0))
 
     def fetch_binary(self, uids: Sequence[int]) -> dict[int, bytes]:
-        """{uid: BINARY.PEEK[] content} (RFC 3516) of UIDs of the folder last examined; {} when the
-        server has no BINARY. Read through imaplib (its literal reader takes `~{n}`; imapclient's
-        parser does not). Note: BINARY[] decodes every part's Content-Transfer-Encoding, so it
-        equals the uploaded bytes only for a message without encoded parts; a UID the server cannot
-        decode ([PARSE]) is left out."""
-        if not uids or not self.has("BINARY"):
-            return {}
+        """{uid: BINARY.PEEK[] bytes} (RFC 3516) for UIDs of the folder last examined ({} without
+        BINARY). Through imaplib, whose literal reader takes `~{n}` (imapclient's parser does not).
+        BINARY[] decodes encoded parts; a UID the server cannot decode ([PARSE]) is left out."""
         out: dict[int, bytes] = {}
-        imap = self.client._imap  # noqa: SLF001 - see the docstring
-        for uid in uids:  # one by one: a [PARSE] refusal of one message fails the whole FETCH
+        for uid in uids if self.has("BINARY") else ():  # one by one: a [PARSE] NO fails a whole FETCH
             try:
-                typ, data = imap.uid("FETCH", str(uid), "(BINARY.PEEK[])")
-            except imaplib.IMAP4.error as exc:
-                if isinstance(exc, imaplib.IMAP4.abort):
-                    raise ConnectionLost(str(exc)) from exc
-                continue
-            except OSError as exc:
+                typ, data = self.client._imap.uid("FETCH", str(uid), "(BINARY.PEEK[])")  # noqa: SLF001
+            except (OSError, imaplib.IMAP4.abort) as exc:
                 raise ConnectionLost(str(exc)) from exc
-            if typ != "OK":
+            except imaplib.IMAP4.error:
                 continue
-            for part in data or ():
-                if isinstance(part, tuple) and re.search(rb"\bUID %d\b" % uid, part[0]) \
-                        and re.search(rb"BINARY\[\] ~?\{\d+\}$", part[0]):
+            for part in data if typ == "OK" else ():
+                if isinstance(part, tuple) and re.search(rb"BINARY\[\] ~?\{\d+\}$", part[0]):  # one UID asked
                     out[uid] = part[1]
         return out
 
