@@ -454,7 +454,10 @@ class State:
         args: tuple[str, ...] = ()
         if target is not None:
             sql, args = sql + " AND target = ?", (target,)
-        return {(t, fp): (how, rb) for t, fp, how, rb in self._conn.execute(sql, args)}
+        try:
+            return {(t, fp): (how, rb) for t, fp, how, rb in self._conn.execute(sql, args)}
+        except sqlite3.OperationalError:  # an older file opened read-only (plan): no such column, none marked
+            return {}
 
     def changed_count(self) -> int:
         """Messages on the server stored changed by it (uploaded without literal8: see mark_at_risk)."""

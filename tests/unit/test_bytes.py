@@ -69,3 +69,17 @@ def test_read_back_and_the_change_described() -> None:
     assert as_read_back(wire) == b"a\x80b\x80\r\n"
     assert describe_change(wire, as_read_back(wire)) == "2 NUL bytes returned as 0x80"
     assert "instead of" in describe_change(wire, b"ab\r\n")
+
+
+def test_the_journal_marks_messages_at_risk(tmp_path) -> None:
+    from migrator.state import Intent, State
+
+    with State.open(tmp_path / "s.db", source_id="s", target_id="t") as st:
+        rows = [Intent("INBOX", fp, None, 10, f"id{fp}", "src", "loc", "subj", "2024-01-01T00:00:00+00:00", 1)
+                for fp in ("a", "b", "c")]
+        st.record_intents(rows)
+        st.mark_at_risk("INBOX", [("a", "changed", "ra"), ("b", "literal8", "rb")])
+        assert st.at_risk("INBOX") == {("INBOX", "a"): ("changed", "ra"), ("INBOX", "b"): ("literal8", "rb")}
+        assert st.changed_count() == 0  # not on the server yet
+        st.mark_done([("INBOX", fp, 7, i) for i, fp in enumerate("abc", 1)])
+        assert st.changed_count() == 1
