@@ -425,6 +425,11 @@ def status(state_path: Path) -> int:
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         counts = dict(conn.execute("SELECT status, COUNT(*) FROM messages GROUP BY status").fetchall())
+        try:  # a state file older than the at_risk column has none (read-only here: not added)
+            changed = conn.execute("SELECT COUNT(*) FROM messages WHERE status = 'done' AND at_risk = 'changed'"
+                                   ).fetchone()[0]
+        except sqlite3.OperationalError:
+            changed = 0
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"{state_path}: not a migrate state database ({exc})") from exc
     finally:
@@ -432,6 +437,8 @@ def status(state_path: Path) -> int:
     click.echo(f"target: {meta.get('target')}\nsource: {meta.get('source', '').replace(chr(10), ', ')}")
     for k in ("done", "intent", "failed", "missing"):
         click.echo(f"{k}: {counts.get(k, 0)}")
+    if changed:
+        click.echo(f"stored changed by the server: {changed} (of done: NUL bytes the server returns as 0x80)")
     return 0
 
 

@@ -93,6 +93,9 @@ class Plan(BaseModel):
     upload_by_year: dict[str, list[int]] = Field(default_factory=dict)  # year -> [messages, bytes] to upload
     max_message_bytes: int | None = None  # APPENDLIMIT or the provider's maximum, whichever is less
     too_big: list[BigMessage] = Field(default_factory=list)  # larger than that (the first 200)
+    at_risk: int = 0  # to upload, holding bytes a plain literal cannot carry (NUL: identity.at_risk)
+    at_risk_binary: bool | None = None  # the server offers BINARY: they go as literal8 (None: not known)
+    at_risk_messages: list[BigMessage] = Field(default_factory=list)  # the first 200 of them
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -115,6 +118,7 @@ class FolderRun(BaseModel):
     failed: int = 0
     skipped: int = 0
     filtered: int = 0
+    changed: int = 0  # of uploaded: stored changed by the server (bytes at risk, no BINARY)
 
 
 class RunStats(BaseModel):
@@ -129,6 +133,8 @@ class RunStats(BaseModel):
     failed: int = 0
     skipped: int = 0
     filtered: int = 0
+    changed: int = 0  # of uploaded: stored changed by the server (docs/concepts.md, "Bytes on the way")
+    changed_messages: list[str] = Field(default_factory=list)  # "folder: locator: what changed" (the first 200)
     recovered_intents: int = 0
     reconnects: int = 0
     failures: list[Failure] = Field(default_factory=list)
@@ -159,8 +165,9 @@ class Problem(BaseModel):
 
 
 class FolderVerify(BaseModel):
-    """One target folder: expected = present + missing + different + new_in_source + failed_upload
-    + kept_local (what a diet left local on purpose)."""
+    """One target folder: expected = present + missing + different + changed + new_in_source
+    + failed_upload + kept_local (what a diet left local on purpose). `changed`: on the server but
+    stored changed by it (bytes it cannot keep, docs/concepts.md "Bytes on the way"): never verified."""
 
     source: str
     target: str
@@ -168,6 +175,7 @@ class FolderVerify(BaseModel):
     present: int = 0
     missing: int = 0
     different: int = 0
+    changed: int = 0  # stored changed by the server (never verified; a re-run would repeat it)
     extra: int = 0  # on the server, not from this migration
     gone_from_source: int = 0  # uploaded by this migration, no longer in the source (or out of scope)
     new_in_source: int = 0
@@ -183,10 +191,11 @@ class FolderVerify(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.missing == 0 and self.different == 0 and self.new_in_source == 0 and self.failed_upload == 0
+        return (self.missing == 0 and self.different == 0 and self.changed == 0 and self.new_in_source == 0
+                and self.failed_upload == 0)
 
 
-VERIFY_COUNTS = ("expected", "present", "missing", "different", "extra", "gone_from_source", "new_in_source",
+VERIFY_COUNTS = ("expected", "present", "missing", "different", "changed", "extra", "gone_from_source", "new_in_source",
                  "failed_upload", "kept_local", "filtered", "skipped", "duplicates", "deep_checked")
 
 
@@ -202,6 +211,7 @@ class VerifyReport(BaseModel):
     present: int = 0
     missing: int = 0
     different: int = 0
+    changed: int = 0  # stored changed by the server: on it, never verified
     extra: int = 0
     gone_from_source: int = 0
     new_in_source: int = 0
@@ -222,7 +232,8 @@ class VerifyReport(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
-        return self.missing == 0 and self.different == 0 and self.new_in_source == 0 and self.failed_upload == 0
+        return (self.missing == 0 and self.different == 0 and self.changed == 0 and self.new_in_source == 0
+                and self.failed_upload == 0)
 
 
 class ArchiveFolder(BaseModel):

@@ -22,7 +22,7 @@ from migrator import diet
 from migrator.errors import ConnectionLost
 from migrator.filters import Scope
 from migrator.folders import TargetLayout, folder_role, map_stores
-from migrator.identity import fingerprint, to_crlf
+from migrator.identity import at_risk, fingerprint, to_crlf
 from migrator.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
 from migrator.sources.base import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
 from migrator.sources.common import Headers, header_value, message_id
@@ -334,6 +334,8 @@ class _Acc:
     max_bytes: int | None = None  # larger messages are listed as too big, not counted as needed
     too_big: list[BigMessage] = field(default_factory=list)
     too_big_bytes: int = 0
+    at_risk: int = 0
+    at_risk_messages: list[BigMessage] = field(default_factory=list)
 
     def enter(self, entry: Entry, junk: bool) -> None:
         self.current = len(self.names)
@@ -374,6 +376,14 @@ class _Acc:
             self.too_big.append(BigMessage(folder=s.entry.folder.display, target=s.entry.target,
                                            locator=s.record.locator, subject=_readable(subject_of_scanned(s)),
                                            date=_day(s.record.date), size=s.size))
+
+    def risky(self, s: Scanned) -> None:
+        """A message whose bytes a plain literal cannot carry (identity.at_risk): listed by plan."""
+        self.at_risk += 1
+        if len(self.at_risk_messages) < 200:
+            self.at_risk_messages.append(BigMessage(folder=s.entry.folder.display, target=s.entry.target,
+                                                    locator=s.record.locator, subject=_readable(subject_of_scanned(s)),
+                                                    date=_day(s.record.date), size=s.size))
 
     def keep(self, folder: str, s: Scanned) -> None:
         self.kept_one(folder, s.size, _day(s.record.date), s.reason or "filtered")
@@ -441,6 +451,8 @@ def account(fp: FolderPlan, s: Scanned, acc: _Acc | None, by_year: dict[str, lis
             acc.big(s)
         else:
             acc.candidate(s)
+            if s.wire and at_risk(s.wire):
+                acc.risky(s)
 
 
 def folder_plan(entry: Entry) -> FolderPlan:
@@ -535,6 +547,9 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
             f"the server accepts messages up to {diet.human(plan.max_message_bytes)} ({source})"
             + (f": {n} message(s) are larger and would be refused; keep them local with "
                f"--max-size {diet.size_flag(plan.max_message_bytes)}" if n else ""))
+    if acc.at_risk:
+        plan.at_risk, plan.at_risk_messages = acc.at_risk, acc.at_risk_messages
+        plan.at_risk_binary = scanner.target.has("BINARY") if scanner.target is not None else None
     plan.warnings.extend(scanner.all_warnings())
     return plan
 

@@ -119,6 +119,16 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
             out.append(f"  {m.folder}: {m.locator} {m.subject!r} {m.date} ({human_bytes(m.size)})")
         if len(plan.too_big) > 20:
             out.append(f"  ... and {len(plan.too_big) - 20} more (see --json or --report)")
+    if plan.at_risk:
+        how = {True: "the server offers BINARY (RFC 3516): they go as literal8 and arrive exactly",
+               False: "the server offers no BINARY (RFC 3516): it will store them changed (NUL returned as 0x80); "
+                      "run and verify report them as \"stored changed by the server\", never as verified",
+               None: "whether they arrive exactly depends on the server offering BINARY (RFC 3516)"}[plan.at_risk_binary]
+        out += ["", f"Holding NUL bytes, which a plain IMAP literal cannot carry: {plan.at_risk} message(s); {how}:"]
+        for m in plan.at_risk_messages[:20]:
+            out.append(f"  {m.folder}: {m.locator} {m.subject!r} {m.date} ({human_bytes(m.size)})")
+        if plan.at_risk > 20:
+            out.append(f"  ... and {plan.at_risk - 20} more (see --json or --report)")
     if plan.warnings:
         out.append("")
     for w in plan.warnings:
@@ -157,6 +167,13 @@ def render_run(stats: RunStats) -> str:
         f"+ duplicates {stats.duplicates} + failed {stats.failed}"
         + ("" if stats.adds_up else "  (DOES NOT ADD UP: please report)")
     )
+    if stats.changed:
+        out.append(f"Stored changed by the server: {stats.changed} of the {stats.uploaded} uploaded (it offers no BINARY, "
+                   "RFC 3516: their NUL bytes come back as 0x80; a re-run would store them the same way; the "
+                   "source keeps the original):")
+        out.extend(f"  * {m}" for m in stats.changed_messages[:20])
+        if stats.changed > 20:
+            out.append(f"  ... and {stats.changed - 20} more (`migrate verify --list`)")
     out.append(f"Not in scope: skipped {stats.skipped}, filtered {stats.filtered}.")
     rate = stats.uploaded / stats.seconds if stats.seconds > 0 else 0.0
     out.append(f"Uploaded {human_bytes(stats.uploaded_bytes)} in {stats.seconds:.1f} s ({rate:.1f} messages/s).")
@@ -198,15 +215,18 @@ def problem_line(p: Problem) -> str:
 
 def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
     """list_mode None: the problems; True: every message (= + ~ too); False: folders and totals only."""
-    rows = [[f.source, f.target, str(f.expected), str(f.present), str(f.missing), str(f.different),
-             str(f.new_in_source), str(f.failed_upload), str(f.kept_local), str(f.extra), str(f.filtered)]
+    changed = bool(report.changed)  # its column only when there is something in it
+    rows = [[f.source, f.target, str(f.expected), str(f.present), str(f.missing), str(f.different)]
+            + ([str(f.changed)] if changed else [])
+            + [str(f.new_in_source), str(f.failed_upload), str(f.kept_local), str(f.extra), str(f.filtered)]
             + (["checked earlier" if f.reused else ""] if report.reused_folders else []) for f in report.folders]
     out = [f"Verify {report.target}" + (" (content compared)" if report.deep and report.sample is None else
                                         f" (content of {report.sample:g}% compared)" if report.sample else ""), ""]
-    out.append(table(["source folder", "target folder", "expected", "present", "missing", "different",
-                      "new in source", "failed", "kept local", "extra on server", "filtered"]
+    out.append(table(["source folder", "target folder", "expected", "present", "missing", "different"]
+                     + (["changed by the server"] if changed else [])
+                     + ["new in source", "failed", "kept local", "extra on server", "filtered"]
                      + ([""] if report.reused_folders else []), rows,
-                     right=set(range(2, 11))))
+                     right=set(range(2, 11 + changed))))
     shown = [p for p in report.problems if list_mode or p.sign in PROBLEM_SIGNS] if list_mode is not False else []
     if shown:
         out.append("")
@@ -217,8 +237,12 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
     r = report
     out.append("")
     out.append(f"Expected on the server: {r.expected} = present {r.present} + missing {r.missing} + different "
-               f"{r.different} + new in the source {r.new_in_source} + failed {r.failed_upload}"
+               f"{r.different}" + (f" + stored changed by the server {r.changed}" if r.changed else "")
+               + f" + new in the source {r.new_in_source} + failed {r.failed_upload}"
                + (f" + left local on purpose {r.kept_local}" if r.kept_local else "") + ".")
+    if r.changed:
+        out.append(f"Stored changed by the server: {r.changed} (on the server, not with the bytes sent: never "
+                   "counted as verified).")
     out.append(f"Also on the server: {r.extra} not from this migration"
                + (f", {r.gone_from_source} uploaded earlier but no longer in the source" if r.gone_from_source else "")
                + ".")
@@ -228,6 +252,8 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
         out.append(f"Compared byte for byte (with flags and date): {r.deep_checked} message(s).")
     else:
         out.append("Checked by the UID recorded at upload, else Message-ID and size (--deep compares the content).")
+        if r.deep_checked:
+            out.append(f"Content compared for {r.deep_checked} message(s) whose bytes are at risk (NUL bytes): always.")
     if r.date_sources and (list_mode or r.date_sources.get("fallback") or r.date_sources.get("mtime")):
         out.append("Dates (INTERNALDATE) taken from: " + ", ".join(
             f"{source or 'unknown'} {n}" for source, n in sorted(r.date_sources.items(), key=lambda x: -x[1]))
@@ -277,6 +303,11 @@ def verdict(report: VerifyReport) -> str:
         tips.append(f"  - The account is full ({human_bytes(r.quota_used)} of {human_bytes(r.quota_limit)}): raise the "
                     "quota or free space on the server, or keep older mail local with --since DATE (see `migrate plan`)"
                     ", then run again.")
+    if r.changed:
+        tips.append(f"  - {r.changed} message(s) stored changed by the server (see the lines marked * \"stored "
+                    "changed\"): it cannot keep some of their bytes (NUL, RFC 3516 BINARY not offered or not kept), "
+                    "so running again would store them the same way. The source keeps the originals: keep it as "
+                    "their exact copy.")
     if r.different:
         tips.append(f"  - {r.different} message(s) differ on the server (see the lines marked *): the source keeps the "
                     "original; delete the damaged copy in your mail program and run `migrate run` again, or keep it "

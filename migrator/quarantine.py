@@ -30,6 +30,15 @@ class Quarantine:
             log.write(f"{path}\t{target}\t{rec.locator}\t{reason}\n")
         return str(path)
 
+    def log_unreadable(self, rec: MessageRecord, target: str, reason: str) -> None:
+        """A source item that could not be read: no .eml to keep, one line in failures.log
+        (no file, the target folder, where it is in the source: folder and item, the reason)."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.directory, 0o700)
+        log_fd = os.open(self.directory / "failures.log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+        with os.fdopen(log_fd, "a", encoding="utf-8") as log:
+            log.write(f"(unreadable, no .eml)\t{target}\t{rec.locator}\t{' '.join(reason.split())}\n")
+
     @staticmethod
     def failure(rec: MessageRecord, target: str, reason: str, path: str | None) -> Failure:
         return Failure(folder=rec.folder.display, target=target, locator=rec.locator, reason=reason,

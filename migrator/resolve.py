@@ -7,16 +7,40 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from migrator.identity import fingerprint, to_crlf
+from migrator.identity import NUL_READ_BACK, fingerprint, to_crlf
 from migrator.state import State
 from migrator.target.imap import ImapTarget
 
 
 def _hash_candidates(target: ImapTarget, uids: list[int]) -> dict[str, list[int]]:
+    """{fingerprint: UIDs} of what the server holds. A message whose BODY[] shows 0x80 (where a
+    stored NUL reads back, identity.as_read_back) is hashed through BINARY[] too when the server
+    offers it, so a NUL message sent as literal8 is recognised by its own fingerprint; the journal's
+    `read_back` fingerprint recognises it from BODY[] alone (no BINARY, or encoded parts)."""
     by_fp: dict[str, list[int]] = defaultdict(list)
+    maybe_nul: list[int] = []
     for uid, raw, _flags, _date, _size in target.fetch_messages(uids, body=True, chunk=100):
         by_fp[fingerprint(to_crlf(raw))].append(uid)
+        if NUL_READ_BACK in raw:
+            maybe_nul.append(uid)
+    for uid, raw in target.fetch_binary(maybe_nul).items():
+        fp = fingerprint(to_crlf(raw))
+        if uid not in by_fp[fp]:
+            by_fp[fp].append(uid)
     return by_fp
+
+
+def _take(by_fp: dict[str, list[int]], fps: tuple[str | None, ...], claimed: set[int]) -> int | None:
+    """The first unclaimed UID holding one of these fingerprints; it is claimed (each UID answers
+    for one message, even when listed under its BODY[] and its BINARY[] fingerprint)."""
+    for fp in fps:
+        uids = by_fp.get(fp) if fp else None
+        while uids:
+            uid = uids.pop(0)
+            if uid not in claimed:
+                claimed.add(uid)
+                return uid
+    return None
 
 
 def resolve_intents(target: ImapTarget, state: State, folder: str,
@@ -40,12 +64,14 @@ def resolve_intents(target: ImapTarget, state: State, folder: str,
     taken = {r.uid for r in state.rows(target=folder, status="done") if r.uid is not None}
     candidates = [m.uid for m in target.index(folder, min_uid=low) if m.uid not in taken]
     by_fp = _hash_candidates(target, candidates)
+    risky = state.at_risk(folder)
+    claimed: set[int] = set()
     done: list[tuple[str, str, int | None, int | None]] = []
     requeue: list[str] = []
     for row in intents:
-        uids = by_fp.get(row.fingerprint)
-        if uids:
-            done.append((folder, row.fingerprint, st.uidvalidity, uids.pop(0)))
+        uid = _take(by_fp, (row.fingerprint, risky.get((folder, row.fingerprint), ("", None))[1]), claimed)
+        if uid is not None:
+            done.append((folder, row.fingerprint, st.uidvalidity, uid))
         else:
             requeue.append(row.fingerprint)
     state.mark_done(done)
@@ -65,12 +91,17 @@ def revalidate_folder(target: ImapTarget, state: State, folder: str, uidvalidity
         else:
             no_mid.append(m.uid)
     by_fp = _hash_candidates(target, no_mid) if no_mid else {}
+    risky = state.at_risk(folder)
+    claimed: set[int] = set()
     found: list[tuple[str, str, int | None, int | None]] = []
     missing: list[int] = []
     for row in state.rows(target=folder, status="done"):
-        uids = by_mid.get((row.message_id, row.size)) if row.message_id else by_fp.get(row.fingerprint)
-        if uids:
-            found.append((folder, row.fingerprint, uidvalidity, uids.pop(0)))
+        uids = by_mid.get((row.message_id, row.size)) if row.message_id else None
+        uid = uids.pop(0) if uids else None
+        if uid is None and not row.message_id:
+            uid = _take(by_fp, (row.fingerprint, risky.get((folder, row.fingerprint), ("", None))[1]), claimed)
+        if uid is not None:
+            found.append((folder, row.fingerprint, uidvalidity, uid))
         else:
             missing.append(row.id)
     state.mark_done(found)

@@ -123,7 +123,7 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
         connect=session.connect_new, main=lambda: session.target, reconnect_main=session.reconnect, state=state,
         stats=stats, quarantine=quarantine, connections=opts.connections, batch_count=opts.batch_count,
         batch_bytes=opts.batch_bytes, max_attempts=opts.max_reconnects, backoff=opts.backoff,
-        on_upload=opts.on_upload,
+        on_upload=opts.on_upload, binary=session.target.has("BINARY"),
     )
     uploader.start()
     try:
@@ -243,6 +243,9 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             frun.failed += 1
             stats.failed += 1
             stats.failures.append(quarantine.failure(s.record, entry.target, s.reason or "unreadable", None))
+            state.record_unreadable(entry.target, s.record.stable_id, entry.folder.display, s.record.locator,
+                                    s.reason or "unreadable")  # `migrate status` counts it as failed
+            quarantine.log_unreadable(s.record, entry.target, s.reason or "unreadable")
         elif s.fate == SKIPPED:
             frun.skipped += 1
             stats.skipped += 1

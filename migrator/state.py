@@ -10,6 +10,7 @@ resume step finds those messages on the server by content).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -87,6 +88,11 @@ CREATE TABLE IF NOT EXISTS verified (
 _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # where msg_date (the INTERNALDATE given) came from: migrator.sources.dates.DATE_SOURCES
     ("messages", "date_source", "TEXT NOT NULL DEFAULT ''"),
+    # bytes at risk (identity.at_risk): how they went ('literal8': RFC 3516, kept exactly;
+    # 'changed': plain literal, the server stores them changed) and the fingerprint of the bytes a
+    # BODY[] fetch returns for them (identity.as_read_back), so resolve and verify recognise them
+    ("messages", "at_risk", "TEXT"),
+    ("messages", "read_back", "TEXT"),
 )
 
 
@@ -394,6 +400,22 @@ class State:
                 (error, quarantine, time.time(), target, fingerprint),
             )
 
+    def record_unreadable(self, target: str, stable_id: str, source_folder: str, locator: str, error: str) -> None:
+        """Journal a source item that could not be read as failed (`migrate status` counts it).
+
+        It has no content, so its row is keyed by its stable id ("unreadable:" + SHA-1 of it) in the
+        place of a fingerprint: a re-run that still cannot read it updates the same row.
+        """
+        key = "unreadable:" + hashlib.sha1(stable_id.encode("utf-8")).hexdigest()
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO messages (target, fingerprint, size, stable_id, source_folder, locator, status, error,"
+                " updated) VALUES (?, ?, 0, ?, ?, ?, 'failed', ?, ?)"
+                " ON CONFLICT (target, fingerprint) DO UPDATE SET status = 'failed', error = excluded.error,"
+                " locator = excluded.locator, updated = excluded.updated",
+                (target, key, stable_id, source_folder, locator, error, time.time()),
+            )
+
     def requeue(self, target: str, fingerprints: Iterable[str]) -> None:
         """Forget intents that never reached the server (they will be appended again)."""
         with self.transaction() as c:
@@ -417,6 +439,30 @@ class State:
             args.append(status)
         for row in self._conn.execute(sql + " ORDER BY id", args):
             yield Row(*row)
+
+    def mark_at_risk(self, target: str, items: Iterable[tuple[str, str, str]]) -> None:
+        """(fingerprint, how, read_back fingerprint) of journalled messages whose bytes are at risk
+        (identity.at_risk); how: 'literal8' (sent as RFC 3516 literal8) or 'changed' (the server
+        offers no BINARY: it stores them changed)."""
+        with self.transaction() as c:
+            c.executemany("UPDATE messages SET at_risk = ?, read_back = ? WHERE target = ? AND fingerprint = ?",
+                          [(how, rb, target, fp) for fp, how, rb in items])
+
+    def at_risk(self, target: str | None = None) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """{(target, fingerprint): (how, read_back fingerprint)} of the messages marked at risk."""
+        sql = "SELECT target, fingerprint, at_risk, read_back FROM messages WHERE at_risk IS NOT NULL"
+        args: tuple[str, ...] = ()
+        if target is not None:
+            sql, args = sql + " AND target = ?", (target,)
+        try:
+            return {(t, fp): (how, rb) for t, fp, how, rb in self._conn.execute(sql, args)}
+        except sqlite3.OperationalError:  # an older file opened read-only (plan): no such column, none marked
+            return {}
+
+    def changed_count(self) -> int:
+        """Messages on the server stored changed by it (uploaded without literal8: see mark_at_risk)."""
+        return int(self._conn.execute("SELECT COUNT(*) FROM messages WHERE status = 'done' AND at_risk = 'changed'"
+                                      ).fetchone()[0])
 
     def intent_targets(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT DISTINCT target FROM messages WHERE status = 'intent'")]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from migrator.errors import ConnectionLost, QuotaError, TargetError
+from migrator.identity import as_read_back, at_risk, fingerprint
 from migrator.models import FolderRun, RunStats
 from migrator.plan import Scanned, subject_of_scanned
 from migrator.quarantine import Quarantine
@@ -230,6 +231,7 @@ class Uploader:
     max_attempts: int = 8
     backoff: Callable[[int], float] = lambda a: min(30.0, 0.5 * 2**a)
     on_upload: Callable[[int, int], None] | None = None
+    binary: bool = False  # the server offers BINARY (RFC 3516): messages at risk go as literal8
     uidnext: dict[str, int] = field(default_factory=dict)
     _pending: dict[str, Batch] = field(default_factory=dict)
     _in_flight: int = 0
@@ -289,6 +291,10 @@ class Uploader:
             self._collect(block=True)
             self._raise_fatal()
         self.state.record_intents(self._intent(batch.folder, s) for s in batch.items)  # before the APPEND
+        risky = [(s.fingerprint, "literal8" if self.binary else "changed", fingerprint(as_read_back(s.wire)))
+                 for s in batch.items if at_risk(s.wire)]
+        if risky:  # journalled with the intent: resolve recognises them by what BODY[] returns
+            self.state.mark_at_risk(batch.folder, risky)
         while True:
             try:
                 self._workers.jobs.put(batch, timeout=0.2)
@@ -403,6 +409,15 @@ class Uploader:
         if not items:
             return
         nbytes = sum(len(s.wire) for s in items)
+        if not self.binary:  # a qualifier of uploaded: on the server, but not with these bytes
+            for s in items:
+                why = at_risk(s.wire)
+                if why is None:
+                    continue
+                frun.changed += 1
+                self.stats.changed += 1
+                if len(self.stats.changed_messages) < 200:
+                    self.stats.changed_messages.append(f"{frun.target}: {s.record.locator}: {why} returned as 0x80")
         frun.uploaded += len(items)
         frun.uploaded_bytes += nbytes
         self.stats.uploaded += len(items)

@@ -22,7 +22,7 @@ from datetime import datetime
 from email.header import decode_header, make_header
 from typing import Any
 
-from migrator.identity import fingerprint, to_crlf
+from migrator.identity import NUL, as_read_back, at_risk, describe_change, fingerprint, to_crlf
 from migrator.models import VERIFY_COUNTS, FolderVerify, Problem, VerifyReport
 from migrator.plan import (
     DUPLICATE,
@@ -58,6 +58,8 @@ class Expected:
     settled: bool = False  # its source folder was completed by an earlier run
     source_changed: bool = False  # ... and has changed since
     date_source: str = ""  # where `date` came from (migrator.sources.dates.DATE_SOURCES)
+    risk: str | None = None  # bytes at risk (identity.at_risk): 'literal8' or 'changed' (how they were sent)
+    wire: bytes | None = None  # the bytes as uploaded, kept only for a message at risk
 
 
 @dataclass
@@ -243,6 +245,7 @@ class _Verifier:
         server = {m.uid: (m.message_id, m.size) for m in self.target.index(name)} if exists else {}
         uidvalidity = st.uidvalidity if st else None
         rows = {r.fingerprint: r for r in self.state.rows(target=name)}
+        self._mark_risk(name, expected)
         m = match_messages(expected, rows, server, uidvalidity)
         self._match_by_content(m, server)
         fv.present = len(m.matched)
@@ -260,11 +263,14 @@ class _Verifier:
             fv.reused = True
             if saved_level == DEEP:
                 checked = set(m.claimed)
-        elif self.level > SHALLOW and m.matched:
-            chosen = m.matched
+        elif m.matched:
+            chosen = m.matched if self.level > SHALLOW else []
             if self.sample is not None:
                 chosen = [x for x in m.matched if self.rng.random() * 100 < self.sample] or [self.rng.choice(m.matched)]
-            checked, differ = self._deep(name, chosen, {u: s for u, (_m, s) in server.items()}, fv)
+            picked = {uid for _e, uid in chosen}  # messages at risk: their content is always compared
+            chosen = chosen + [(e, uid) for e, uid in m.matched if e.risk and uid not in picked]
+            if chosen:
+                checked, differ = self._deep(name, chosen, {u: s for u, (_m, s) in server.items()}, fv)
         if self.list_all:
             for e, uid in m.matched:
                 if uid not in differ:
@@ -321,9 +327,22 @@ class _Verifier:
     @staticmethod
     def _expected(s: Scanned, settled: bool, changed: bool) -> Expected:
         rec = s.record
+        risky = s.wire if s.wire and at_risk(s.wire) else None
         return Expected(s.fingerprint, s.message_id or message_id(rec.raw), len(s.wire), rec.locator,
                         display_subject(header_value(rec.raw, "Subject")), rec.date.isoformat(), rec.flags,
-                        rec.folder.display, settled, changed, rec.date_source)
+                        rec.folder.display, settled, changed, rec.date_source, wire=risky)
+
+    def _mark_risk(self, name: str, expected: list[Expected]) -> None:
+        """Mark the messages whose bytes are at risk: as the journal recorded their upload, else
+        as this server would store them (literal8 with BINARY, changed without)."""
+        journal = self.state.at_risk(name)
+        binary = self.target.has("BINARY")
+        for e in expected:
+            how = journal.get((name, e.fingerprint), (None, None))[0]
+            if e.wire is not None:
+                e.risk = how or ("literal8" if binary else "changed")
+            elif how is not None:
+                e.risk = how
 
     def _missing(self, name: str, e: Expected, row: Row | None, fv: FolderVerify) -> None:
         sign, kind, detail = classify_missing(e, row, self.kept.get((name, e.fingerprint)), self.has_history)
@@ -347,6 +366,8 @@ class _Verifier:
         for e in m.unmatched:
             if e.message_id is None:
                 wanted[e.fingerprint].append(e)
+                if e.wire is not None:  # NULs read back as 0x80 through BODY[] (identity.as_read_back)
+                    wanted[fingerprint(as_read_back(e.wire))].append(e)
         sizes = {e.size for es in wanted.values() for e in es}
         pool = [u for u in sorted(server) if u not in m.claimed and server[u][0] is None and server[u][1] in sizes]
         if not wanted or not pool:
@@ -354,9 +375,9 @@ class _Verifier:
         found: set[int] = set()
         for group in size_chunks(pool, {u: s for u, (_m, s) in server.items()}):
             for uid, raw, _f, _d, _s in self.target.fetch_messages(group, body=True, chunk=len(group)):
-                es = wanted.get(fingerprint(to_crlf(raw)))
+                es = [x for x in wanted.get(fingerprint(to_crlf(raw)), ()) if id(x) not in found]
                 if es:
-                    e = es.pop(0)
+                    e = es[0]
                     m.claimed.add(uid)
                     m.matched.append((e, uid))
                     found.add(id(e))
@@ -388,14 +409,24 @@ class _Verifier:
         seen: set[int] = set()
         differ: set[int] = set()
         for group in size_chunks(sorted(by_uid), sizes):
+            binary = self.target.fetch_binary([u for u in group if by_uid[u].risk == "literal8"])
             for uid, raw, flags, date, _size in self.target.fetch_messages(group, body=True, chunk=len(group)):
                 seen.add(uid)
                 e = by_uid[uid]
                 fv.deep_checked += 1
                 if self.on_message:
                     self.on_message(len(raw))
-                problems = compare(e, raw, flags, date)
-                if problems:
+                problems = compare(e, raw, flags, date, binary.get(uid))
+                if e.risk and problems and problems[0] == "content differs":
+                    got = to_crlf(raw)
+                    what = describe_change(e.wire, got) if e.wire is not None else f"{len(got)} bytes returned"
+                    problems[0] = (f"stored changed by the server: {what} (it cannot keep these bytes; a re-run "
+                                   "would store them the same way; the source keeps the original)")
+                    differ.add(uid)
+                    fv.changed += 1
+                    fv.present -= 1
+                    self._add("*", "changed", name, e, "; ".join(problems) + f" (UID {uid})", uid=uid)
+                elif problems:
                     differ.add(uid)
                     fv.different += 1
                     fv.present -= 1
@@ -408,10 +439,26 @@ class _Verifier:
         return seen, differ
 
 
-def compare(e: Expected, raw: bytes, flags: frozenset[str], date: datetime | None) -> list[str]:
-    """What differs between a source message and the server's copy (empty: the same)."""
+def same_content(e: Expected, raw: bytes, binary: bytes | None = None) -> bool:
+    """Whether the server holds the bytes uploaded: its BODY[] (`raw`) or, for a message sent as
+    literal8, its BINARY[] (RFC 3516) has the fingerprint. BINARY[] decodes encoded parts, so a
+    literal8 message with such parts is the same when BODY[] is the upload with its NULs read back
+    as 0x80 (identity.as_read_back) and BINARY[] shows them stored as NUL."""
+    if fingerprint(to_crlf(raw)) == e.fingerprint:
+        return True
+    if binary is None:
+        return False
+    if fingerprint(to_crlf(binary)) == e.fingerprint:
+        return True
+    return e.wire is not None and NUL in binary and to_crlf(raw) == as_read_back(e.wire)
+
+
+def compare(e: Expected, raw: bytes, flags: frozenset[str], date: datetime | None,
+            binary: bytes | None = None) -> list[str]:
+    """What differs between a source message and the server's copy (empty: the same); a content
+    difference is always the first item ("content differs")."""
     problems = []
-    if fingerprint(to_crlf(raw)) != e.fingerprint:
+    if not same_content(e, raw, binary):
         problems.append("content differs")
     want = {f.lower() for f in e.flags} & FLAGS_COMPARED
     have = {f.lower() for f in flags} & FLAGS_COMPARED

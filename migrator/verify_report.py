@@ -19,6 +19,7 @@ OK_ROWS_CAP = 20000  # '=' lines (only with --list): beyond this the page gets u
 SEGMENTS = (
     ("present", "present", "present"),
     ("different", "different", "different"),
+    ("changed", "stored changed by the server", "different"),
     ("missing", "missing", "missing"),
     ("new_in_source", "new in the source", "new"),
     ("failed_upload", "failed", "failed"),
@@ -94,6 +95,7 @@ def _totals(r: VerifyReport) -> str:
     items = [
         ("expected", r.expected, ""), ("present", r.present, "good" if r.ok else ""),
         ("missing", r.missing, "bad" if r.missing else ""), ("different", r.different, "bad" if r.different else ""),
+        ("stored changed by the server", r.changed, "bad" if r.changed else ""),
         ("new in the source", r.new_in_source, "bad" if r.new_in_source else ""),
         ("failed", r.failed_upload, "bad" if r.failed_upload else ""),
         ("left local on purpose", r.kept_local, ""), ("on the server, not from this migration", r.extra, ""),
@@ -108,14 +110,14 @@ def _totals(r: VerifyReport) -> str:
 
 def _folders(r: VerifyReport) -> str:
     head = ("<tr><th>source folder</th><th>target folder</th><th></th><th>expected</th><th>present</th>"
-            "<th>missing</th><th>different</th><th>new</th><th>failed</th><th>kept local</th><th>extra on server</th>"
+            "<th>missing</th><th>different</th><th>changed by the server</th><th>new</th><th>failed</th><th>kept local</th><th>extra on server</th>"
             "<th>filtered</th><th>skipped</th></tr>")
     rows = []
     for f in r.folders:
         note = '<div class="note">checked earlier, unchanged</div>' if f.reused else ""
         rows.append(
             f"<tr><td>{_e(f.source)}</td><td>{_e(f.target)}{note}</td><td>{_bar(f)}</td>{_num(f.expected)}"
-            f"{_num(f.present)}{_num(f.missing, True)}{_num(f.different, True)}{_num(f.new_in_source, True)}"
+            f"{_num(f.present)}{_num(f.missing, True)}{_num(f.different, True)}{_num(f.changed, True)}{_num(f.new_in_source, True)}"
             f"{_num(f.failed_upload, True)}{_num(f.kept_local)}{_num(f.extra)}{_num(f.filtered)}{_num(f.skipped)}</tr>")
     legend = "".join(f'<span class="sw {css}"></span>{_e(label)}' for _a, label, css in SEGMENTS)
     return (f'<p class="legend">{legend}</p><table class="grid" id="folders"><thead>{head}</thead>'

@@ -11,8 +11,11 @@ __all__ = ["Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
 
 
 def detect_kind(path: Path) -> str:
-    """'pst', 'thunderbird', 'maildir' or 'mbox'; SourceError when it is none of them."""
-    from migrator.sources import maildir, mbox, thunderbird
+    """'pst', 'thunderbird', 'maildir' or 'mbox'; SourceError when it is none of them.
+
+    A directory that is a Maildir (or a Maildir++ root) is 'maildir'; any other directory that
+    holds mbox files or Maildirs at any depth is 'mbox' (both read the whole tree: tree.py)."""
+    from migrator.sources import maildir, mbox, thunderbird, tree
 
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory")
@@ -32,14 +35,18 @@ def detect_kind(path: Path) -> str:
             f"{path}: not a mail store migrate can read",
             hint="Give an mbox file, a Maildir, a directory of mbox files, a Thunderbird profile or a .pst file.",
         )
+    if not path.is_dir():
+        raise SourceError(f"{path}: not a file or a directory migrate can read (a FIFO, socket or device)")
     if thunderbird.detect(path):
         return "thunderbird"
     if maildir.detect(path):
         return "maildir"
-    if mbox.detect(path):
+    found = tree.discover(path)
+    if found.folders:
         return "mbox"
+    listing = "; ".join(found.notes[:3])
     raise SourceError(
-        f"{path}: no mail found here (no mbox files, no Maildir)",
+        f"{path}: no mail found here (no mbox files, no Maildir)" + (f": {listing}" if listing else ""),
         hint="Give an mbox file, a Maildir, a directory of mbox files, a Thunderbird profile or a .pst file.",
     )
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import email.utils
+import errno
 import os
 import re
+import stat
 from datetime import datetime, timezone
 
 # a line end not followed by a folded continuation line (one starting with a space or a tab)
@@ -14,14 +16,21 @@ _UNFOLDED_EOL = re.compile(rb"\r\n(?![ \t])|\r(?![\n \t])|\n(?![ \t])")
 EPOCH_FALLBACK = datetime(1980, 1, 1, tzinfo=timezone.utc)
 _ANGLED = re.compile(r"<[^<>\s]+>")
 _READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # binary on Windows
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO never blocks the read (absent on Windows)
 
 
 def read_file(path: str) -> bytes:
     """A whole file, opened read-only and read in one piece: open, fstat, read, close (a buffered
-    reader would add a seek, a terminal check and a second read for every message)."""
-    fd = os.open(path, _READ_ONLY)
+    reader would add a seek, a terminal check and a second read for every message).
+
+    Never blocks: opened with O_NONBLOCK where the platform has it, and anything but a regular
+    file (a FIFO put in its place since it was listed) raises OSError."""
+    fd = os.open(path, _READ_ONLY | _NONBLOCK)
     try:
-        size = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        size = st.st_size
         chunks = [os.read(fd, size + 1)]  # one byte more: a file that grew meanwhile shows it
         if len(chunks[0]) != size:  # grew, shrank or a short read: read on to the end
             while chunk := os.read(fd, 1 << 20):

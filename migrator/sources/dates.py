@@ -23,7 +23,8 @@ format-patch's placeholder `Mon Sep 17 00:00:00 2001`, not more than a day in th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 
 from migrator.sources.common import EPOCH_FALLBACK, Headers, parse_date
@@ -103,16 +104,19 @@ def _wall_clock(naive: datetime, refs: Iterable[datetime | None]) -> datetime:
     return best
 
 
-def received_dates(headers: Headers) -> list[datetime]:
-    """The dates of the Received: headers, newest (topmost) first; unparsable ones left out
-    (RFC 5322 section 3.6.7: the date follows the last ';')."""
-    out = []
+def _received(headers: Headers) -> Iterator[datetime]:
+    """The dates of the Received: headers, newest (topmost) first, parsed one by one as asked;
+    unparsable ones left out (RFC 5322 section 3.6.7: the date follows the last ';')."""
     for value in headers.values("Received"):
         if ";" in value:
             dt = parse_date(value.rsplit(";", 1)[1])
             if dt is not None:
-                out.append(dt)
-    return out
+                yield dt
+
+
+def received_dates(headers: Headers) -> list[datetime]:
+    """The dates of the Received: headers, newest (topmost) first; unparsable ones left out."""
+    return list(_received(headers))
 
 
 def internaldate(raw: bytes | Headers, *, store_times: Iterable[tuple[str, datetime | None]] = (),
@@ -131,24 +135,46 @@ def internaldate(raw: bytes | Headers, *, store_times: Iterable[tuple[str, datet
     now: the reference for the "future" check (tests); default the current time.
     Returns (timezone-aware datetime, source). Never raises on bad input; never the time of reading.
     """
-    headers = raw if isinstance(raw, Headers) else Headers(raw) if raw else None
-    received: list[datetime] | None = None
-    date_header: datetime | None = None
-    if headers is not None:
-        received = received_dates(headers)
-        date_header = parse_date(headers.first("Date"))
+    now = now or datetime.now(timezone.utc)
+    # headers are parsed only when needed: most messages are dated by their store (one read of
+    # the header block costs more than the rest of the policy)
+    parsed: list[Headers] = [raw] if isinstance(raw, Headers) else []
+
+    def headers() -> Headers | None:
+        if not parsed and raw:
+            parsed.append(Headers(raw))  # type: ignore[arg-type]
+        return parsed[0] if parsed else None
+
+    def received_lazily() -> Iterator[datetime]:
+        h = headers()
+        if h is not None:
+            yield from _received(h)
+
+    received = received_lazily()
+    seen: list[datetime] = []  # the Received: dates parsed so far, newest first
+    date_header: list[datetime | None] = []  # [] until parsed
+
+    def header_date() -> datetime | None:
+        if not date_header:
+            h = headers()
+            date_header.append(parse_date(h.first("Date")) if h is not None else None)
+        return date_header[0]
+
     for source, dt in store_times:
         if dt is None:
             continue
         if dt.tzinfo is None:
-            dt = _wall_clock(dt, [*(received or [])[:1], date_header])
+            if not seen:
+                seen.extend(itertools.islice(received, 1))
+            dt = _wall_clock(dt, [*seen[:1], header_date()])
         if implausible(dt, now=now) is None:
             return dt, source
-    for dt in received or ():
+    for dt in itertools.chain(seen, received):
         if implausible(dt, now=now) is None:
             return dt, RECEIVED
-    if date_header is not None and implausible(date_header, now=now) is None:
-        return date_header, DATE_HEADER
+    date = header_date()
+    if date is not None and implausible(date, now=now) is None:
+        return date, DATE_HEADER
     when = mtime() if callable(mtime) else mtime
     dt = when if isinstance(when, datetime) else timestamp_date(when)
     if dt is not None:

@@ -1,7 +1,8 @@
 """Maildir and Maildir++ stores (Dovecot, Courier, mutt, Thunderbird's maildir store).
 
 The root is INBOX; Maildir++ subfolders are `.A.B` directories whose names are IMAP modified
-UTF-7; plain nested directories holding `cur/` are folders too. Files are only read.
+UTF-7; plain nested directories holding `cur/` are folders too (found by tree.discover, which
+also reads any mbox file kept inside). Files are only read.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from migrator import utf7
 from migrator.errors import SourceError
-from migrator.sources.base import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
+from migrator.sources.base import ANSWERED, DRAFT, FLAGGED, SEEN, Folder, MessageRecord
 from migrator.sources.common import read_file
 from migrator.sources.dates import FILE_NAME, internaldate, timestamp_date
+from migrator.sources.tree import TreeSource, is_maildir
+from migrator.sources.walk import list_message_files
 
 # Maildir info flag letters (cr.yp.to/proto/maildir.html; Dovecot's man page): P is "passed"
 # (resent/forwarded), T "trashed" (deleted: the message is skipped, never uploaded).
@@ -30,17 +32,15 @@ _DELIVERY_TIME = re.compile(r"^(\d{9,11})(?:\.|_)")
 KEYWORDS_FILE = "dovecot-keywords"  # "<index> <keyword>" lines: letter a is index 0 ... z is 25
 
 
-def is_maildir(path: Path) -> bool:
-    return path.is_dir() and (path / "cur").is_dir() and ((path / "new").is_dir() or (path / "tmp").is_dir())
-
-
 def detect(path: Path) -> bool:
+    """A Maildir, or a Maildir++ root holding only `.Name` subfolders (the root is then INBOX)."""
     if is_maildir(path):
         return True
     if not path.is_dir():
         return False
     try:
-        return any(is_maildir(p) for p in path.iterdir() if p.name.startswith("."))
+        with os.scandir(path) as it:
+            return any(e.name.startswith(".") and is_maildir(e.path) for e in it)
     except OSError:
         return False
 
@@ -105,134 +105,131 @@ def _mtime(path: str) -> Callable[[], float | None]:
     return stat
 
 
-class MaildirSource:
+class MaildirSource(TreeSource):
+    """A Maildir or Maildir++ root (INBOX), its subfolders, and any other store found inside."""
+
     kind = "maildir"
 
     def __init__(self, root: Path) -> None:
-        self.root = root
         if not root.is_dir():
             raise SourceError(f"{root}: not a directory")
-        self._folders = self._discover()
-        if not self._folders:
+        super().__init__(root)
+        if not self._found.folders:
             raise SourceError(f"{root}: no Maildir found (a Maildir has cur/, new/ and tmp/ directories)")
 
-    def _discover(self) -> list[Folder]:
-        found: list[Folder] = []
-        if is_maildir(self.root):
-            found.append(Folder(path=("INBOX",), origin=str(self.root), key=".", role=ROLE_INBOX))
+
+def read_folder(folder: Folder, known: Callable[[str, int], bool] | None = None,
+                tree_dirs: frozenset[str] = frozenset(), notes: list[str] | None = None) -> Iterator[MessageRecord]:
+    """Stream a Maildir folder's cur/ and new/ in delivery order.
+
+    A message `known(stable_id, size)` to be settled already is not read: it comes with empty
+    bytes and extra["known"] (its stored size in extra["size"]). Entries that are not message
+    files (dangling links, FIFOs, sockets, devices, directories) come as records with `error`.
+    A message file that is a link to a message of a Maildir folder in `tree_dirs` (real paths of
+    the folders this source reads) is read there and skipped here with a reason (read once).
+    """
+    base = Path(folder.origin)
+    # "NAME\0cur": plain strings, sorted as they are (a key function would double the peak):
+    # the unique name starts with the delivery time, so this is delivery order
+    names: list[str] = []
+    links: set[str] = set()
+    for sub in ("new", "cur"):
+        d = base / sub
         try:
-            entries = sorted(self.root.iterdir(), key=lambda p: p.name)
+            files, problems = list_message_files(str(d))
+        except FileNotFoundError:
+            continue
         except OSError as exc:
-            raise SourceError(f"{self.root}: cannot list directory ({exc.strerror})") from exc
-        for entry in entries:
-            if entry.name.startswith(".") and entry.name not in (".", "..") and is_maildir(entry):
-                parts = tuple(utf7.decode(p) for p in entry.name[1:].split(".") if p)
-                if parts:
-                    found.append(Folder(path=parts, origin=str(entry), key=entry.name))
-        self._walk_plain(self.root, (), found)
-        found.sort(key=lambda f: (f.role != ROLE_INBOX, f.path))
-        return found
-
-    def _walk_plain(self, directory: Path, prefix: tuple[str, ...], found: list[Folder]) -> None:
-        """Folders kept as nested directories (Dovecot LAYOUT=fs, Thunderbird maildir `.sbd`)."""
-        for entry in sorted(directory.iterdir(), key=lambda p: p.name):
-            if not entry.is_dir() or entry.name.startswith(".") or entry.name in ("cur", "new", "tmp"):
-                continue
-            name = entry.name[:-4] if entry.name.endswith(".sbd") else entry.name
-            path = prefix + (utf7.decode(name),)
-            if is_maildir(entry):
-                found.append(Folder(path=path, origin=str(entry), key=entry.relative_to(self.root).as_posix()))
-            self._walk_plain(entry, path, found)
-
-    def folders(self) -> list[Folder]:
-        return list(self._folders)
-
-    def messages(self, folder: Folder, known: Callable[[str, int], bool] | None = None) -> Iterator[MessageRecord]:
-        """Stream the folder; a message `known(stable_id, size)` to be settled already is not
-        read: it comes with empty bytes and extra["known"] (its stored size in extra["size"])."""
-        base = Path(folder.origin)
-        # "NAME\0cur": plain strings, sorted as they are (a key function would double the peak):
-        # the unique name starts with the delivery time, so this is delivery order
-        names: list[str] = []
-        for sub in ("new", "cur"):
-            d = base / sub
-            try:
-                with os.scandir(d) as it:
-                    for e in it:
-                        if not e.name.startswith(".") and e.is_file():
-                            names.append(f"{e.name}\0{sub}")
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                yield MessageRecord(
-                    folder=folder, stable_id=f"maildir:{folder.key}:{sub}", raw=b"",
-                    date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=str(d),
-                    error=f"cannot list {d}: {exc.strerror}",
-                )
-        names.sort()
-        base_s = str(base)
-        keywords = read_keywords(base_s)
-        for entry in names:
-            name, _, sub = entry.partition("\0")
-            path = os.path.join(base_s, sub, name)  # strings, not Path objects: this is the hot loop
-            unique, flags, deleted = parse_name(name, keywords)
-            if known is not None:
-                try:
-                    size = os.stat(path).st_size
-                except OSError:
-                    size = -1
-                if size >= 0 and known(f"maildir:{folder.key}:{unique}", size):
-                    date, source = internaldate(b"", store_times=((FILE_NAME, name_time(unique)),),
-                                                mtime=_mtime(path))
-                    yield MessageRecord(
-                        folder=folder, stable_id=f"maildir:{folder.key}:{unique}", raw=b"",
-                        date=date, date_source=source, flags=flags, locator=path, extra={"known": "1", "size": str(size)},
-                        skip_reason="marked deleted in the source" if deleted else None,
-                    )
-                    continue
-            yield self._record(folder, unique, flags, deleted, path)
-
-    @staticmethod
-    def _record(folder: Folder, unique: str, flags: frozenset[str], deleted: bool, path: str) -> MessageRecord:
-        stable_id = f"maildir:{folder.key}:{unique}"
-        try:
-            raw = read_file(path)
-        except OSError as exc:
-            return MessageRecord(
-                folder=folder, stable_id=stable_id, raw=b"",
-                date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=path,
-                error=f"cannot read {path}: {exc.strerror}",
+            yield MessageRecord(
+                folder=folder, stable_id=f"maildir:{folder.key}:{sub}", raw=b"",
+                date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=str(d),
+                error=f"cannot list {d}: {exc.strerror}",
             )
-        date, source = internaldate(raw, store_times=((FILE_NAME, name_time(unique)),), mtime=_mtime(path))
-        return MessageRecord(
-            folder=folder,
-            stable_id=stable_id,
-            raw=raw,
-            date=date,
-            date_source=source,
-            flags=flags,
-            locator=path,
-            skip_reason="marked deleted in the source" if deleted else None,
-        )
-
-    def reload(self, rec: MessageRecord) -> MessageRecord:
-        """Read a message that was passed over as known."""
-        unique, flags, deleted = parse_name(os.path.basename(rec.locator), read_keywords(rec.folder.origin))
-        return self._record(rec.folder, unique, flags, deleted, rec.locator)
-
-    def token(self, folder: Folder) -> str | None:
-        """Cheap change detector: a delivery, a flag change or a removal touches cur/ or new/."""
-        parts = []
-        for sub in ("cur", "new"):
-            try:
-                st = (Path(folder.origin) / sub).stat()
-            except FileNotFoundError:
-                parts.append("-")
+            continue
+        for node in sorted(problems, key=lambda n: n.name):
+            yield MessageRecord(
+                folder=folder, stable_id=f"maildir:{folder.key}:{parse_name(node.name)[0]}", raw=b"",
+                date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=node.path,
+                error=node.reason,
+            )
+        for node in files:
+            names.append(f"{node.name}\0{sub}")
+            if node.link:
+                links.add(node.path)
+    names.sort()
+    base_s = str(base)
+    keywords = read_keywords(base_s)
+    for entry in names:
+        name, _, sub = entry.partition("\0")
+        path = os.path.join(base_s, sub, name)  # strings, not Path objects: this is the hot loop
+        unique, flags, deleted = parse_name(name, keywords)
+        if path in links:
+            target = os.path.realpath(path)
+            owner = os.path.dirname(os.path.dirname(target))
+            if owner in tree_dirs and os.path.basename(os.path.dirname(target)) in ("cur", "new"):
+                date, source = internaldate(b"", store_times=((FILE_NAME, name_time(unique)),), mtime=_mtime(path))
+                yield MessageRecord(
+                    folder=folder, stable_id=f"maildir:{folder.key}:{unique}", raw=b"", date=date,
+                    date_source=source, locator=path, flags=flags,
+                    skip_reason=f"a link to {target}, which is read there (read once)",
+                )
                 continue
+        if known is not None:
+            try:
+                size = os.stat(path).st_size
             except OSError:
-                return None
-            parts.append(f"{st.st_mtime_ns}:{st.st_nlink}")
-        return "maildir:" + "/".join(parts)
+                size = -1
+            if size >= 0 and known(f"maildir:{folder.key}:{unique}", size):
+                date, source = internaldate(b"", store_times=((FILE_NAME, name_time(unique)),),
+                                            mtime=_mtime(path))
+                yield MessageRecord(
+                    folder=folder, stable_id=f"maildir:{folder.key}:{unique}", raw=b"",
+                    date=date, date_source=source, flags=flags, locator=path, extra={"known": "1", "size": str(size)},
+                    skip_reason="marked deleted in the source" if deleted else None,
+                )
+                continue
+        yield _record(folder, unique, flags, deleted, path)
 
-    def close(self) -> None:
-        return None
+
+def _record(folder: Folder, unique: str, flags: frozenset[str], deleted: bool, path: str) -> MessageRecord:
+    stable_id = f"maildir:{folder.key}:{unique}"
+    try:
+        raw = read_file(path)
+    except OSError as exc:
+        return MessageRecord(
+            folder=folder, stable_id=stable_id, raw=b"",
+            date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=path,
+            error=f"cannot read {path}: {exc.strerror}",
+        )
+    date, source = internaldate(raw, store_times=((FILE_NAME, name_time(unique)),), mtime=_mtime(path))
+    return MessageRecord(
+        folder=folder,
+        stable_id=stable_id,
+        raw=raw,
+        date=date,
+        date_source=source,
+        flags=flags,
+        locator=path,
+        skip_reason="marked deleted in the source" if deleted else None,
+    )
+
+
+def reload(rec: MessageRecord) -> MessageRecord:
+    """Read a message that was passed over as known."""
+    unique, flags, deleted = parse_name(os.path.basename(rec.locator), read_keywords(rec.folder.origin))
+    return _record(rec.folder, unique, flags, deleted, rec.locator)
+
+
+def token(folder: Folder) -> str | None:
+    """Cheap change detector: a delivery, a flag change or a removal touches cur/ or new/."""
+    parts = []
+    for sub in ("cur", "new"):
+        try:
+            st = (Path(folder.origin) / sub).stat()
+        except FileNotFoundError:
+            parts.append("-")
+            continue
+        except OSError:
+            return None
+        parts.append(f"{st.st_mtime_ns}:{st.st_nlink}")
+    return "maildir:" + "/".join(parts)

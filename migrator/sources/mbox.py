@@ -26,6 +26,8 @@ from migrator.sources.base import (
 )
 from migrator.sources.common import header_value, header_values
 from migrator.sources.dates import FROM_LINE, internaldate
+from migrator.sources.tree import MBOX, Found, TreeSource, discover
+from migrator.sources.walk import open_regular
 
 # ---------------------------------------------------------------- the From_ line grammar
 # From_ = "From " [sender SP+] date [SP+ anything]   (sender: one word, "-", "???@???", or empty)
@@ -436,152 +438,122 @@ def looks_like_mbox(path: Path) -> bool:
     return is_from_line(first.rstrip(b"\r")) and is_field_line(second)
 
 
-def folder_name(path: Path) -> str:
-    name = path.name
+def folder_name(path: Path | str) -> str:
+    """The folder an mbox file is: its name without an .mbox/.mbx/.mbs suffix."""
+    name = path if isinstance(path, str) else path.name
     for suffix in MBOX_SUFFIXES:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return name
 
 
-def detect(path: Path) -> bool:
-    if path.is_file():
-        return looks_like_mbox(path)
-    if path.is_dir():
-        return any(True for _ in _walk(path, ()))
-    return False
-
-
-def _walk(directory: Path, prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Path]]:
-    """(folder path, mbox file) for a tree: `Name` + `Name.sbd/`, or plain nested directories."""
-    try:
-        entries = sorted(directory.iterdir(), key=lambda p: p.name)
-    except OSError as exc:
-        raise SourceError(f"{directory}: cannot list directory ({exc.strerror})") from exc
-    for entry in entries:
-        if entry.is_file() and looks_like_mbox(entry):
-            yield prefix + (folder_name(entry),), entry
-    for entry in entries:
-        if not entry.is_dir() or entry.name.startswith("."):
-            continue
-        if entry.name.endswith(".sbd"):
-            yield from _walk(entry, prefix + (entry.name[:-4],))
-        elif not (entry / "cur").is_dir():
-            yield from _walk(entry, prefix + (entry.name,))
-
-
-class MboxSource:
-    """One mbox file, or a directory tree of them."""
+class MboxSource(TreeSource):
+    """One mbox file, or a directory tree of them (and of any Maildir kept inside: tree.discover)."""
 
     kind = "mbox"
 
     def __init__(self, root: Path) -> None:
-        self.root = root
         if not root.exists():
             raise SourceError(f"{root}: no such file or directory")
-        if root.is_file():
-            if not looks_like_mbox(root):
-                raise SourceError(f"{root}: not an mbox file (it does not start with a 'From ' line "
-                                  "followed by a header)")
-            self._files = [((folder_name(root),), root)]
-        else:
-            self._files = list(_walk(root, ()))
-            if not self._files:
-                raise SourceError(f"{root}: no mbox files found in this directory")
-        self._ends: dict[str, int] = {}
+        super().__init__(root)
+        if not self._found.folders:
+            raise SourceError(f"{root}: no mbox files found in this directory")
 
-    def folders(self) -> list[Folder]:
-        return [
-            Folder(path=path, origin=str(file), key=self._key(file))
-            for path, file in self._files
-        ]
+    def _discover(self, root: Path) -> Found:
+        if root.is_dir():
+            return discover(root)
+        if not looks_like_mbox(root):
+            raise SourceError(f"{root}: not an mbox file (it does not start with a 'From ' line "
+                              "followed by a header)")
+        found = Found()
+        found.add(MBOX, Folder(path=(folder_name(root.name),), origin=str(root), key=root.name))
+        return found
 
-    def _key(self, file: Path) -> str:
-        if self.root.is_file():
-            return file.name
-        return file.relative_to(self.root).as_posix()
 
-    def messages(self, folder: Folder, start: int = 0) -> Iterator[MessageRecord]:
-        file = Path(folder.origin)
+def read_folder(folder: Folder, start: int = 0, ends: dict[str, int] | None = None) -> Iterator[MessageRecord]:
+    """Stream one mbox file's messages from byte `start`; `ends[folder.key]` gets where a complete
+    read ended (for resume_info)."""
+    file = Path(folder.origin)
+    try:
+        fh = open_regular(str(file))
+    except OSError as exc:
+        yield MessageRecord(
+            folder=folder, stable_id=f"mbox:{folder.key}:unreadable", raw=b"",
+            date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=str(file),
+            error=f"cannot open {file}: {exc.strerror}",
+        )
+        return
+    with fh:
         try:
-            fh = file.open("rb")
+            for offset, from_line, raw in iter_mbox(fh, start):
+                yield _record(folder, offset, from_line, raw)
+            if ends is not None:
+                ends[folder.key] = fh.tell()
+        except SourceError as exc:
+            yield MessageRecord(
+                folder=folder, stable_id=f"mbox:{folder.key}:corrupt", raw=b"",
+                date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=str(file), error=exc.message,
+            )
         except OSError as exc:
             yield MessageRecord(
-                folder=folder, stable_id=f"mbox:{folder.key}:unreadable", raw=b"",
+                folder=folder, stable_id=f"mbox:{folder.key}:ioerror", raw=b"",
                 date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=str(file),
-                error=f"cannot open {file}: {exc.strerror}",
+                error=f"read error in {file}: {exc}",
             )
-            return
-        with fh:
-            try:
-                for offset, from_line, raw in iter_mbox(fh, start):
-                    yield self._record(folder, offset, from_line, raw)
-                self._ends[folder.key] = fh.tell()
-            except SourceError as exc:
-                yield MessageRecord(
-                    folder=folder, stable_id=f"mbox:{folder.key}:corrupt", raw=b"",
-                    date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=str(file), error=exc.message,
-                )
-            except OSError as exc:
-                yield MessageRecord(
-                    folder=folder, stable_id=f"mbox:{folder.key}:ioerror", raw=b"",
-                    date=datetime(1980, 1, 1, tzinfo=timezone.utc), locator=str(file),
-                    error=f"read error in {file}: {exc}",
-                )
 
-    @staticmethod
-    def _record(folder: Folder, offset: int, from_line: bytes, raw: bytes) -> MessageRecord:
-        flags, deleted = status_flags(raw)
-        date, source = internaldate(raw, store_times=((FROM_LINE, from_line_time(from_line)),))
-        skip = "marked deleted in the source" if deleted else None
-        if not raw.strip():
-            skip = SKIP_EMPTY
-        elif is_folder_internal_data(raw):
-            skip = SKIP_FOLDER_DATA
-        return MessageRecord(
-            folder=folder,
-            stable_id=f"mbox:{folder.key}:{offset}",
-            raw=raw,
-            date=date,
-            date_source=source,
-            flags=flags,
-            locator=f"{folder.origin} @ byte {offset}",
-            skip_reason=skip,
-            extra={"offset": str(offset)},
-        )
 
-    def token(self, folder: Folder) -> str | None:
-        """Cheap change detector: size and mtime of the mbox file."""
-        try:
-            st = Path(folder.origin).stat()
-        except OSError:
-            return None
-        return f"mbox:{st.st_size}:{st.st_mtime_ns}"
+def _record(folder: Folder, offset: int, from_line: bytes, raw: bytes) -> MessageRecord:
+    flags, deleted = status_flags(raw)
+    date, source = internaldate(raw, store_times=((FROM_LINE, from_line_time(from_line)),))
+    skip = "marked deleted in the source" if deleted else None
+    if not raw.strip():
+        skip = SKIP_EMPTY
+    elif is_folder_internal_data(raw):
+        skip = SKIP_FOLDER_DATA
+    return MessageRecord(
+        folder=folder,
+        stable_id=f"mbox:{folder.key}:{offset}",
+        raw=raw,
+        date=date,
+        date_source=source,
+        flags=flags,
+        locator=f"{folder.origin} @ byte {offset}",
+        skip_reason=skip,
+        extra={"offset": str(offset)},
+    )
 
-    def resume_info(self, folder: Folder) -> dict[str, object] | None:
-        """Where the last complete read ended, to read only what a mail client appended since."""
-        end = self._ends.get(folder.key)
-        if end is None:
-            return None
-        return {"end": end, "tail": tail_hash(Path(folder.origin), end)}
 
-    def resume_offset(self, folder: Folder, info: dict[str, object]) -> int | None:
-        """The offset to continue from when the file only grew since `info`; None otherwise."""
-        try:
-            end = int(info["end"])  # type: ignore[call-overload]
-            size = Path(folder.origin).stat().st_size
-        except (KeyError, TypeError, ValueError, OSError):
-            return None
-        if size <= end or tail_hash(Path(folder.origin), end) != info.get("tail"):
-            return None
-        with Path(folder.origin).open("rb") as fh:
-            head = fh.read(_SNIFF)
-            lines = _Lines(fh, end, line_ends_cr_only(head))
-            first = lines.readline()
-            return end if is_separator(first.rstrip(b"\r\n"), lines.peek(), True) else None
-
-    def close(self) -> None:
+def token(folder: Folder) -> str | None:
+    """Cheap change detector: size and mtime of the mbox file."""
+    try:
+        st = Path(folder.origin).stat()
+    except OSError:
         return None
+    return f"mbox:{st.st_size}:{st.st_mtime_ns}"
+
+
+def resume_info(folder: Folder, ends: dict[str, int]) -> dict[str, object] | None:
+    """Where the last complete read ended, to read only what a mail client appended since."""
+    end = ends.get(folder.key)
+    if end is None:
+        return None
+    return {"end": end, "tail": tail_hash(Path(folder.origin), end)}
+
+
+def resume_offset(folder: Folder, info: dict[str, object]) -> int | None:
+    """The offset to continue from when the file only grew since `info`; None otherwise."""
+    try:
+        end = int(info["end"])  # type: ignore[call-overload]
+        size = Path(folder.origin).stat().st_size
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+    if size <= end or tail_hash(Path(folder.origin), end) != info.get("tail"):
+        return None
+    with Path(folder.origin).open("rb") as fh:
+        head = fh.read(_SNIFF)
+        lines = _Lines(fh, end, line_ends_cr_only(head))
+        first = lines.readline()
+        return end if is_separator(first.rstrip(b"\r\n"), lines.peek(), True) else None
 
 
 def tail_hash(path: Path, end: int) -> str | None:

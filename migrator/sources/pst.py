@@ -5,7 +5,10 @@ by its localized name) is listed; search folders, views and folder-associated it
 Outlook's default folders get their role from the store's entry-id properties whatever the
 language, with localized names only as a fallback. Mail items are rebuilt as MIME by
 `pst_mime.build_message()`; calendar, contact, task, note... items are yielded as skipped with a
-reason; items libpff cannot read are yielded with `error` set. One item at a time is in memory.
+reason; items libpff cannot read are yielded with `error` set, and so are the items a folder
+counts (PR_CONTENT_COUNT) but whose damaged table does not list (see `pst_damage`): a damaged
+folder or sub-folder list never ends the run and is never skipped silently. One item at a time
+is in memory. An .ost (Outlook's offline cache) is read the same way; `warnings` says what it is.
 Mail kept directly at the top of the store gets a folder named after the store (Outlook shows
 the store's display name there). Property tags and their decoding live in `pst_mapi`.
 
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import re
 import struct
 import uuid
 from collections.abc import Callable, Iterator
@@ -36,6 +38,8 @@ from migrator.sources.base import Folder, MessageRecord
 from migrator.sources.common import EPOCH_FALLBACK
 from migrator.sources.dates import CREATION_TIME, DELIVERY_TIME, SUBMIT_TIME, internaldate
 from migrator.sources import pst_mapi as mapi
+from migrator.sources.pst_damage import PST_MAGIC, FolderCount, guard, is_ost, ost_note
+from migrator.sources.pst_damage import first_sentence as _first_sentence
 from migrator.sources.pst_mapi import (
     OneRecordSet,
     Props,
@@ -49,14 +53,13 @@ from migrator.sources.pst_mapi import (
 )
 from migrator.sources.pst_mime import Attachment, MapiMessage, Recipient, build_message
 
-PST_MAGIC = b"!BDN"
 REINSTALL_HINT = "pip install --force-reinstall libpff-python"
 
 MAX_EMBED_DEPTH = 8
 
 
 def detect(path: Path) -> bool:
-    """True for a file that starts like a PST/OST (the "!BDN" magic)."""
+    """True for a file that starts like a PST/OST (the "!BDN" magic; an .ost has "SO" at offset 8)."""
     try:
         with open(path, "rb") as fh:
             return fh.read(4) == PST_MAGIC
@@ -131,7 +134,9 @@ class PstSource:
         self._file: Any = pypff.file()
         try:
             # wVer 14/15: an ANSI (pre-2003) file, whose strings are in the writer's Windows code page.
-            self._ansi_file = self._fh.read(12)[10:12] in (b"\x0e\x00", b"\x0f\x00")
+            header = self._fh.read(12)
+            self._ansi_file = header[10:12] in (b"\x0e\x00", b"\x0f\x00")
+            self.is_ost = is_ost(self.root, header)  # Outlook's offline cache of a server mailbox
             self._fh.seek(0)
             self._file.open_file_object(self._fh)
             self._root_folder = self._file.root_folder
@@ -147,6 +152,14 @@ class PstSource:
         self._pff_folders: dict[str, Any] = {}
         self._account_tag: int | None = None
         self._store_codepage: int | None = ansi_codepage
+        self._why: dict[str, str] = {}  # key of a folder libpff cannot open -> the reason
+        self._notes: dict[str, str] = {}  # folder key -> what is damaged or incomplete in it
+        self._ost_note = ost_note(self.root) if self.is_ost else ""
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the plan and the run say about this file: an .ost's nature, each damaged folder."""
+        return ([self._ost_note] if self._ost_note else []) + list(self._notes.values())
 
     # ------------------------------------------------------------------ folders
 
@@ -176,29 +189,31 @@ class PstSource:
         roles = self._roles_by_entry_id(store, root_props)
         origin = str(self.root)
         out: list[Folder] = []
-        found: list[tuple[Any, tuple[str, ...]]] = []
+        found: list[tuple[Any, tuple[str, ...], str]] = []
         if top is not None:
             self._collect(top, (), found)
         else:  # no IPM subtree: take every top-level folder that is not Outlook's own
             skip = {nid_from_entry_id(store.binary(t)) for t in (0x35E5, 0x35E6, 0x35E7)} if store else set()
-            for child, path in self._children(self._root_folder, ()):
-                if child is not None and child.identifier not in skip and path[0].casefold() not in mapi.SYSTEM_NAMES:
-                    found.append((child, path))
-                    self._collect(child, path, found)
-        if top is not None and _count_messages(top):
+            for child, path, why in self._children(self._root_folder, ()):
+                if child is None or (child.identifier not in skip and path[0].casefold() not in mapi.SYSTEM_NAMES):
+                    found.append((child, path, why))
+                    if child is not None:
+                        self._collect(child, path, found)
+        if top is not None and _may_hold_items(top):
             # Mail kept at the top of the store itself: a folder named like the store, as Outlook shows it.
             name = (store.text(mapi.PR_DISPLAY_NAME) if store else "") or self._name_of(top) or "Personal Folders"
-            if any(path == (name,) for _, path in found):
+            if any(path == (name,) for _, path, _why in found):
                 name += " (top)"
             out.append(self._register(Folder(path=(name,), origin=origin, key=str(top.identifier)), top))
         by_role = {nid: role for role, nid in roles.items()}
         if base.ROLE_INBOX not in roles:
-            inbox = next((f for f, _ in found if f is not None and self._looks_like_inbox(f)), None)
+            inbox = next((f for f, _, _why in found if f is not None and self._looks_like_inbox(f)), None)
             if inbox is not None:
                 by_role[inbox.identifier] = base.ROLE_INBOX
         missing = [r for r in mapi.ROLE_NAMES if r not in by_role.values()]
-        for index, (pff, path) in enumerate(found):
+        for index, (pff, path, why) in enumerate(found):
             if pff is None:  # a folder libpff cannot open: listed so that its failure is reported
+                self._why[f"unreadable:{index}"] = why
                 out.append(self._register(Folder(path=path, origin=origin, key=f"unreadable:{index}"), None))
                 continue
             role = by_role.get(pff.identifier)
@@ -233,31 +248,39 @@ class PstSource:
         self._pff_folders[folder.key] = pff
         return folder
 
-    def _children(self, parent: Any, path: tuple[str, ...]) -> Iterator[tuple[Any, tuple[str, ...]]]:
-        """(folder, path) of each sub-folder that is not a search folder; (None, path) if unreadable."""
-        try:
-            count = parent.number_of_sub_folders
-        except OSError:
+    def _children(self, parent: Any, path: tuple[str, ...]) -> Iterator[tuple[Any, tuple[str, ...], str]]:
+        """(folder, path, "") of each sub-folder that is not a search folder; (None, path, why) for
+        one libpff cannot open, and for a sub-folder list (hierarchy table) it cannot read."""
+        count, why = guard(lambda: int(parent.number_of_sub_folders))
+        if count is None:
+            if Props.safe(parent).raw(mapi.PR_SUBFOLDERS) is None or Props.safe(parent).integer(mapi.PR_SUBFOLDERS):
+                yield None, path + ("(sub-folders that cannot be listed)" if path else
+                                    "(top-level folders that cannot be listed)",), (
+                    f"the folder's list of sub-folders (hierarchy table) cannot be read: {why}")
             return
         for i in range(count):
-            try:
-                child = parent.get_sub_folder(i)
-                search = child.identifier & 0x1F == mapi.NID_TYPE_SEARCH_FOLDER
-                if search or Props.safe(child).integer(mapi.PR_FOLDER_TYPE) == 2:
-                    continue
-                yield child, path + (self._name_of(child) or f"Folder {child.identifier}",)
-            except OSError:
-                yield None, path + (f"(unreadable folder {i + 1})",)
+            child, why = guard(lambda: parent.get_sub_folder(i))
+            nid, why = guard(lambda: int(child.identifier)) if child is not None else (None, why)
+            if child is None or nid is None:
+                yield None, path + (f"(unreadable folder {i + 1})",), f"the folder cannot be opened: {why}"
+                continue
+            if nid & 0x1F == mapi.NID_TYPE_SEARCH_FOLDER or Props.safe(child).integer(mapi.PR_FOLDER_TYPE) == 2:
+                continue
+            name = self._name_of(child)
+            if not name and guard(lambda: Props(child))[0] is None:
+                self._notes[f"name:{nid}"] = (f"a folder's properties cannot be read (damaged): its name is unknown, "
+                                              f"it is migrated as 'Folder {nid}' under {'/'.join(path) or 'the top'}")
+            yield child, path + (name or f"Folder {nid}",), ""
 
-    def _collect(self, parent: Any, path: tuple[str, ...], out: list[tuple[Any, tuple[str, ...]]]) -> None:
-        for child, child_path in self._children(parent, path):
-            out.append((child, child_path))
+    def _collect(self, parent: Any, path: tuple[str, ...], out: list[tuple[Any, tuple[str, ...], str]]) -> None:
+        for child, child_path, why in self._children(parent, path):
+            out.append((child, child_path, why))
             if child is not None:
                 self._collect(child, child_path, out)
 
     def _find_ipm_subtree(self, store: Props | None) -> Any:
         want = nid_from_entry_id(store.binary(mapi.PR_IPM_SUBTREE_ENTRYID)) if store else None
-        children = [self._root_folder.get_sub_folder(i) for i in range(self._root_folder.number_of_sub_folders)]
+        children = [child for child, _path, _why in self._children(self._root_folder, ()) if child is not None]
         for test in (lambda f: f.identifier == want,
                      lambda f: " ".join(self._name_of(f).split()).casefold() in mapi.TOP_NAMES,
                      lambda f: f.identifier == 0x8022):
@@ -269,7 +292,7 @@ class PstSource:
     @staticmethod
     def _looks_like_inbox(folder: Any) -> bool:
         """Outlook writes the default-folder entry ids on the root folder and on the Inbox only."""
-        props = Props(folder)
+        props = Props.safe(folder)
         return any(props.raw(t) for t in (mapi.PR_IPM_APPOINTMENT_ENTRYID, mapi.PR_IPM_CONTACT_ENTRYID,
                                             mapi.PR_IPM_DRAFTS_ENTRYID, mapi.PR_ADDITIONAL_REN_ENTRYIDS))
 
@@ -318,18 +341,34 @@ class PstSource:
         if folder.key not in self._pff_folders:
             return
         pff = self._pff_folders[folder.key]
-        try:
-            if pff is None:
-                raise OSError("libpff cannot open this folder")
-            count = pff.number_of_sub_messages
-        except OSError as exc:
-            yield self._failed(folder, f"pst:folder:{folder.key}", f"the folder cannot be listed: {exc}", "")
+        if pff is None:  # a folder (or a list of sub-folders) libpff cannot open
+            why = self._why.get(folder.key, "libpff cannot open this folder")
+            self._notes[folder.key] = f"folder {folder.display!r} cannot be read ({why}); every other folder is migrated"
+            yield self._failed(folder, f"pst:folder:{folder.key}", why, "")
             return
-        for index in range(count):
-            try:
-                item = pff.get_sub_message(index)
-            except Exception as exc:  # one bad item must not stop the rest
-                yield self._failed(folder, f"pst:folder:{folder.key}#{index}", str(exc), f"item #{index + 1}")
+        expected = Props.safe(pff).raw(mapi.PR_CONTENT_COUNT)
+        listed, why = guard(lambda: int(pff.number_of_sub_messages))
+        tally = FolderCount(Props.safe(pff).integer(mapi.PR_CONTENT_COUNT) if expected else None, listed, why=why)
+        yield from self._items(folder, pff, tally, known)
+        reason = tally.missing_reason(self.is_ost)
+        start = tally.listed or 0
+        for index in range(start, start + tally.not_listed):
+            yield self._failed(folder, f"pst:folder:{folder.key}#{index}", reason, f"item #{index + 1}")
+        if tally.listed is None and tally.expected is None:  # nothing says how many: one line for the folder
+            yield self._failed(folder, f"pst:folder:{folder.key}", reason, "")
+        note = tally.note(folder.display, self.is_ost)
+        if note:
+            self._notes[folder.key] = note
+
+    def _items(self, folder: Folder, pff: Any, tally: FolderCount,
+               known: Callable[[str, int], bool] | None) -> Iterator[MessageRecord]:
+        """The items the folder's contents table lists; each one libpff cannot read is counted in tally."""
+        for index in range(tally.listed or 0):
+            item, why = guard(lambda: pff.get_sub_message(index))
+            if item is None:  # one bad item must not stop the rest
+                tally.failed += 1
+                tally.why = tally.why or why
+                yield self._failed(folder, f"pst:folder:{folder.key}#{index}", why, f"item #{index + 1}")
                 continue
             nid = getattr(item, "identifier", None)
             if known is not None and nid is not None:
@@ -342,6 +381,8 @@ class PstSource:
                 record.extra["source_size"] = str(self._change_detector(item))  # what `known` is asked with
             except Exception as exc:  # a bug or libpff surprise in one item: report it, go on
                 record = self._failed(folder, f"pst:{nid}", f"{type(exc).__name__}: {exc}", f"item nid {nid}")
+                tally.failed += 1
+                tally.why = tally.why or _first_sentence(exc)
             yield record
 
     @staticmethod
@@ -528,14 +569,12 @@ class PstSource:
 
 
 def _count_messages(folder: Any) -> int:
-    try:
-        return int(folder.number_of_sub_messages)
-    except OSError:
-        return 0
+    count, _why = guard(lambda: int(folder.number_of_sub_messages))
+    return count or 0
 
 
-def _first_sentence(exc: BaseException) -> str:
-    """libpff errors chain every layer's message: the first one says what failed."""
-    return re.sub(r"^(pypff|libpff)_\w+: ", "", str(exc).split(". ")[0])
+def _may_hold_items(folder: Any) -> bool:
+    """Whether a folder lists items, or counts some (PR_CONTENT_COUNT) that a damaged table hides."""
+    return bool(_count_messages(folder) or Props.safe(folder).integer(mapi.PR_CONTENT_COUNT))
 
 

@@ -20,68 +20,36 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from migrator.errors import SourceError
-from migrator.sources.base import (
-    ROLE_ARCHIVE,
-    ROLE_DRAFTS,
-    ROLE_INBOX,
-    ROLE_JUNK,
-    ROLE_OUTBOX,
-    ROLE_SENT,
-    ROLE_TEMPLATES,
-    ROLE_TRASH,
-    Folder,
-    MessageRecord,
-)
+from migrator.sources.base import Folder, MessageRecord
 from migrator.sources.common import EPOCH_FALLBACK, header_value
 from migrator.sources.dates import FILE_NAME, FROM_LINE, internaldate, timestamp_date
 from migrator.sources.discovery import (
     AccountInfo,
-    FolderInfo,
-    disk_name,
     pick_profile,
     profile_notes,
     read_accounts,
 )
 from migrator.sources.mbox import (
-    IGNORED_SUFFIXES,
     from_line_time,
     is_from_line,
     is_separator,
-    looks_like_mbox,
     status_flags,
     tail_hash,
     unquote_from,
 )
+from migrator.sources.tb_folders import _Walker
+from migrator.sources.tree import unreadable_record
+from migrator.sources.walk import list_message_files, open_regular
 
 SKIP_EXPUNGED = "deleted in Thunderbird (not yet compacted)"
 SKIP_IMAP_DELETED = "marked deleted on the IMAP server (not yet expunged)"
 SKIP_EMPTY = "empty entry in the mbox (a separator line with no message)"
-
-# The names Thunderbird gives its special folders on disk (top level of an account).
-NAME_ROLES = {
-    "inbox": ROLE_INBOX, "sent": ROLE_SENT, "drafts": ROLE_DRAFTS, "templates": ROLE_TEMPLATES,
-    "trash": ROLE_TRASH, "junk": ROLE_JUNK, "archives": ROLE_ARCHIVE, "unsent messages": ROLE_OUTBOX,
-}
-# nsMsgFolderFlags bits, as folderCache.json records them.
-FLAG_ROLES = (
-    (0x1000, ROLE_INBOX), (0x200, ROLE_SENT), (0x400, ROLE_DRAFTS), (0x400000, ROLE_TEMPLATES),
-    (0x100, ROLE_TRASH), (0x40000000, ROLE_JUNK), (0x4000, ROLE_ARCHIVE), (0x800, ROLE_OUTBOX),
-)
-# Files that sit in account directories and never hold mail (besides IGNORED_SUFFIXES).
-NON_MAIL_NAMES = {"filterlog.html", "msgfilterrules.dat", "popstate.dat", "rules.dat", "junklog.html",
-                  "virtualfolders.dat", "foldertree.json", "panacea.dat", "folders.json", "foldercache.json"}
-NON_MAIL_SUFFIXES = IGNORED_SUFFIXES + (".msf", ".tmp", ".snm", ".bak", ".eml", ".mozmsgs", ".sqlite-journal")
-
-# Compaction's work files: old Thunderbird wrote "nstmp" beside the folder, newer ones use a hidden
-# .temp-compact/ directory with "<name>.compacting/.compacted/.original" (already skipped: hidden).
-COMPACTION_SUFFIXES = (".compacting", ".compacted", ".original", ".compact-backup")
-_COMPACT_TEMP = re.compile(r"nstmp(?:-\d+)?")
 
 MOZ_PARTIAL = 0x0400
 MOZ2_IMAP_DELETED = 0x00200000
@@ -89,7 +57,6 @@ MOZ2_MDN_SENT = 0x00800000
 MOZ2_LABELS = 0x0E000000
 
 # Separators: mbox.is_separator, the one rule for every mbox (Thunderbird's `From - date` included).
-_HASHED = re.compile(r"[0-9a-f]{8}$")
 _NAME_TIME = re.compile(r"^(\d{9,11})\.")
 _READ_CHUNK = 1 << 20  # longest piece of a line read at once
 # An mbox untouched this long is at rest: its last message is complete even without a final blank line.
@@ -119,99 +86,6 @@ def resolve_profile(path: Path) -> Path:
     if (path / "profiles.ini").is_file():
         return pick_profile(path / "profiles.ini")
     raise SourceError(f"{path}: not a Thunderbird profile (no prefs.js, no Mail/ directory)")
-
-
-# ---------------------------------------------------------------- folder tree
-
-
-@dataclass(frozen=True)
-class _Entry:
-    path: tuple[str, ...]  # display path inside the account
-    role: str | None
-    origin: Path  # mbox file, maildir directory, or .sbd directory of a container-only folder
-    kind: str  # "mbox" | "maildir" | "container"
-    rel: str  # the folder's file path relative to the account directory
-
-
-class _Walker:
-    def __init__(self, profile: Path, warn: Callable[[str], None]) -> None:
-        self.info = FolderInfo(profile)
-        self.warn = warn
-
-    def walk(self, account: AccountInfo) -> list[_Entry]:
-        out: list[_Entry] = []
-        if account.directory is not None:
-            self._dir(account.directory, (), "", True, account.type == "imap", 0, out)
-        return out
-
-    def _dir(self, directory: Path, prefix: tuple[str, ...], rel: str, top: bool, imap: bool,
-             depth: int, out: list[_Entry]) -> None:
-        try:
-            entries = list(os.scandir(directory))
-        except OSError as exc:
-            self.warn(f"{directory}: cannot list directory ({exc.strerror})")
-            return
-        names = {e.name for e in entries}
-        kinds: dict[str, str] = {}
-        subdirs: set[str] = set()
-        for e in entries:
-            if e.name.startswith("."):
-                continue
-            try:
-                if e.is_dir():
-                    if e.name.endswith(".sbd"):
-                        subdirs.add(e.name[:-4])
-                    elif os.path.isdir(os.path.join(e.path, "cur")):
-                        kinds[e.name] = "maildir"
-                elif e.is_file() and _is_mbox(Path(e.path), names):
-                    kinds[e.name] = "mbox"
-            except OSError:
-                continue
-        order = sorted(set(kinds) | subdirs, key=lambda n: (not (top and n.lower() in ("inbox",)), n.casefold()))
-        for n in order:
-            kind = kinds.get(n, "container")
-            origin = directory / (n if kind != "container" else n + ".sbd")
-            msf = directory / (n + ".msf")
-            display = disk_name(n, imap)
-            if _HASHED.search(n):
-                recorded = self.info.name(msf)
-                if recorded is None and len(n) == 8:
-                    self.warn(f"{directory / n}: a hashed file name and no recorded folder name; kept as {n!r}")
-                display = recorded or display
-            role = self._role(msf, display, top)
-            path = ("Inbox",) if top and role == ROLE_INBOX else prefix + (display,)
-            out.append(_Entry(path, role, origin, kind, rel + n))
-            if n in subdirs:
-                if depth >= 64:
-                    self.warn(f"{directory / (n + '.sbd')}: folders nested too deep; deeper ones skipped")
-                    continue
-                self._dir(directory / (n + ".sbd"), path, rel + n + ".sbd/", False, imap, depth + 1, out)
-
-    def _role(self, msf: Path, display: str, top: bool) -> str | None:
-        flags = self.info.flags(msf)
-        if flags:
-            for bit, role in FLAG_ROLES:
-                if flags & bit:
-                    return role
-        return NAME_ROLES.get(display.casefold()) if top else None
-
-
-def _is_mbox(path: Path, siblings: set[str]) -> bool:
-    """An mbox folder file: one with a .msf summary beside it, or a non-empty file starting with a From line."""
-    name = path.name
-    low = name.lower()
-    if low.endswith((".msf",) + COMPACTION_SUFFIXES) or _COMPACT_TEMP.fullmatch(low):
-        return False
-    if name + ".msf" in siblings:
-        return True
-    if low in NON_MAIL_NAMES or low.endswith(NON_MAIL_SUFFIXES):
-        return False
-    try:
-        if path.stat().st_size == 0:
-            return False
-    except OSError:
-        return False
-    return looks_like_mbox(path)
 
 
 # ---------------------------------------------------------------- reading messages
@@ -331,7 +205,7 @@ def _error(folder: Folder, sid: str, locator: str, message: str) -> MessageRecor
 def read_mbox(folder: Folder, path: Path, log: _ReadLog, start: int = 0) -> Iterator[MessageRecord]:
     """The messages of one Thunderbird mbox, as it was when opened; a half-written last one is left."""
     try:
-        fh = path.open("rb")
+        fh = open_regular(str(path))
     except OSError as exc:
         yield _error(folder, f"tb:{folder.key}:open", str(path), f"cannot open {path}: {exc.strerror}")
         return
@@ -382,17 +256,20 @@ def read_maildir(folder: Folder, path: Path) -> Iterator[MessageRecord]:
     files: list[tuple[str, Path]] = []
     for sub in ("cur", "new"):
         try:
-            with os.scandir(path / sub) as it:
-                files += [(e.name, Path(e.path)) for e in it if not e.name.startswith(".") and e.is_file()]
+            regular, problems = list_message_files(str(path / sub))
         except FileNotFoundError:
             continue
         except OSError as exc:
             yield _error(folder, f"tb:{folder.key}:{sub}", str(path / sub),
                          f"cannot list {path / sub}: {exc.strerror}")
+            continue
+        files += [(n.name, Path(n.path)) for n in regular]
+        for n in sorted(problems, key=lambda n: n.name):
+            yield _error(folder, f"tb:{folder.key}:{n.name}", n.path, n.reason or "cannot be read")
     for name, file in sorted(files):
         sid = f"tb:{folder.key}:{name}"
         try:
-            with file.open("rb") as fh:
+            with open_regular(str(file)) as fh:
                 raw = fh.read()
                 mtime = os.fstat(fh.fileno()).st_mtime
         except FileNotFoundError:
@@ -428,6 +305,7 @@ class ThunderbirdSource:
         self._log.warnings.extend(notes)
         self.accounts = self._select(accounts)
         self._kinds: dict[str, str] = {}
+        self._reasons: dict[str, str] = {}  # why an "unreadable" entry cannot be read
         self._folders = self._build()
 
     @property
@@ -503,6 +381,8 @@ class ThunderbirdSource:
                     f = Folder(path=e.path, origin=str(e.origin), key=key, role=e.role)
                 folders.append(f)
                 self._kinds[key] = e.kind
+                if e.reason:
+                    self._reasons[key] = e.reason
         return folders
 
     def folders(self) -> list[Folder]:
@@ -510,7 +390,9 @@ class ThunderbirdSource:
 
     def messages(self, folder: Folder, start: int = 0) -> Iterator[MessageRecord]:
         kind = self._kinds.get(folder.key)
-        if kind == "mbox":
+        if kind == "unreadable":
+            yield unreadable_record(folder, self._reasons.get(folder.key, "cannot be read"))
+        elif kind == "mbox":
             yield from read_mbox(folder, Path(folder.origin), self._log, start)
         elif kind == "maildir":
             yield from read_maildir(folder, Path(folder.origin))

@@ -19,6 +19,7 @@ from imapclient import exceptions as imap_exc
 
 from migrator.config import TargetConfig
 from migrator.errors import ConnectionLost, FolderRefused, MigratorError, TargetError
+from migrator.identity import at_risk
 from migrator.sources.common import message_id as parse_message_id
 from migrator import providers
 from migrator.target import auth, diagnose
@@ -390,11 +391,19 @@ class ImapTarget:
             raise ConnectionLost("server said BYE: " + line[5:].strip().decode("utf-8", "replace"))
         return line.rstrip(b"\r\n")
 
-    def _literal(self, size: int) -> tuple[bytes, bool]:
-        """The literal prefix and whether it is non-synchronizing (RFC 7888)."""
+    def _literal(self, size: int, binary: bool = False) -> tuple[bytes, bool]:
+        """The literal prefix and whether it is non-synchronizing (RFC 7888). `binary`: a literal8
+        (`~{n}`, RFC 3516 section 4.4; RFC 7888 section 4 allows `~{n+}` with LITERAL+)."""
+        mark = b"~" if binary else b""
         if self.has("LITERAL+") or (self.has("LITERAL-") and size <= 4096):
-            return b"{%d+}\r\n" % size, True
-        return b"{%d}\r\n" % size, False
+            return mark + b"{%d+}\r\n" % size, True
+        return mark + b"{%d}\r\n" % size, False
+
+    def sends_literal8(self, wire: bytes) -> bool:
+        """Whether this message goes as a literal8: its bytes are at risk in a plain literal
+        (identity.at_risk: NUL) and the server offers BINARY (RFC 3516; MULTIAPPEND may mix
+        both kinds, RFC 3502)."""
+        return self.has("BINARY") and at_risk(wire) is not None
 
     def _await_continuation(self, tag: bytes) -> tuple[bytes, ...] | None:
         while True:
@@ -434,7 +443,7 @@ class ImapTarget:
         flag_lists = self._flag_lists
         for item in items:
             data = item.raw  # CRLF already (AppendItem's contract)
-            prefix, plus = self._literal(len(data))
+            prefix, plus = self._literal(len(data), self.sends_literal8(data))
             flags = flag_lists.get(item.flags)
             if flags is None:
                 flags = flag_lists[item.flags] = flag_list(item.flags)
@@ -584,6 +593,23 @@ class ImapTarget:
                 if isinstance(date, datetime) and date.tzinfo is None:
                     date = date.replace(tzinfo=timezone.utc)
                 yield uid, item.get(b"BODY[]", b""), flags, date, int(item.get(b"RFC822.SIZE", 0))
+
+    def fetch_binary(self, uids: Sequence[int]) -> dict[int, bytes]:
+        """{uid: BINARY.PEEK[] bytes} (RFC 3516) for UIDs of the folder last examined ({} without
+        BINARY). Through imaplib, whose literal reader takes `~{n}` (imapclient's parser does not).
+        BINARY[] decodes encoded parts; a UID the server cannot decode ([PARSE]) is left out."""
+        out: dict[int, bytes] = {}
+        for uid in uids if self.has("BINARY") else ():  # one by one: a [PARSE] NO fails a whole FETCH
+            try:
+                typ, data = self.client._imap.uid("FETCH", str(uid), "(BINARY.PEEK[])")  # noqa: SLF001
+            except (OSError, imaplib.IMAP4.abort) as exc:
+                raise ConnectionLost(str(exc)) from exc
+            except imaplib.IMAP4.error:
+                continue
+            for part in data if typ == "OK" else ():
+                if isinstance(part, tuple) and re.search(rb"BINARY\[\] ~?\{\d+\}$", part[0]):  # one UID asked
+                    out[uid] = part[1]
+        return out
 
     def noop(self) -> None:
         try:

@@ -191,3 +191,60 @@ def test_every_record_says_where_its_date_came_from(store: Path) -> None:
                     assert implausible(r.date) is None or r.date_source == FALLBACK_SOURCE, r.locator
     finally:
         src.close()
+
+
+# -- a directory tree: symlink loops and special files, for every reader of a tree ---------------
+
+
+def _mail_dir(folder_origin: Path) -> Path:
+    """The directory a folder's messages live in: a Maildir's cur/, an mbox file's directory."""
+    if folder_origin.is_dir():
+        return folder_origin / "cur" if (folder_origin / "cur").is_dir() else folder_origin
+    return folder_origin.parent
+
+
+def _tree_snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):  # links to directories are not followed
+        for name in files:
+            p = Path(dirpath) / name
+            if p.is_file() and not p.is_symlink():
+                out[str(p)] = (p.read_bytes(), os.stat(p).st_mtime_ns)
+    return out
+
+
+def _tally(src: Source) -> tuple[int, int]:
+    recs = [r for _, rs in _read_all(src) for r in rs]
+    return sum(1 for r in recs if r.error is None and r.skip_reason is None), sum(1 for r in recs if r.error)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="symlinks and FIFOs as on POSIX")
+def test_tree_with_symlink_loops_and_special_files(store: Path):
+    """Every reader of a directory tree: a symlink loop reads nothing twice, a FIFO is counted
+    as unreadable with a reason and never blocks, and the tree stays unchanged."""
+    if store.is_file():
+        pytest.skip("a single-file store has no tree")
+    src = open_source(store)
+    try:
+        clean = _tally(src)
+        first = Path(src.folders()[0].origin)
+        folder_dirs = {_mail_dir(Path(f.origin)) for f in src.folders() if Path(f.origin).exists()}
+    finally:
+        src.close()
+    for d in sorted(folder_dirs)[:2]:
+        loop_at = d.parent if d.name == "cur" else d
+        for name in ("self", "self.sbd"):
+            if not (loop_at / name).exists():
+                (loop_at / name).symlink_to(".")
+    pipe_dir = _mail_dir(first)
+    os.mkfifo(pipe_dir / ("1654099999.Mpipe.host:2,S" if pipe_dir.name == "cur" else "Pipe"))
+    before = _tree_snapshot(store)
+    src = open_source(store)
+    try:
+        read, errors = _tally(src)
+        reasons = [r.error for _, rs in _read_all(src) for r in rs if r.error]
+    finally:
+        src.close()
+    assert read == clean[0], "a symlink loop reads no message twice"
+    assert errors == clean[1] + 1 and any("FIFO" in e for e in reasons), "the FIFO is counted with a reason"
+    assert _tree_snapshot(store) == before, "the source is read-only (invariant 1)"

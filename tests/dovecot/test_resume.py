@@ -208,6 +208,22 @@ def test_state_refuses_other_pair_and_concurrent_run(tmp_path: Path, make_imap_u
         assert r.returncode == 5 and "in use" in r.stderr, r.stderr
 
 
+def _wait_for_rows(state: Path, p: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Return when the run's journal holds a message row (or the process ended)."""
+    import sqlite3
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and p.poll() is None:
+        if state.exists():
+            try:
+                with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=1) as db:
+                    if db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]:
+                        return
+            except sqlite3.Error:
+                pass  # not created yet, or busy
+        time.sleep(0.05)
+
+
 def test_sigterm_settles_and_exits_130(tmp_path: Path, make_imap_user, faultproxy):
     """SIGTERM: stop taking messages, settle the journal, exit 130; the next run finishes exactly."""
     from benchmarks.corpus import write_corpus
@@ -221,7 +237,9 @@ def test_sigterm_settles_and_exits_130(tmp_path: Path, make_imap_user, faultprox
            "-q", "--batch", "5", "--connections", "1"]
     env = {**os.environ, **user.env}
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.2)
+    # Signal once the upload has begun (a row journalled): the handler is installed by then.
+    # A fixed delay raced with a slow start on a loaded machine (killed before the handler).
+    _wait_for_rows(state, p)
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=60)
     if p.returncode == 0:

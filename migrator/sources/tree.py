@@ -1,0 +1,280 @@
+"""A directory given as the source: any mix of mbox files, Maildirs (plain and Maildir++) and
+directories of both, at any depth. Every store inside is read, each folder with its path.
+
+Design: one composite reader. `discover()` walks the tree once with the walker rule of walk.py
+(each directory read once, nothing opened before it is classified) and finds three kinds of
+folder: an mbox file (detected by content, `mbox.looks_like_mbox`), a Maildir (a directory with
+`cur/` and `new/` or `tmp/`; its `.A.B` Maildir++ children), and an entry that would be a folder
+but cannot be read (a dangling link, a FIFO, a socket, a device, an unlistable directory): that
+one yields a single MessageRecord with `error`, so it is counted as failed with its reason.
+Whatever else the tree holds (a file that is not mail) is listed in `warnings`; only files that
+accompany a store (walk.is_companion) pass silently.
+
+Folder keys are the entry's path relative to the root ("." for a root that is itself a Maildir,
+the file name for a single mbox file): the same keys the mbox-tree and Maildir readers always
+used, so journals of earlier runs keep matching. `TreeSource.kind` stays what earlier versions
+called such a directory ("maildir" when the root is a Maildir or Maildir++ root, else "mbox"),
+since it is part of every journal key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrator import utf7
+from migrator.errors import SourceError
+from migrator.sources.base import ROLE_INBOX, Folder, MessageRecord
+from migrator.sources.common import EPOCH_FALLBACK
+from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir
+
+MBOX, MAILDIR, UNREADABLE = "mbox", "maildir", "unreadable"
+# More entries of one kind in one directory than this are listed as one line with a count.
+_LIST_AT_MOST = 3
+
+
+def is_maildir(path: str | Path) -> bool:
+    """A Maildir folder: `cur/` and `new/` or `tmp/` directories (links followed)."""
+    p = str(path)
+    return os.path.isdir(os.path.join(p, "cur")) and (
+        os.path.isdir(os.path.join(p, "new")) or os.path.isdir(os.path.join(p, "tmp")))
+
+
+@dataclass
+class Found:
+    """What `discover` found: folders with their kind and reason, and notes for the user."""
+
+    folders: list[Folder] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # Folder.key -> MBOX | MAILDIR | UNREADABLE
+    reasons: dict[str, str] = field(default_factory=dict)  # Folder.key -> why it cannot be read
+    notes: list[str] = field(default_factory=list)
+    links: dict[str, bool] = field(default_factory=dict)  # Folder.key -> reached through a link
+
+    def add(self, kind: str, folder: Folder, link: bool = False, reason: str | None = None) -> None:
+        self.folders.append(folder)
+        self.kinds[folder.key] = kind
+        self.links[folder.key] = link
+        if reason:
+            self.reasons[folder.key] = reason
+
+
+class _Discovery:
+    def __init__(self, root: Path, decode: bool, looks_like_mbox: Callable[[Path], bool]) -> None:
+        self.root = root
+        self.decode = decode  # plain directory names are IMAP modified UTF-7 (a Maildir's own tree)
+        self.looks_like_mbox = looks_like_mbox
+        self.walk = Walk()
+        self.found = Found()
+        self.later: list[tuple[Node, tuple[str, ...], str]] = []  # linked directories: after the real ones
+        self.unread: dict[tuple[str, str], list[str]] = {}  # (directory, reason) -> names
+
+    def run(self) -> Found:
+        node = classify(str(self.root))
+        if node.kind != "dir":
+            raise SourceError(f"{self.root}: not a directory")
+        self.walk.first_visit(node)
+        self.directory(str(self.root), (), "", top=True)
+        while self.later:  # links to directories, once the real tree is known (real paths win)
+            node, prefix, rel = self.later.pop(0)
+            first = self.walk.first_visit(node)
+            if first is not None:
+                self.found.notes.append(f"{node.path}: a link to {first}, which is read there (read once)")
+                continue
+            self.directory(node.path, prefix, rel)
+        self._dedupe_linked_files()
+        for (directory, reason), names in self.unread.items():
+            shown = ", ".join(names[:_LIST_AT_MOST]) + (f" and {len(names) - _LIST_AT_MOST} more"
+                                                        if len(names) > _LIST_AT_MOST else "")
+            self.found.notes.append(f"{directory}: not read: {shown} ({reason})")
+        self.found.folders.sort(key=lambda f: (f.role != ROLE_INBOX, f.path, f.key))
+        return self.found
+
+    def directory(self, path: str, prefix: tuple[str, ...], rel: str, top: bool = False) -> None:
+        """One directory: a Maildir itself (when it has cur/), and what it holds."""
+        try:
+            nodes = list_dir(path)
+        except OSError as exc:
+            if top:
+                raise SourceError(f"{path}: cannot list directory ({exc.strerror})") from exc
+            self.found.add(UNREADABLE, Folder(path=prefix or ("INBOX",), origin=path, key=rel.rstrip("/") or "."),
+                           reason=f"a directory that cannot be listed ({exc.strerror})")
+            return
+        maildir = is_maildir(path)
+        if maildir:
+            key = rel.rstrip("/") or "."
+            folder_path = prefix or ("INBOX",)
+            self.found.add(MAILDIR, Folder(path=folder_path, origin=path, key=key,
+                                           role=ROLE_INBOX if not prefix else None))
+        for node in nodes:
+            self.entry(node, path, prefix, rel, maildir)
+
+    def entry(self, node: Node, directory: str, prefix: tuple[str, ...], rel: str, maildir: bool) -> None:
+        name = node.name
+        if is_companion(name):
+            return
+        if maildir and name in ("cur", "new", "tmp"):
+            return  # the Maildir's own: read by its folder (tmp/ holds deliveries not finished)
+        if node.kind == "problem":
+            self.found.add(UNREADABLE, Folder(path=prefix + (name,), origin=node.path, key=rel + name),
+                           link=node.link, reason=node.reason)
+            return
+        if node.kind == "dir":
+            if name.startswith("."):
+                if is_maildir(node.path):  # Maildir++: ".A.B" is folder A/B under this one
+                    parts = tuple(utf7.decode(p) for p in name[1:].split(".") if p)
+                    if parts:
+                        self.visit(node, prefix + parts[:-1], rel, name, parts[-1])
+                        return
+                self.unread.setdefault((directory, "hidden directories"), []).append(name)
+                return
+            shown = name[:-4] if name.endswith(".sbd") else name
+            self.visit(node, prefix, rel, name, utf7.decode(shown) if self.decode else shown)
+            return
+        if name.startswith("."):
+            self.unread.setdefault((directory, "hidden files"), []).append(name)
+            return
+        if self.looks_like_mbox(Path(node.path)):
+            from migrator.sources.mbox import folder_name
+
+            self.found.add(MBOX, Folder(path=prefix + (folder_name(name),), origin=node.path, key=rel + name),
+                           link=node.link)
+            return
+        self.unread.setdefault((directory, "not a mail store migrate can read"), []).append(name)
+
+    def visit(self, node: Node, prefix: tuple[str, ...], rel: str, name: str, shown: str) -> None:
+        """A subdirectory: now if it is a real one, after the real tree if reached through a link."""
+        if node.link:
+            self.later.append((node, prefix + (shown,), rel + name + "/"))
+            return
+        first = self.walk.first_visit(node)
+        if first is not None:
+            self.found.notes.append(f"{node.path}: the same directory as {first}, which is read there (read once)")
+            return
+        self.directory(node.path, prefix + (shown,), rel + name + "/")
+
+    def _dedupe_linked_files(self) -> None:
+        """An mbox file reached through a link and also at its own place (or twice through links)
+        is read once: at its own place when the tree holds it, else at the first link."""
+        by_file: dict[tuple[int, int], list[Folder]] = {}
+        for f in self.found.folders:
+            if self.found.kinds[f.key] == MBOX:
+                try:
+                    st = os.stat(f.origin)
+                except OSError:
+                    continue
+                by_file.setdefault((st.st_dev, st.st_ino), []).append(f)
+        drop: set[str] = set()
+        for group in by_file.values():
+            if len(group) < 2 or not any(self.found.links[f.key] for f in group):
+                continue  # hard links: the store keeps the file in two folders on purpose
+            keep = next((f for f in group if not self.found.links[f.key]), group[0])
+            for f in group:
+                if f is not keep:
+                    drop.add(f.key)
+                    self.found.notes.append(f"{f.origin}: a link to {keep.origin}, which is read there (read once)")
+        self.found.folders = [f for f in self.found.folders if f.key not in drop]
+
+
+def discover(root: Path, decode: bool = False) -> Found:
+    """Every store under directory `root`: its folders (parents before children) and notes.
+
+    decode: plain directory names are IMAP modified UTF-7 (Dovecot LAYOUT=fs under a Maildir).
+    Raises SourceError when the root itself cannot be listed.
+    """
+    # imported here: mbox.py and maildir.py build their sources on this module
+    from migrator.sources.mbox import looks_like_mbox
+
+    return _Discovery(root, decode, looks_like_mbox).run()
+
+
+def unreadable_record(folder: Folder, reason: str) -> MessageRecord:
+    """The one record of an entry that would be a folder but cannot be read: counted as failed."""
+    return MessageRecord(folder=folder, stable_id=f"unreadable:{folder.key}", raw=b"", date=EPOCH_FALLBACK,
+                         locator=folder.origin, error=reason)
+
+
+class TreeSource:
+    """A directory of mbox files and Maildirs, or one mbox file (see the module docstring)."""
+
+    kind = "mbox"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._notes: list[str] = []  # what reading found (a message file that is a link read elsewhere)
+        self._ends: dict[str, int] = {}  # mbox folder key -> where its last complete read ended
+        self._found = self._discover(root)
+
+    def _discover(self, root: Path) -> Found:
+        return discover(root, decode=self.kind == MAILDIR)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the tree holds that is not read (not mail, hidden, a link read elsewhere)."""
+        return self._found.notes + self._notes
+
+    def folder_kind(self, folder: Folder) -> str:
+        return self._found.kinds.get(folder.key, MBOX)
+
+    def folders(self) -> list[Folder]:
+        return list(self._found.folders)
+
+    def messages(self, folder: Folder, start: int = 0,
+                 known: Callable[[str, int], bool] | None = None) -> Iterator[MessageRecord]:
+        """The folder's messages; `start` (mbox: a byte offset to resume at) and `known`
+        (Maildir: messages settled already are not read) apply to their kind only."""
+        kind = self.folder_kind(folder)
+        if kind == UNREADABLE:
+            yield unreadable_record(folder, self._found.reasons.get(folder.key, "cannot be read"))
+        elif kind == MAILDIR:
+            from migrator.sources import maildir
+
+            yield from maildir.read_folder(folder, known, self._tree_dirs(), self._notes)
+        else:
+            from migrator.sources import mbox
+
+            yield from mbox.read_folder(folder, start, self._ends)
+
+    def _tree_dirs(self) -> frozenset[str]:
+        """Real paths of the Maildir folders read: a linked message file pointing into one is read there."""
+        return frozenset(os.path.realpath(f.origin) for f in self._found.folders
+                         if self._found.kinds[f.key] == MAILDIR and not self._found.links[f.key])
+
+    def reload(self, rec: MessageRecord) -> MessageRecord:
+        """Read a Maildir message that was passed over as known."""
+        from migrator.sources import maildir
+
+        return maildir.reload(rec)
+
+    def token(self, folder: Folder) -> str | None:
+        """Cheap change detector of a folder (see the per-format token functions)."""
+        kind = self.folder_kind(folder)
+        if kind == UNREADABLE:
+            return None
+        if kind == MAILDIR:
+            from migrator.sources import maildir
+
+            return maildir.token(folder)
+        from migrator.sources import mbox
+
+        return mbox.token(folder)
+
+    def resume_info(self, folder: Folder) -> dict[str, object] | None:
+        """Where the last complete read of an mbox folder ended (None for other kinds)."""
+        if self.folder_kind(folder) != MBOX:
+            return None
+        from migrator.sources import mbox
+
+        return mbox.resume_info(folder, self._ends)
+
+    def resume_offset(self, folder: Folder, info: dict[str, object]) -> int | None:
+        """The offset to continue an mbox folder from when it only grew since `info`."""
+        if self.folder_kind(folder) != MBOX:
+            return None
+        from migrator.sources import mbox
+
+        return mbox.resume_offset(folder, info)
+
+    def close(self) -> None:
+        return None
