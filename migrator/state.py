@@ -15,13 +15,14 @@ import json
 import os
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from migrator.errors import StateError, StateLocked
+from migrator.errors import StateCorrupt, StateError, StateLocked, StateUnwritable
 
 SCHEMA_VERSION = 1
 
@@ -170,12 +171,70 @@ class _SeenFilter:
         return False
 
 
+def state_fault(path: Path, exc: BaseException) -> StateError:
+    """The one rule that turns a fault of the state file itself into a StateError (exit 5, one line).
+
+    sqlite3.DatabaseError "malformed"/"not a database"/"encrypted" and a failed integrity check
+    mean a damaged journal (StateCorrupt); SQLITE_FULL, SQLITE_READONLY, SQLITE_CANTOPEN, an
+    I/O error or an OSError (EROFS, ENOSPC, EACCES) mean a file that cannot be written
+    (StateUnwritable). Anything else is a bug and is returned as is by the callers' re-raise."""
+    if isinstance(exc, StateError):
+        return exc
+    text = str(exc)
+    low = text.lower()
+    if isinstance(exc, OSError):
+        why = exc.strerror or text
+        return StateUnwritable(f"cannot write the state file {path}: {why}")
+    if any(w in low for w in ("malformed", "not a database", "encrypted", "integrity")):
+        return StateCorrupt(f"the state file {path} is damaged ({text})")
+    if "full" in low:
+        return StateUnwritable(f"the disk holding the state file {path} is full ({text})")
+    return StateUnwritable(f"cannot write the state file {path} ({text})")
+
+
+class _Guarded:
+    """A sqlite3.Connection whose faults (disk full, read-only, damaged file) become StateErrors.
+
+    Every statement of State goes through here: one place for the rule, whatever the caller."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self._path = path
+        self._conn = conn
+
+    def _wrap(self, fn, *args):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args)
+        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            raise state_fault(self._path, exc) from exc
+
+    def execute(self, sql: str, args: Iterable[object] = ()) -> sqlite3.Cursor:
+        return self._wrap(self._conn.execute, sql, args)  # type: ignore[no-any-return]
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[object]]) -> sqlite3.Cursor:
+        return self._wrap(self._conn.executemany, sql, rows)  # type: ignore[no-any-return]
+
+    def executescript(self, sql: str) -> sqlite3.Cursor:
+        return self._wrap(self._conn.executescript, sql)  # type: ignore[no-any-return]
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        except sqlite3.Error:  # a checkpoint on a full disk: what is committed is in the WAL
+            pass
+
+
 class State:
     """An open state database. `State.open(...)` checks the owner pair; `lock()` for writers."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
-        self._conn = conn
+        self._conn = _Guarded(path, conn)
         self._lock_fd: int | None = None
         self._seen_pass = 0
         self._seen_filter = _SeenFilter()
@@ -185,33 +244,75 @@ class State:
     # -- opening --------------------------------------------------------------------
     @classmethod
     def open(cls, path: Path, *, source_id: str, target_id: str, create: bool = True) -> State:
+        """Open (or create) the journal for a source+target pair.
+
+        Raises StateError (exit 5): StateUnwritable when the file cannot be created or written
+        (read-only or full file system), StateCorrupt when it is not an intact SQLite database
+        (PRAGMA quick_check), plain StateError when it belongs to another pair."""
         path = path.expanduser()
         if not create:
             return cls._open_readonly(path, source_id, target_id)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
             conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: not a migrate state database ({exc})") from exc
-        return cls(path, conn)._init_schema(source_id, target_id)
+        except (OSError, sqlite3.Error) as exc:
+            raise state_fault(path, exc) from exc
+        state = cls(path, conn)
+        try:
+            state._integrity()
+            state._conn.execute("PRAGMA journal_mode=WAL")
+            state._conn.execute("PRAGMA synchronous=NORMAL")
+            return state._init_schema(source_id, target_id)
+        except BaseException:
+            state._conn.close()
+            raise
+
+    def _integrity(self) -> None:
+        """PRAGMA quick_check (a damaged journal is refused, never trusted): StateCorrupt."""
+        try:
+            rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:  # raised while stepping the cursor
+            raise state_fault(self.path, exc) from exc
+        if [r[0] for r in rows] != ["ok"]:
+            detail = "; ".join(str(r[0]) for r in rows[:3])
+            raise StateCorrupt(f"the state file {self.path} is damaged (integrity check: {detail})")
+
+    @staticmethod
+    def _uri(path: Path, mode: str = "ro") -> str:
+        """A `file:` URI for the path: ?, # and % in a file name are quoted (RFC 3986), so that
+        SQLite opens that file and not another one."""
+        return f"file:{urllib.request.pathname2url(str(path.absolute()))}?mode={mode}"
 
     @classmethod
     def _open_readonly(cls, path: Path, source_id: str, target_id: str) -> State:
         """For `plan` and `status`: never creates or changes a file."""
         if not path.exists():
             return cls(path, sqlite3.connect(":memory:", isolation_level=None))._init_schema(source_id, target_id)
+        state = cls.inspect(path)
+        state._check_owner(dict(state._conn.execute("SELECT key, value FROM meta").fetchall()), source_id, target_id)
+        return state
+
+    @classmethod
+    def inspect(cls, path: Path) -> State:
+        """Open an existing journal read-only, whoever it belongs to (`migrate status`)."""
+        path = path.expanduser()
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
-            conn.execute("SELECT 1 FROM meta LIMIT 1")
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: cannot read the state database ({exc})") from exc
+            conn = sqlite3.connect(cls._uri(path), uri=True, timeout=5.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise state_fault(path, exc) from exc
         state = cls(path, conn)
-        state._check_owner(dict(conn.execute("SELECT key, value FROM meta").fetchall()), source_id, target_id)
+        try:
+            state._integrity()
+            try:
+                state._conn.execute("SELECT 1 FROM meta LIMIT 1")
+            except StateUnwritable as exc:  # no meta table: some other SQLite file
+                raise StateCorrupt(f"{path} is not a migrate state database ({exc.message})") from exc
+        except BaseException:
+            state._conn.close()
+            raise
         return state
 
     def _init_schema(self, source_id: str, target_id: str) -> State:
@@ -221,7 +322,7 @@ class State:
             self._add_columns()
             rows = dict(c.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"{self.path}: not a migrate state database ({exc})") from exc
+            raise StateCorrupt(f"{self.path}: not a migrate state database ({exc})") from exc
         if not rows:
             with self.transaction():
                 c.executemany(
@@ -303,7 +404,10 @@ class State:
     def lock(self) -> None:
         """Exclusive per-database lock for `run` (released by the OS if the process dies)."""
         lock_path = Path(str(self.path) + ".lock")
-        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise state_fault(lock_path, exc) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -329,14 +433,26 @@ class State:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[_Guarded]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+                try:
+                    self._conn.execute("ROLLBACK")
+                except StateError:
+                    pass
             raise
-        self._conn.execute("COMMIT")
+        try:
+            self._conn.execute("COMMIT")
+        except StateError:
+            if self._conn.in_transaction:
+                try:
+                    self._conn.execute("ROLLBACK")
+                except StateError:
+                    pass
+            raise
 
     def meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -345,6 +461,18 @@ class State:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def last_run(self) -> dict[str, object] | None:
+        """What the last `run` left over ({"uploaded", "uploaded_bytes", "over_quota",
+        "over_quota_bytes", "finished"}: counts, bytes, epoch seconds), None before any run."""
+        raw = self.meta("last_run")
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
+
+    def set_last_run(self, summary: dict[str, object]) -> None:
+        self.set_meta("last_run", json.dumps(summary))
 
     # -- folders --------------------------------------------------------------------
     def folder(self, target: str) -> tuple[int | None, int | None]:
@@ -461,8 +589,11 @@ class State:
 
     def changed_count(self) -> int:
         """Messages on the server stored changed by it (uploaded without literal8: see mark_at_risk)."""
-        return int(self._conn.execute("SELECT COUNT(*) FROM messages WHERE status = 'done' AND at_risk = 'changed'"
-                                      ).fetchone()[0])
+        try:
+            return int(self._conn.execute("SELECT COUNT(*) FROM messages WHERE status = 'done' AND at_risk = 'changed'"
+                                          ).fetchone()[0])
+        except sqlite3.OperationalError:  # an older file opened read-only (status): no such column, none marked
+            return 0
 
     def intent_targets(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT DISTINCT target FROM messages WHERE status = 'intent'")]
