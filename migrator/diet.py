@@ -382,9 +382,10 @@ def over_quota_refusal(stats: Any) -> tuple[str, str]:
     if stats.over_quota_since:
         left = stats.over_quota - stats.over_quota_since_messages
         left_bytes = stats.over_quota_bytes - stats.over_quota_since_bytes
-        hint = since_lead(stats.over_quota_since, left, left_bytes,
-                          f"the rest from that day on fits ({stats.over_quota_since_messages:,} messages, "
-                          f"{human(stats.over_quota_since_bytes)})") + " Or " + again
+        fits = (f"the rest from that day on fits ({stats.over_quota_since_messages:,} messages, "
+                f"{human(stats.over_quota_since_bytes)})" if stats.over_quota_since_messages
+                else "everything from that day on is on the server already")
+        hint = since_lead(stats.over_quota_since, left, left_bytes, fits) + " Or " + again
     else:
         hint = ("Even the newest day of what is left does not fit the free space: " + again
                 + " Or keep older mail local with --since DATE (`migrate plan` shows the day that fits).")

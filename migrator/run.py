@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from pathlib import Path
 
-from migrator.diet import DailyPacer, Limits, day_start, ledger_row, refusal, since_that_fits
+from migrator.diet import DAY, DailyPacer, Limits, day_of, day_start, ledger_row, refusal, since_that_fits
 from migrator.errors import ConnectionLost, FolderRefused, QuotaError, TargetError
 from migrator.folders import TargetLayout, collision_key, fallback_names
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
@@ -192,22 +192,30 @@ def _may_not_fit(session: Session, sources: list) -> bool:
 
 
 def _what_fits_now(stats: RunStats, uploader: Uploader, session: Session) -> None:
-    """After messages were left over quota: the `--since` under which the rest fits the room
-    the server reports now (as `plan` computes it: whole UTC days, the 5% margin kept free)."""
+    """After messages were left over quota, the `--since` the hint leads with (whole UTC days,
+    as `plan` computes it, the 5% margin kept free): the day from which on the rest fits the room
+    the server reports now; when not even the newest day of the rest fits (or the server reports
+    no quota), the day after the newest message left, under which everything in scope is on the
+    server already. None when all that is left fits now (a plain re-run sends it)."""
+    dates, sizes = uploader.left_dates, uploader.left_sizes
+    if not dates:
+        return
     try:
         q = session.retry(lambda t: t.quota("INBOX"))
     except (TargetError, ConnectionLost):
         q = None
-    if q is None or q.limit <= 0:
-        return
-    free = max(0, int(q.limit * (1 - QUOTA_MARGIN)) - q.used)
-    since = since_that_fits(uploader.left_dates, uploader.left_sizes, free)
+    since: str | None = None
+    if q is not None and q.limit > 0:
+        free = max(0, int(q.limit * (1 - QUOTA_MARGIN)) - q.used)
+        if sum(sizes) <= free:
+            return
+        since = since_that_fits(dates, sizes, free)
     if since is None:
-        return
+        since = day_of(day_start(day_of(max(dates))) + DAY)
     cut = day_start(since)
     stats.over_quota_since = since
-    stats.over_quota_since_messages = sum(1 for d in uploader.left_dates if d >= cut)
-    stats.over_quota_since_bytes = sum(z for d, z in zip(uploader.left_dates, uploader.left_sizes) if d >= cut)
+    stats.over_quota_since_messages = sum(1 for d in dates if d >= cut)
+    stats.over_quota_since_bytes = sum(z for d, z in zip(dates, sizes) if d >= cut)
 
 
 def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
