@@ -297,23 +297,36 @@ class State:
 
     @classmethod
     def inspect(cls, path: Path) -> State:
-        """Open an existing journal read-only, whoever it belongs to (`migrate status`)."""
+        """Open an existing journal read-only, whoever it belongs to (`migrate status`).
+
+        A journal in WAL mode on a read-only file system cannot be opened plainly read-only
+        (SQLite needs to create its -shm file): then it is opened immutable, which is safe there
+        because nothing can write to it. StateCorrupt for a damaged file."""
         path = path.expanduser()
-        try:
-            conn = sqlite3.connect(cls._uri(path), uri=True, timeout=5.0, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise state_fault(path, exc) from exc
-        state = cls(path, conn)
-        try:
-            state._integrity()
+        last: StateError | None = None
+        for uri in (cls._uri(path), cls._uri(path) + "&immutable=1"):
             try:
-                state._conn.execute("SELECT 1 FROM meta LIMIT 1")
-            except StateUnwritable as exc:  # no meta table: some other SQLite file
-                raise StateCorrupt(f"{path} is not a migrate state database ({exc.message})") from exc
-        except BaseException:
-            state._conn.close()
-            raise
-        return state
+                conn = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
+            except sqlite3.Error as exc:
+                last = state_fault(path, exc)
+                continue
+            state = cls(path, conn)
+            try:
+                state._integrity()
+                try:
+                    state._conn.execute("SELECT 1 FROM meta LIMIT 1")
+                except StateUnwritable as exc:  # no meta table: some other SQLite file
+                    raise StateCorrupt(f"{path} is not a migrate state database ({exc.message})") from exc
+                return state
+            except StateUnwritable as exc:
+                state._conn.close()
+                last = exc
+            except BaseException:
+                state._conn.close()
+                raise
+        assert last is not None
+        raise StateUnwritable(f"cannot read the state file {path}: {last.message}",
+                              hint="Check that the file is readable (permissions, the disk is mounted).")
 
     def _init_schema(self, source_id: str, target_id: str) -> State:
         c = self._conn

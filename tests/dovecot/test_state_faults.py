@@ -87,6 +87,12 @@ def test_read_only_file_system(tmp_path: Path, make_imap_user, mount_point):
     r = migrate(["run", str(src)], user, rw / "s.db")  # an existing journal on a now read-only disk
     one_line_exit_5(r, "state file")
     assert nonempty(server(user)) == expected(mails)
+    # reading it still works there: plan and status only read
+    st = subprocess.run([sys.executable, "-m", "migrator", "status", "--state", str(rw / "s.db")],
+                        capture_output=True, text=True, timeout=60)
+    assert st.returncode == 0 and f"done: {len(mails)}" in st.stdout, st.stdout + st.stderr
+    r = migrate(["plan", str(src), "--json"], user, rw / "s.db")
+    assert r.returncode == 0, r.stderr
 
 
 @needs_root
