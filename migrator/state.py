@@ -171,6 +171,19 @@ class _SeenFilter:
         return False
 
 
+_FILE_FAULTS = ("full", "readonly", "read-only", "unable to open", "disk i/o", "malformed", "not a database",
+                "encrypted", "integrity")
+
+
+def is_file_fault(exc: sqlite3.Error) -> bool:
+    """Whether an SQLite error is a fault of the file itself (full, read-only, unopenable,
+    damaged), not of a statement (a constraint, a column an older file lacks)."""
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
+        return False
+    low = str(exc).lower()
+    return any(w in low for w in _FILE_FAULTS)
+
+
 def state_fault(path: Path, exc: BaseException) -> StateError:
     """The one rule that turns a fault of the state file itself into a StateError (exit 5, one line).
 
@@ -204,8 +217,8 @@ class _Guarded:
     def _wrap(self, fn, *args):  # type: ignore[no-untyped-def]
         try:
             return fn(*args)
-        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-            if isinstance(exc, sqlite3.IntegrityError):
+        except sqlite3.DatabaseError as exc:
+            if not is_file_fault(exc):  # a constraint, "no such column" on an older file: the caller's
                 raise
             raise state_fault(self._path, exc) from exc
 
@@ -315,8 +328,8 @@ class State:
                 state._integrity()
                 try:
                     state._conn.execute("SELECT 1 FROM meta LIMIT 1")
-                except StateUnwritable as exc:  # no meta table: some other SQLite file
-                    raise StateCorrupt(f"{path} is not a migrate state database ({exc.message})") from exc
+                except (StateUnwritable, sqlite3.OperationalError) as exc:  # no meta table: another SQLite file
+                    raise StateCorrupt(f"{path} is not a migrate state database ({exc})") from exc
                 return state
             except StateUnwritable as exc:
                 state._conn.close()
