@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from migrator.errors import StateCorrupt, StateError, StateLocked, StateUnwritable
+from migrator.statefile import Guarded, state_fault
 
 SCHEMA_VERSION = 1
 
@@ -171,83 +172,12 @@ class _SeenFilter:
         return False
 
 
-_FILE_FAULTS = ("full", "readonly", "read-only", "unable to open", "disk i/o", "malformed", "not a database",
-                "encrypted", "integrity")
-
-
-def is_file_fault(exc: sqlite3.Error) -> bool:
-    """Whether an SQLite error is a fault of the file itself (full, read-only, unopenable,
-    damaged), not of a statement (a constraint, a column an older file lacks)."""
-    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
-        return False
-    low = str(exc).lower()
-    return any(w in low for w in _FILE_FAULTS)
-
-
-def state_fault(path: Path, exc: BaseException) -> StateError:
-    """The one rule that turns a fault of the state file itself into a StateError (exit 5, one line).
-
-    sqlite3.DatabaseError "malformed"/"not a database"/"encrypted" and a failed integrity check
-    mean a damaged journal (StateCorrupt); SQLITE_FULL, SQLITE_READONLY, SQLITE_CANTOPEN, an
-    I/O error or an OSError (EROFS, ENOSPC, EACCES) mean a file that cannot be written
-    (StateUnwritable). Anything else is a bug and is returned as is by the callers' re-raise."""
-    if isinstance(exc, StateError):
-        return exc
-    text = str(exc)
-    low = text.lower()
-    if isinstance(exc, OSError):
-        why = exc.strerror or text
-        return StateUnwritable(f"cannot write the state file {path}: {why}")
-    if any(w in low for w in ("malformed", "not a database", "encrypted", "integrity")):
-        return StateCorrupt(f"the state file {path} is damaged ({text})")
-    if "full" in low:
-        return StateUnwritable(f"the disk holding the state file {path} is full ({text})")
-    return StateUnwritable(f"cannot write the state file {path} ({text})")
-
-
-class _Guarded:
-    """A sqlite3.Connection whose faults (disk full, read-only, damaged file) become StateErrors.
-
-    Every statement of State goes through here: one place for the rule, whatever the caller."""
-
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
-        self._path = path
-        self._conn = conn
-
-    def _wrap(self, fn, *args):  # type: ignore[no-untyped-def]
-        try:
-            return fn(*args)
-        except sqlite3.DatabaseError as exc:
-            if not is_file_fault(exc):  # a constraint, "no such column" on an older file: the caller's
-                raise
-            raise state_fault(self._path, exc) from exc
-
-    def execute(self, sql: str, args: Iterable[object] = ()) -> sqlite3.Cursor:
-        return self._wrap(self._conn.execute, sql, args)  # type: ignore[no-any-return]
-
-    def executemany(self, sql: str, rows: Iterable[Iterable[object]]) -> sqlite3.Cursor:
-        return self._wrap(self._conn.executemany, sql, rows)  # type: ignore[no-any-return]
-
-    def executescript(self, sql: str) -> sqlite3.Cursor:
-        return self._wrap(self._conn.executescript, sql)  # type: ignore[no-any-return]
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
-
-    def close(self) -> None:
-        try:
-            self._conn.close()
-        except sqlite3.Error:  # a checkpoint on a full disk: what is committed is in the WAL
-            pass
-
-
 class State:
     """An open state database. `State.open(...)` checks the owner pair; `lock()` for writers."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
-        self._conn = _Guarded(path, conn)
+        self._conn = Guarded(path, conn)
         self._lock_fd: int | None = None
         self._seen_pass = 0
         self._seen_filter = _SeenFilter()
@@ -459,7 +389,7 @@ class State:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[_Guarded]:
+    def transaction(self) -> Iterator[Guarded]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn

@@ -10,7 +10,8 @@ import pytest
 
 from migrator.errors import ExitCode, StateCorrupt, StateUnwritable
 from migrator.models import RunStats
-from migrator.state import State, state_fault
+from migrator.state import State
+from migrator.statefile import state_fault
 
 
 def test_classification():
