@@ -7,6 +7,7 @@ Ready (exit 0) means a migration can start: connected, TLS (or --insecure), logg
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -94,6 +95,8 @@ def _connected_part(report: CheckReport, target: ImapTarget, cfg: TargetConfig, 
         report.add("tls", "ok", f"{target.tls_version}, {target.tls_cipher or '?'}, {mode}")
     elif logged_in:
         report.add("tls", "warn", "none: the connection is NOT encrypted (allowed by --insecure)")
+        report.warnings.append("TLS: none: the password and the mail went over the network unencrypted "
+                               "(allowed by --insecure); use imaps:// or a server with STARTTLS for a real migration")
     if report.certificate:
         c = report.certificate
         how = "verified" if target.cert_verified else "NOT verified (--insecure)"
@@ -102,10 +105,12 @@ def _connected_part(report: CheckReport, target: ImapTarget, cfg: TargetConfig, 
                    f"valid {c.get('not_before', '')[:10]} to {c.get('not_after', '')[:10]} ({how})")
 
 
-def check_target(cfg: TargetConfig) -> CheckReport:
+def check_target(cfg: TargetConfig, on_plaintext: Callable[[str], None] | None = None) -> CheckReport:
+    """Connect, log in and look (read-only). `on_plaintext(line)`: called before a password goes
+    without TLS (--insecure with a server that offers no STARTTLS)."""
     preset = providers.get(cfg.provider) if cfg.provider else None
     report = CheckReport(target=cfg.url, provider=preset.title if preset else None)
-    target = ImapTarget(cfg)
+    target = ImapTarget(cfg, on_plaintext=on_plaintext)
     try:
         target.connect()
     except MigratorError as exc:

@@ -153,10 +153,23 @@ def opened_sources(common: Common) -> Iterator[list[Any]]:
             s.close()
 
 
+def plaintext_warning() -> Callable[[str], None]:
+    """One explicit warning line on stderr, the first time a password (or token) goes without TLS."""
+    said: list[str] = []
+
+    def warn(what: str) -> None:
+        if not said:
+            said.append(what)
+            click.echo(f"migrate: warning: {what}", err=True)
+
+    return warn
+
+
 def connector(cfg: TargetConfig) -> Callable[[], Any]:
     from migrator.target.imap import ImapTarget
 
-    return lambda: ImapTarget(cfg).connect()
+    warn = plaintext_warning()
+    return lambda: ImapTarget(cfg, on_plaintext=warn).connect()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -257,6 +270,11 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
     click.echo(to_json(stats) if c.json else render_run(stats))
     if stats.interrupted:
         return int(ExitCode.INTERRUPTED)
+    if stats.over_quota:
+        from migrator.diet import over_quota_refusal
+
+        message, hint = over_quota_refusal(stats)
+        raise QuotaError(message, hint=hint)
     return int(ExitCode.INCOMPLETE) if stats.failed else 0
 
 
@@ -391,7 +409,7 @@ def check(target_url: str, provider: str | None, password_file: Path | None, oau
                        timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command)
     if debug:
         cfg = cfg.model_copy(update={"trace": "-"})
-    report = check_target(cfg)
+    report = check_target(cfg, on_plaintext=plaintext_warning())
     click.echo(to_json(report) if as_json else render_check(report))
     return 0 if report.ready else int(ExitCode.TARGET)
 
@@ -419,26 +437,23 @@ def sources(paths: tuple[Path, ...], no_count: bool) -> int:
 @click.option("--state", "state_path", type=click.Path(exists=True, path_type=Path), required=True, metavar="PATH")
 def status(state_path: Path) -> int:
     """Progress recorded in a state database, without connecting."""
-    import sqlite3
+    from migrator.diet import human
+    from migrator.state import State
 
-    conn = sqlite3.connect(f"file:{state_path}?mode=ro", uri=True)
-    try:
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        counts = dict(conn.execute("SELECT status, COUNT(*) FROM messages GROUP BY status").fetchall())
-        try:  # a state file older than the at_risk column has none (read-only here: not added)
-            changed = conn.execute("SELECT COUNT(*) FROM messages WHERE status = 'done' AND at_risk = 'changed'"
-                                   ).fetchone()[0]
-        except sqlite3.OperationalError:
-            changed = 0
-    except sqlite3.DatabaseError as exc:
-        raise UsageError(f"{state_path}: not a migrate state database ({exc})") from exc
-    finally:
-        conn.close()
-    click.echo(f"target: {meta.get('target')}\nsource: {meta.get('source', '').replace(chr(10), ', ')}")
+    with State.inspect(state_path) as state:
+        source, target = state.meta("source") or "", state.meta("target")
+        counts = state.counts()
+        changed = state.changed_count()
+        last = state.last_run()
+    click.echo(f"target: {target}\nsource: {source.replace(chr(10), ', ')}")
     for k in ("done", "intent", "failed", "missing"):
         click.echo(f"{k}: {counts.get(k, 0)}")
     if changed:
         click.echo(f"stored changed by the server: {changed} (of done: NUL bytes the server returns as 0x80)")
+    if last and last.get("over_quota"):
+        click.echo(f"not uploaded: over quota: {last['over_quota']} message(s), {human(int(last['over_quota_bytes']))} "
+                   f"left after the last run (which uploaded {last['uploaded']}, {human(int(last['uploaded_bytes']))}); "
+                   "raise the quota and run again, or see `migrate plan` for a --since that fits")
     return 0
 
 

@@ -291,6 +291,8 @@ def verdict(target: Any, needed: int, acc: Any, limits: Limits | None, *, margin
             info.suggested_since = max(d for d in days if d) if all(days) else None
             info.suggested_kept_local = kept_before(
                 acc.dates, acc.sizes, acc.where, acc.names, info.suggested_since) if info.suggested_since else {}
+        newest = max(acc.dates) if len(acc.dates) else None
+        info.fill_from = info.suggested_since or (day_of(newest) if newest is not None else None)
     return info
 
 
@@ -342,19 +344,52 @@ def quota_lines(q: QuotaInfo) -> list[str]:
     return out
 
 
+def since_lead(day: str, kept_messages: int, kept_bytes: int, fits_what: str = "mail from that day on fits") -> str:
+    """The first sentence of a quota hint: the `--since` that fits, and what it keeps local."""
+    return (f"Run with --since {day}: {fits_what}; {kept_messages:,} older messages ({human(kept_bytes)}) stay on "
+            f"this computer (`migrate archive --until {day}` keeps them safe).")
+
+
 def refusal(q: QuotaInfo) -> tuple[str, str]:
-    """`run`'s message and hint when the plan does not fit (the same numbers as `plan`)."""
+    """`run`'s message and hint when the plan does not fit (the same numbers as `plan`); the hint
+    leads with the `--since` that fits."""
     lines = quota_lines(q)
+    lead: list[str] = []
+    if q.suggested_since and q.fits is not True:
+        kept = q.suggested_kept_local
+        lead.append(since_lead(q.suggested_since, int(kept.get("messages", 0)),  # type: ignore[call-overload]
+                               int(kept.get("bytes", 0))))  # type: ignore[call-overload]
+    rest = [line for line in lines[1:] if not line.startswith("Suggestion: upload mail from")]
     alternatives = [f"{o.flags} ({o.what}: {human(o.needed)}, {'fits' if o.fits else 'still too much'})"
                     for o in q.options if not o.flags.startswith("--since")]
-    hint = " ".join(lines[1:])
+    hint = " ".join(lead + rest)
     if alternatives:
         hint += " Other diets: " + "; ".join(alternatives) + "."
-    hint += " Or pass --ignore-quota to upload until the server is full."
+    hint += (" Or pass --ignore-quota to upload the newest mail first until the quota is reached "
+             "(the rest is reported as not uploaded: over quota).")
     message = (f"the upload does not fit the quota: {human(q.needed)} to upload, {human(max(0, q.free or 0))} may be "
                f"uploaded ({human(q.used)} used of {human(q.limit)}, {(q.margin or 0):.0%} kept free): "
                f"{human((q.needed or 0) - max(0, q.free or 0))} too much")
     return message, hint.strip()
+
+
+def over_quota_refusal(stats: Any) -> tuple[str, str]:
+    """`run`'s line and hint when the server refused messages over quota mid-run (RunStats)."""
+    message = (f"not uploaded: over quota: {stats.over_quota:,} message(s), {human(stats.over_quota_bytes)} left; "
+               f"{stats.uploaded:,} message(s), {human(stats.uploaded_bytes)} went up")
+    again = ("raise the quota (or free space on the server) and run the same command again: "
+             "what is on the server is not sent twice.")
+    if stats.over_quota_since:
+        left = stats.over_quota - stats.over_quota_since_messages
+        left_bytes = stats.over_quota_bytes - stats.over_quota_since_bytes
+        fits = (f"the rest from that day on fits ({stats.over_quota_since_messages:,} messages, "
+                f"{human(stats.over_quota_since_bytes)})" if stats.over_quota_since_messages
+                else "everything from that day on is on the server already")
+        hint = since_lead(stats.over_quota_since, left, left_bytes, fits) + " Or " + again
+    else:
+        hint = ("Even the newest day of what is left does not fit the free space: " + again
+                + " Or keep older mail local with --since DATE (`migrate plan` shows the day that fits).")
+    return message, hint
 
 
 # -- the daily upload cap ------------------------------------------------------------------

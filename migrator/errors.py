@@ -101,6 +101,25 @@ class StateLocked(StateError):
     )
 
 
+class StateUnwritable(StateError):
+    """The state file (or its lock) cannot be created or written: a read-only or full file system,
+    no permission. Nothing was sent after the journal could not record it (intent before write)."""
+
+    default_hint = (
+        "Free space there, or put the state on a writable disk with room (--state PATH; a new file starts over "
+        "and finds what is already on the server), then run the same command again: nothing is sent twice."
+    )
+
+
+class StateCorrupt(StateError):
+    """The state file is not an intact migrate journal (not SQLite, or PRAGMA quick_check fails)."""
+
+    default_hint = (
+        "Move the damaged file aside (rename it, e.g. add .broken) and run the same command again: a fresh "
+        "journal starts, and messages already on the server are recognised there and not uploaded twice."
+    )
+
+
 class Interrupted(MigratorError):
     """Stopped by Ctrl-C or SIGTERM after settling the journal."""
 
@@ -140,6 +159,8 @@ ALL_ERRORS: tuple[type[MigratorError], ...] = (
     QuotaError,
     StateError,
     StateLocked,
+    StateUnwritable,
+    StateCorrupt,
     Interrupted,
     Incomplete,
 )

@@ -69,6 +69,9 @@ class QuotaInfo(BaseModel):
     days: int | None = None  # days the upload takes under that cap
     suggested_kept_local: dict[str, object] = Field(default_factory=dict)  # what --since suggested_since keeps local
     options: list[DietOption] = Field(default_factory=list)
+    # `run --ignore-quota`: upload the mail dated from this day on (newest first by whole UTC days:
+    # the diet's --since, else the newest day), and account the older as over quota (not in the JSON)
+    fill_from: str | None = Field(default=None, exclude=True)
 
 
 class BigMessage(BaseModel):
@@ -116,6 +119,8 @@ class FolderRun(BaseModel):
     already: int = 0
     duplicates: int = 0
     failed: int = 0
+    over_quota: int = 0  # not uploaded: the server is over quota (NO [OVERQUOTA]); a later run sends them
+    over_quota_bytes: int = 0
     skipped: int = 0
     filtered: int = 0
     changed: int = 0  # of uploaded: stored changed by the server (bytes at risk, no BINARY)
@@ -131,6 +136,11 @@ class RunStats(BaseModel):
     already: int = 0
     duplicates: int = 0
     failed: int = 0
+    over_quota: int = 0  # in scope, not uploaded: "not uploaded: over quota" (exit 4)
+    over_quota_bytes: int = 0  # bytes of those (as they would be sent)
+    over_quota_since: str | None = None  # YYYY-MM-DD: `--since` under which the rest fits the free space now
+    over_quota_since_messages: int = 0  # of the rest, dated from that day on (they fit)
+    over_quota_since_bytes: int = 0
     skipped: int = 0
     filtered: int = 0
     changed: int = 0  # of uploaded: stored changed by the server (docs/concepts.md, "Bytes on the way")
@@ -144,7 +154,7 @@ class RunStats(BaseModel):
 
     @property
     def adds_up(self) -> bool:
-        return self.in_scope == self.uploaded + self.already + self.duplicates + self.failed
+        return self.in_scope == self.uploaded + self.already + self.duplicates + self.failed + self.over_quota
 
 
 class Problem(BaseModel):

@@ -156,17 +156,24 @@ def render_archive(report: ArchiveReport) -> str:
 
 
 def render_run(stats: RunStats) -> str:
+    quota = bool(stats.over_quota)  # the "over quota" column only when the server refused some
     rows = [[f.source, f.target, str(f.in_scope), str(f.uploaded), str(f.already), str(f.duplicates),
-             str(f.failed), str(f.skipped), str(f.filtered)] for f in stats.folders
+             str(f.failed)] + ([str(f.over_quota)] if quota else []) + [str(f.skipped), str(f.filtered)]
+            for f in stats.folders
             if f.in_scope or f.skipped or f.filtered]  # folders with nothing in them stay out of the table
-    out = [table(["source folder", "target folder", "in scope", "uploaded", "already there", "duplicates",
-                  "failed", "skipped", "filtered"], rows, right={2, 3, 4, 5, 6, 7, 8})] if rows else []
+    heads = (["source folder", "target folder", "in scope", "uploaded", "already there", "duplicates", "failed"]
+             + (["over quota"] if quota else []) + ["skipped", "filtered"])
+    out = [table(heads, rows, right=set(range(2, len(heads))))] if rows else []
     out.append("")
     out.append(
         f"In scope: {stats.in_scope} = uploaded {stats.uploaded} + already on target {stats.already} "
         f"+ duplicates {stats.duplicates} + failed {stats.failed}"
+        + (f" + not uploaded (over quota) {stats.over_quota}" if quota else "")
         + ("" if stats.adds_up else "  (DOES NOT ADD UP: please report)")
     )
+    if quota:
+        out.append(f"Not uploaded: over quota: {stats.over_quota} message(s), {human_bytes(stats.over_quota_bytes)} "
+                   f"left; {stats.uploaded} message(s), {human_bytes(stats.uploaded_bytes)} went up.")
     if stats.changed:
         out.append(f"Stored changed by the server: {stats.changed} of the {stats.uploaded} uploaded (it offers no BINARY, "
                    "RFC 3516: their NUL bytes come back as 0x80; a re-run would store them the same way; the "
@@ -195,6 +202,8 @@ def render_run(stats: RunStats) -> str:
             out.append(f"  ... and {len(stats.failures) - 50} more (see the quarantine folder's failures.log)")
     if stats.interrupted:
         out.append("Interrupted: run the same command again to resume.")
+    elif quota:
+        out.append("Not done: the server is over quota (see the hint below); run again once there is room.")
     elif not stats.failures:
         out.append("Done. Next: `migrate verify` with the same arguments.")
     return "\n".join(out)

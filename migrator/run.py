@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from pathlib import Path
 
-from migrator.diet import DailyPacer, Limits, ledger_row, refusal
+from migrator.diet import DAY, DailyPacer, Limits, day_of, day_start, ledger_row, refusal, since_that_fits
 from migrator.errors import ConnectionLost, FolderRefused, QuotaError, TargetError
 from migrator.folders import TargetLayout, collision_key, fallback_names
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
@@ -125,6 +125,13 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
         batch_bytes=opts.batch_bytes, max_attempts=opts.max_reconnects, backoff=opts.backoff,
         on_upload=opts.on_upload, binary=session.target.has("BINARY"),
     )
+    # --ignore-quota on a plan that does not fit: the newest mail first, by whole UTC days. The
+    # plan's pass already holds every candidate's (date, size); the day from which on everything
+    # fits (the diet's --since) is the cut: mail from it on is uploaded in the usual streaming
+    # order, older mail is accounted "not uploaded: over quota" without being sent. One pass,
+    # no per-message memory beyond the plan's.
+    cut = day_start(plan.quota.fill_from) if opts.ignore_quota and plan.quota.fits is False \
+        and plan.quota.fill_from else None
     uploader.start()
     try:
         entries = scanner.entries()
@@ -134,8 +141,13 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
                 stats.interrupted = True
                 break
             stats.folders.append(_run_folder(entry, scanner, session, state, stats, quarantine, opts, uploader,
-                                            claimed))
+                                             claimed, cut))
         uploader.finish()
+        if stats.over_quota:
+            _what_fits_now(stats, uploader, session)
+        state.set_last_run({"uploaded": stats.uploaded, "uploaded_bytes": stats.uploaded_bytes,
+                            "over_quota": stats.over_quota, "over_quota_bytes": stats.over_quota_bytes,
+                            "over_quota_since": stats.over_quota_since, "finished": time.time()})
     except KeyboardInterrupt:
         stats.interrupted = True
     finally:
@@ -179,9 +191,36 @@ def _may_not_fit(session: Session, sources: list) -> bool:
     return q.used + source_bytes(sources) * CRLF_SLACK > q.limit * (1 - QUOTA_MARGIN)
 
 
+def _what_fits_now(stats: RunStats, uploader: Uploader, session: Session) -> None:
+    """After messages were left over quota, the `--since` the hint leads with (whole UTC days,
+    as `plan` computes it, the 5% margin kept free): the day from which on the rest fits the room
+    the server reports now; when not even the newest day of the rest fits (or the server reports
+    no quota), the day after the newest message left, under which everything in scope is on the
+    server already. None when all that is left fits now (a plain re-run sends it)."""
+    dates, sizes = uploader.left_dates, uploader.left_sizes
+    if not dates:
+        return
+    try:
+        q = session.retry(lambda t: t.quota("INBOX"))
+    except (TargetError, ConnectionLost):
+        q = None
+    since: str | None = None
+    if q is not None and q.limit > 0:
+        free = max(0, int(q.limit * (1 - QUOTA_MARGIN)) - q.used)
+        if sum(sizes) <= free:
+            return
+        since = since_that_fits(dates, sizes, free)
+    if since is None:
+        since = day_of(day_start(day_of(max(dates))) + DAY)
+    cut = day_start(since)
+    stats.over_quota_since = since
+    stats.over_quota_since_messages = sum(1 for d in dates if d >= cut)
+    stats.over_quota_since_bytes = sum(z for d, z in zip(dates, sizes) if d >= cut)
+
+
 def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
                 quarantine: Quarantine, opts: RunOptions, uploader: Uploader,
-                claimed: frozenset[str] = frozenset()) -> FolderRun:
+                claimed: frozenset[str] = frozenset(), cut: float | None = None) -> FolderRun:
     frun = FolderRun(source=entry.folder.display, target=entry.target)
     work = scanner.work(entry)
     if work.summary is not None:
@@ -206,7 +245,8 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             if len(settled) >= 2000:  # written as we go: memory stays flat (a row counts once done)
                 state.add_settled(settled)
                 settled.clear()
-        if s.fate == UPLOAD and not opened and refused is None:
+        below_cut = s.fate == UPLOAD and cut is not None and s.record.date.timestamp() < cut
+        if s.fate == UPLOAD and not below_cut and not opened and refused is None:
             try:
                 entry.target = frun.target = session.retry(lambda t: _create_folder(entry.target, t, claimed))
                 uploader.uidnext[entry.target] = session.retry(lambda t: _open_folder(entry.target, t, state))
@@ -214,7 +254,11 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             except FolderRefused as exc:  # this folder fails alone; the run goes on (exit 1)
                 refused = f"folder could not be created: {exc.server_words}"
                 uploader.warnings.append(f"{entry.folder.display}: {entry.target!r}: {refused}")
-        if s.fate == UPLOAD and refused is not None:  # counted failed, not quarantined: the message is fine
+        if below_cut:  # older than what fits (--ignore-quota, newest first): never sent
+            frun.in_scope += 1
+            stats.in_scope += 1
+            uploader.count_over_quota(frun, [s])
+        elif s.fate == UPLOAD and refused is not None:  # counted failed, not quarantined: the message is fine
             frun.in_scope += 1
             stats.in_scope += 1
             frun.failed += 1
@@ -262,7 +306,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     uploader.finish()  # settle this folder before remembering it as settled
     state.add_settled(settled)  # only rows that are done count (see State.settled)
     state.ledger_replace(entry.key, ledger, replace=not work.start and not ledger_written)
-    if work.token is not None and frun.failed == 0:
+    if work.token is not None and frun.failed == 0 and frun.over_quota == 0:
         state.set_source_folder(entry.key, work.token, scanner.summary(entry, fp, years))
     return frun
 

@@ -15,13 +15,15 @@ import json
 import os
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from migrator.errors import StateError, StateLocked
+from migrator.errors import StateCorrupt, StateError, StateLocked, StateUnwritable
+from migrator.statefile import Guarded, state_fault
 
 SCHEMA_VERSION = 1
 
@@ -175,7 +177,7 @@ class State:
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
-        self._conn = conn
+        self._conn = Guarded(path, conn)
         self._lock_fd: int | None = None
         self._seen_pass = 0
         self._seen_filter = _SeenFilter()
@@ -185,34 +187,89 @@ class State:
     # -- opening --------------------------------------------------------------------
     @classmethod
     def open(cls, path: Path, *, source_id: str, target_id: str, create: bool = True) -> State:
+        """Open (or create) the journal for a source+target pair.
+
+        Raises StateError (exit 5): StateUnwritable when the file cannot be created or written
+        (read-only or full file system), StateCorrupt when it is not an intact SQLite database
+        (PRAGMA quick_check), plain StateError when it belongs to another pair."""
         path = path.expanduser()
         if not create:
             return cls._open_readonly(path, source_id, target_id)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
             conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: not a migrate state database ({exc})") from exc
-        return cls(path, conn)._init_schema(source_id, target_id)
+        except (OSError, sqlite3.Error) as exc:
+            raise state_fault(path, exc) from exc
+        state = cls(path, conn)
+        try:
+            state._integrity()
+            state._conn.execute("PRAGMA journal_mode=WAL")
+            state._conn.execute("PRAGMA synchronous=NORMAL")
+            return state._init_schema(source_id, target_id)
+        except BaseException:
+            state._conn.close()
+            raise
+
+    def _integrity(self) -> None:
+        """PRAGMA quick_check (a damaged journal is refused, never trusted): StateCorrupt."""
+        try:
+            rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:  # raised while stepping the cursor
+            raise state_fault(self.path, exc) from exc
+        if [r[0] for r in rows] != ["ok"]:
+            detail = "; ".join(str(r[0]) for r in rows[:3])
+            raise StateCorrupt(f"the state file {self.path} is damaged (integrity check: {detail})")
+
+    @staticmethod
+    def _uri(path: Path, mode: str = "ro") -> str:
+        """A `file:` URI for the path: ?, # and % in a file name are quoted (RFC 3986), so that
+        SQLite opens that file and not another one."""
+        return f"file:{urllib.request.pathname2url(str(path.absolute()))}?mode={mode}"
 
     @classmethod
     def _open_readonly(cls, path: Path, source_id: str, target_id: str) -> State:
         """For `plan` and `status`: never creates or changes a file."""
         if not path.exists():
             return cls(path, sqlite3.connect(":memory:", isolation_level=None))._init_schema(source_id, target_id)
-        try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
-            conn.execute("SELECT 1 FROM meta LIMIT 1")
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: cannot read the state database ({exc})") from exc
-        state = cls(path, conn)
-        state._check_owner(dict(conn.execute("SELECT key, value FROM meta").fetchall()), source_id, target_id)
+        state = cls.inspect(path)
+        state._check_owner(dict(state._conn.execute("SELECT key, value FROM meta").fetchall()), source_id, target_id)
         return state
+
+    @classmethod
+    def inspect(cls, path: Path) -> State:
+        """Open an existing journal read-only, whoever it belongs to (`migrate status`).
+
+        A journal in WAL mode on a read-only file system cannot be opened plainly read-only
+        (SQLite needs to create its -shm file): then it is opened immutable, which is safe there
+        because nothing can write to it. StateCorrupt for a damaged file."""
+        path = path.expanduser()
+        last: StateError | None = None
+        for uri in (cls._uri(path), cls._uri(path) + "&immutable=1"):
+            try:
+                conn = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
+            except sqlite3.Error as exc:
+                last = state_fault(path, exc)
+                continue
+            state = cls(path, conn)
+            try:
+                state._integrity()
+                try:
+                    state._conn.execute("SELECT 1 FROM meta LIMIT 1")
+                except (StateUnwritable, sqlite3.OperationalError) as exc:  # no meta table: another SQLite file
+                    raise StateCorrupt(f"{path} is not a migrate state database ({exc})") from exc
+                return state
+            except StateUnwritable as exc:
+                state._conn.close()
+                last = exc
+            except BaseException:
+                state._conn.close()
+                raise
+        assert last is not None
+        raise StateUnwritable(f"cannot read the state file {path}: {last.message}",
+                              hint="Check that the file is readable (permissions, the disk is mounted).")
 
     def _init_schema(self, source_id: str, target_id: str) -> State:
         c = self._conn
@@ -221,7 +278,7 @@ class State:
             self._add_columns()
             rows = dict(c.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"{self.path}: not a migrate state database ({exc})") from exc
+            raise StateCorrupt(f"{self.path}: not a migrate state database ({exc})") from exc
         if not rows:
             with self.transaction():
                 c.executemany(
@@ -303,7 +360,10 @@ class State:
     def lock(self) -> None:
         """Exclusive per-database lock for `run` (released by the OS if the process dies)."""
         lock_path = Path(str(self.path) + ".lock")
-        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise state_fault(lock_path, exc) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -329,14 +389,26 @@ class State:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Guarded]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+                try:
+                    self._conn.execute("ROLLBACK")
+                except StateError:
+                    pass
             raise
-        self._conn.execute("COMMIT")
+        try:
+            self._conn.execute("COMMIT")
+        except StateError:
+            if self._conn.in_transaction:
+                try:
+                    self._conn.execute("ROLLBACK")
+                except StateError:
+                    pass
+            raise
 
     def meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -345,6 +417,18 @@ class State:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def last_run(self) -> dict[str, object] | None:
+        """What the last `run` left over ({"uploaded", "uploaded_bytes", "over_quota",
+        "over_quota_bytes", "finished"}: counts, bytes, epoch seconds), None before any run."""
+        raw = self.meta("last_run")
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
+
+    def set_last_run(self, summary: dict[str, object]) -> None:
+        self.set_meta("last_run", json.dumps(summary))
 
     # -- folders --------------------------------------------------------------------
     def folder(self, target: str) -> tuple[int | None, int | None]:
@@ -461,8 +545,11 @@ class State:
 
     def changed_count(self) -> int:
         """Messages on the server stored changed by it (uploaded without literal8: see mark_at_risk)."""
-        return int(self._conn.execute("SELECT COUNT(*) FROM messages WHERE status = 'done' AND at_risk = 'changed'"
-                                      ).fetchone()[0])
+        try:
+            return int(self._conn.execute("SELECT COUNT(*) FROM messages WHERE status = 'done' AND at_risk = 'changed'"
+                                          ).fetchone()[0])
+        except sqlite3.OperationalError:  # an older file opened read-only (status): no such column, none marked
+            return 0
 
     def intent_targets(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT DISTINCT target FROM messages WHERE status = 'intent'")]

@@ -9,6 +9,7 @@ network, several round trips are in flight at once, and memory is bounded by the
 from __future__ import annotations
 
 import queue
+from array import array
 from collections import deque
 import re
 import threading
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from migrator.errors import ConnectionLost, QuotaError, TargetError
+from migrator.errors import ConnectionLost, TargetError
 from migrator.identity import as_read_back, at_risk, fingerprint
 from migrator.models import FolderRun, RunStats
 from migrator.plan import Scanned, subject_of_scanned
@@ -233,6 +234,15 @@ class Uploader:
     on_upload: Callable[[int, int], None] | None = None
     binary: bool = False  # the server offers BINARY (RFC 3516): messages at risk go as literal8
     uidnext: dict[str, int] = field(default_factory=dict)
+    # Over quota (RFC 9208 / RFC 5530 NO [OVERQUOTA]): once the server refuses, messages go one
+    # APPEND each, so that what fits still goes up; `free` estimates the room left (bytes, from
+    # GETQUOTAROOT, less what is sent since), `cap` is one byte less than the smallest message
+    # refused alone (a larger one cannot fit either). What does not fit is counted, never sent.
+    full: bool = False
+    free: int | None = None
+    cap: int | None = None
+    left_dates: array = field(default_factory=lambda: array("d"))  # epoch seconds of what was left
+    left_sizes: array = field(default_factory=lambda: array("q"))  # bytes of what was left
     _pending: dict[str, Batch] = field(default_factory=dict)
     _in_flight: int = 0
     _in_flight_bytes: int = 0
@@ -249,6 +259,10 @@ class Uploader:
         if bad:  # known to be refused: never sent (wire.flag_list leaves them out), said once here
             self.warnings.append(f"{s.record.locator}: flag(s) {' '.join(bad)} not valid in IMAP (RFC 3501 atom): "
                                  "uploaded without them")
+        if self.full:  # over quota: one message per APPEND, and only what may still fit
+            self._send_alone(folder, s, frun)
+            self._collect(block=False)
+            return
         b = self._pending.get(folder)
         if b is None or b.frun is not frun:
             if b is not None:
@@ -364,9 +378,17 @@ class Uploader:
         self.state.mark_done(done)
         self._uploaded(batch.frun, [s for s, out in zip(batch.items, batch.outcomes) if out.ok])
         if over_quota:
+            # A refused MULTIAPPEND stores none of its messages (RFC 3502), a refused APPEND
+            # stores nothing: settle their intents first (exactly once), then try them alone.
             self.state.requeue(batch.folder, [s.fingerprint for s in over_quota])
-            raise QuotaError(f"the server is over quota: {len(over_quota)} message(s) for {batch.folder!r} "
-                             "were refused [OVERQUOTA]")
+            self._quota_refused(batch.folder)
+            if len(batch.items) > 1 and not any(out.ok for out in batch.outcomes):
+                for s in over_quota:
+                    self._send_alone(batch.folder, s, batch.frun, batch)
+            else:
+                smallest = min(len(s.wire) for s in over_quota)
+                self.cap = smallest - 1 if self.cap is None else min(self.cap, smallest - 1)
+                self.count_over_quota(batch.frun, over_quota)
         if bare:
             self.state.requeue(batch.folder, [s.fingerprint for s in bare])
             self._submit(Batch(batch.folder, bare, batch.frun, attempts=batch.attempts, bare=True, refusals=refusals))
@@ -403,6 +425,49 @@ class Uploader:
         if still:
             self._submit(Batch(batch.folder, still, batch.frun, attempts=batch.attempts + 1, bare=batch.bare,
                                refusals=batch.refusals))
+
+    def _quota_refused(self, folder: str) -> None:
+        """The server said OVERQUOTA: from now on one message per APPEND; learn the room left."""
+        self.full = True
+        for pending in list(self._pending):  # batches still being filled go out one by one too
+            b = self._pending.pop(pending, None)
+            for s in b.items if b is not None else ():
+                self._send_alone(b.folder, s, b.frun)
+        try:
+            q = self.main().quota(folder)
+        except Exception:  # noqa: BLE001 - no estimate: each message is tried alone
+            q = None
+        if q is not None and q.limit > 0:
+            self.free = max(0, q.limit - q.used)
+
+    def may_fit(self, size: int) -> bool:
+        """Whether a message of `size` bytes may still fit (always, before the server refused one)."""
+        return (self.cap is None or size <= self.cap) and (self.free is None or size <= self.free)
+
+    def _send_alone(self, folder: str, s: Scanned, frun: FolderRun, was: Batch | None = None) -> None:
+        """Send one message in its own APPEND (keeping how its batch was sent: without keywords),
+        or count it over quota when it cannot fit."""
+        size = len(s.wire)
+        if not self.may_fit(size):
+            self.count_over_quota(frun, [s])
+            return
+        if self.free is not None:
+            self.free -= size
+        self._submit(Batch(folder, [s], frun, bare=was.bare if was else False,
+                           refusals={s.fingerprint: was.refusals[s.fingerprint]}
+                           if was and s.fingerprint in was.refusals else {}))
+
+    def count_over_quota(self, frun: FolderRun, items: list[Scanned]) -> None:
+        """Account messages as "not uploaded: over quota" (no intent is left for them: the next
+        run sends them). Their dates and sizes are kept (16 bytes each) for the `--since` hint."""
+        for s in items:
+            size = len(s.wire)
+            frun.over_quota += 1
+            frun.over_quota_bytes += size
+            self.stats.over_quota += 1
+            self.stats.over_quota_bytes += size
+            self.left_dates.append(s.record.date.timestamp())
+            self.left_sizes.append(size)
 
     def _uploaded(self, frun: FolderRun, items: list[Scanned]) -> None:
         """Count a batch's uploaded messages (once per batch: the counters are pydantic fields)."""

@@ -76,8 +76,12 @@ def server_words(error: str) -> str:
 class ImapTarget:
     """One authenticated connection. Use as a context manager."""
 
-    def __init__(self, cfg: TargetConfig) -> None:
+    def __init__(self, cfg: TargetConfig, on_plaintext: Callable[[str], None] | None = None) -> None:
+        """`on_plaintext(line)` is called before a password or token is sent without TLS (only
+        ever with --insecure: imap:// to a server that offers no STARTTLS)."""
         self.cfg = cfg
+        self.on_plaintext = on_plaintext
+        self.plaintext = False  # logged in over a connection without TLS
         self._client: imapclient.IMAPClient | None = None
         self.capabilities: frozenset[str] = frozenset()
         self.delimiter = "/"
@@ -174,6 +178,11 @@ class ImapTarget:
     def _starttls(self, client: imapclient.IMAPClient) -> None:
         if b"STARTTLS" not in {c.upper() for c in client.capabilities()}:
             if self.cfg.insecure:
+                self.plaintext = True
+                if self.on_plaintext is not None:
+                    self.on_plaintext(f"{self.cfg.host}:{self.cfg.port} offers no STARTTLS: the "
+                                      f"{'OAuth2 token' if self.cfg.oauth2 else 'password'} and the mail go over "
+                                      "the network WITHOUT encryption (TLS: none; allowed by --insecure)")
                 return
             raise diagnose.no_starttls(self.cfg)
         try:
