@@ -85,6 +85,15 @@ class Scanned:
     def size(self) -> int:
         return len(self.wire) if self.wire else (self.nbytes or self.record.size)
 
+    def release(self) -> None:
+        """Drop the message's bytes (the wire form and the record's raw) once nobody needs them:
+        sent and settled, quarantined, or counted without an upload. `size` stays right. Called by
+        `run` so that a big message is not still in memory while the next one is read."""
+        if self.wire or self.record.raw:
+            self.nbytes = self.size
+            self.wire = b""
+            self.record.raw = b""
+
 
 @dataclass
 class ServerIndex:
@@ -251,46 +260,45 @@ class Scanner:
 
     def scan(self, entry: Entry, records: Iterator[MessageRecord] | None = None) -> Iterator[Scanned]:
         for rec in records if records is not None else entry.source.messages(entry.folder):
-            if rec.extra.get("warning"):
-                self.warnings.append(f"{rec.locator}: {rec.extra['warning']}")
-            if rec.error:
-                yield Scanned(entry, rec, UNREADABLE, reason=rec.error)
-                continue
-            if rec.skip_reason:
-                yield Scanned(entry, rec, SKIPPED, reason=rec.skip_reason)
-                continue
-            if rec.date_source == FALLBACK_SOURCE and not rec.extra.get("known"):
-                self.warnings.append(f"{rec.locator}: no plausible date in the store or the headers: its date on "
-                                     f"the server is {rec.date.date().isoformat()} (docs/concepts.md, Dates and flags)")
-            if rec.extra.get("known") and not entry.excluded:
-                settled = self.state.settled(settled_key(entry, rec.stable_id), int(rec.extra["size"]))
-                if settled is not None and settled[0] == entry.target:
-                    yield self._known(entry, rec, settled[1])
-                    continue
-                rec = entry.source.reload(rec)  # type: ignore[attr-defined]  # not settled after all: read it
-            wire = to_crlf(rec.raw)
-            if entry.excluded:
-                yield Scanned(entry, rec, FILTERED, wire=wire, reason="folder excluded")
-                continue
-            reason = self.scope.message_reason(rec.date, len(wire))
-            fp = fingerprint(wire)
-            headers = Headers(rec.raw)
-            mid = message_id(headers)
-            if reason:
-                yield Scanned(entry, rec, FILTERED, wire=wire, fingerprint=fp, message_id=mid, reason=reason)
-                continue
-            if not self._first(entry.target, fp):
-                yield Scanned(entry, rec, DUPLICATE, wire=wire, fingerprint=fp, message_id=mid)
-                continue
-            row = self._lookup(entry.target, fp)
-            if row is not None and row.status == "done":
-                yield Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid, reason="uploaded earlier")
-            elif self.server_index(entry.target).take(mid, len(wire)):
-                yield Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid,
-                              reason="found on the server")
-            else:
-                yield Scanned(entry, rec, UPLOAD, wire=wire, fingerprint=fp, message_id=mid,
-                              subject=(headers.first("Subject") or "")[:200])
+            yield self._scan_one(entry, rec)
+            del rec  # hold no message while the next one is read (a big one would count twice)
+
+    def _scan_one(self, entry: Entry, rec: MessageRecord) -> Scanned:
+        """The fate of one message; its locals (the wire bytes) end with the call."""
+        if rec.extra.get("warning"):
+            self.warnings.append(f"{rec.locator}: {rec.extra['warning']}")
+        if rec.error:
+            return Scanned(entry, rec, UNREADABLE, reason=rec.error)
+        if rec.skip_reason:
+            return Scanned(entry, rec, SKIPPED, reason=rec.skip_reason)
+        if rec.date_source == FALLBACK_SOURCE and not rec.extra.get("known"):
+            self.warnings.append(f"{rec.locator}: no plausible date in the store or the headers: its date on "
+                                 f"the server is {rec.date.date().isoformat()} (docs/concepts.md, Dates and flags)")
+        if rec.extra.get("known") and not entry.excluded:
+            settled = self.state.settled(settled_key(entry, rec.stable_id), int(rec.extra["size"]))
+            if settled is not None and settled[0] == entry.target:
+                return self._known(entry, rec, settled[1])
+            rec = entry.source.reload(rec)  # type: ignore[attr-defined]  # not settled after all: read it
+        wire = to_crlf(rec.raw)
+        if entry.excluded:
+            return Scanned(entry, rec, FILTERED, wire=wire, reason="folder excluded")
+        reason = self.scope.message_reason(rec.date, len(wire))
+        fp = fingerprint(wire)
+        headers = Headers(rec.raw)
+        mid = message_id(headers)
+        if reason:
+            return Scanned(entry, rec, FILTERED, wire=wire, fingerprint=fp, message_id=mid, reason=reason)
+        if not self._first(entry.target, fp):
+            return Scanned(entry, rec, DUPLICATE, wire=wire, fingerprint=fp, message_id=mid)
+        row = self._lookup(entry.target, fp)
+        if row is not None and row.status == "done":
+            return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid, reason="uploaded earlier")
+        elif self.server_index(entry.target).take(mid, len(wire)):
+            return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid,
+                           reason="found on the server")
+        else:
+            return Scanned(entry, rec, UPLOAD, wire=wire, fingerprint=fp, message_id=mid,
+                           subject=(headers.first("Subject") or "")[:200])
 
 
 def _known_size(rec: MessageRecord) -> int:

@@ -303,6 +303,8 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
                     state.ledger_replace(entry.key, ledger, replace=not work.start and not ledger_written)
                     ledger.clear()
                     ledger_written = True
+        if s.fate != UPLOAD or refused is not None:
+            s.release()  # counted: its bytes go now (an upload's go once it is settled, see Uploader)
     uploader.finish()  # settle this folder before remembering it as settled
     state.add_settled(settled)  # only rows that are done count (see State.settled)
     state.ledger_replace(entry.key, ledger, replace=not work.start and not ledger_written)

@@ -163,6 +163,7 @@ class Workers:
                                             flags=system_flags(s.record.flags) if batch.bare else s.record.flags)
                                  for s in batch.items]
                         in_flight.append((batch, conn.send_append(batch.folder, items)))
+                        del items  # the batch holds the bytes; this thread keeps none once it is answered
                     except BaseException:
                         self.throttle.release(True)
                         raise
@@ -179,6 +180,7 @@ class Workers:
                         in_flight.popleft()
                         self.throttle.release(pushed_back)
                 self.done.put(done)
+                del done, pending  # see `del items`
             except (ConnectionLost, TargetError, OSError) as exc:
                 failures += 1
                 with self._lock:
@@ -272,6 +274,11 @@ class Uploader:
         if len(b.items) >= self.batch_count or b.size >= self.batch_bytes:
             self._submit(self._pending.pop(folder))
         self._collect(block=False)
+        # Over the budget only with a big message in flight: it is settled (and its bytes let go)
+        # before the next message is read, so that two big messages are never in memory at once.
+        while self._in_flight and self._in_flight_bytes > self.in_flight_budget:
+            self._collect(block=True)
+            self._raise_fatal()
 
     def flush_folder(self, folder: str) -> None:
         b = self._pending.pop(folder, None)
@@ -375,8 +382,12 @@ class Uploader:
                 batch.frun.failed += 1
                 self.stats.failed += 1
                 self.stats.failures.append(self.quarantine.failure(s.record, batch.folder, out.text, path))
+                s.release()
         self.state.mark_done(done)
         self._uploaded(batch.frun, [s for s, out in zip(batch.items, batch.outcomes) if out.ok])
+        for s, out in zip(batch.items, batch.outcomes):
+            if out.ok:
+                s.release()  # settled: its bytes are not needed any more
         if over_quota:
             # A refused MULTIAPPEND stores none of its messages (RFC 3502), a refused APPEND
             # stores nothing: settle their intents first (exactly once), then try them alone.
@@ -422,6 +433,8 @@ class Uploader:
             row = self.state.lookup(batch.folder, s.fingerprint)
             (arrived if row is not None and row.status == "done" else still).append(s)
         self._uploaded(batch.frun, arrived)
+        for s in arrived:
+            s.release()
         if still:
             self._submit(Batch(batch.folder, still, batch.frun, attempts=batch.attempts + 1, bare=batch.bare,
                                refusals=batch.refusals))
@@ -473,7 +486,7 @@ class Uploader:
         """Count a batch's uploaded messages (once per batch: the counters are pydantic fields)."""
         if not items:
             return
-        nbytes = sum(len(s.wire) for s in items)
+        nbytes = sum(s.size for s in items)
         if not self.binary:  # a qualifier of uploaded: on the server, but not with these bytes
             for s in items:
                 why = at_risk(s.wire)
