@@ -10,23 +10,29 @@ from collections import defaultdict
 from migrator.identity import NUL_READ_BACK, fingerprint, to_crlf
 from migrator.state import State
 from migrator.target.imap import ImapTarget
+from migrator.verify import size_chunks
 
 
-def _hash_candidates(target: ImapTarget, uids: list[int]) -> dict[str, list[int]]:
-    """{fingerprint: UIDs} of what the server holds. A message whose BODY[] shows 0x80 (where a
-    stored NUL reads back, identity.as_read_back) is hashed through BINARY[] too when the server
-    offers it, so a NUL message sent as literal8 is recognised by its own fingerprint; the journal's
-    `read_back` fingerprint recognises it from BODY[] alone (no BINARY, or encoded parts)."""
+def _hash_candidates(target: ImapTarget, uids: list[int], sizes: dict[int, int]) -> dict[str, list[int]]:
+    """{fingerprint: UIDs} of what the server holds (the folder last examined); bodies fetched in
+    groups bounded in bytes (`sizes`: RFC822.SIZE by UID), so that a few big messages are not in
+    memory at once. A message whose BODY[] shows 0x80 (where a stored NUL reads back,
+    identity.as_read_back) is hashed through BINARY[] too when the server offers it, so a NUL
+    message sent as literal8 is recognised by its own fingerprint; the journal's `read_back`
+    fingerprint recognises it from BODY[] alone (no BINARY, or encoded parts)."""
     by_fp: dict[str, list[int]] = defaultdict(list)
     maybe_nul: list[int] = []
-    for uid, raw, _flags, _date, _size in target.fetch_messages(uids, body=True, chunk=100):
-        by_fp[fingerprint(to_crlf(raw))].append(uid)
-        if NUL_READ_BACK in raw:
-            maybe_nul.append(uid)
-    for uid, raw in target.fetch_binary(maybe_nul).items():
-        fp = fingerprint(to_crlf(raw))
-        if uid not in by_fp[fp]:
-            by_fp[fp].append(uid)
+    for group in size_chunks(uids, sizes):
+        for uid, raw, _flags, _date, _size in target.fetch_messages(group, body=True, chunk=len(group)):
+            by_fp[fingerprint(to_crlf(raw))].append(uid)
+            if NUL_READ_BACK in raw:
+                maybe_nul.append(uid)
+            del raw
+    for group in size_chunks(maybe_nul, sizes):
+        for uid, raw in target.fetch_binary(group).items():
+            fp = fingerprint(to_crlf(raw))
+            if uid not in by_fp[fp]:
+                by_fp[fp].append(uid)
     return by_fp
 
 
@@ -62,8 +68,8 @@ def resolve_intents(target: ImapTarget, state: State, folder: str,
     if known_uv == st.uidvalidity:
         low = max(1, min((r.uidnext_at_intent or 1) for r in intents))
     taken = {r.uid for r in state.rows(target=folder, status="done") if r.uid is not None}
-    candidates = [m.uid for m in target.index(folder, min_uid=low) if m.uid not in taken]
-    by_fp = _hash_candidates(target, candidates)
+    sizes = {m.uid: m.size for m in target.index(folder, min_uid=low) if m.uid not in taken}
+    by_fp = _hash_candidates(target, list(sizes), sizes)
     risky = state.at_risk(folder)
     claimed: set[int] = set()
     done: list[tuple[str, str, int | None, int | None]] = []
@@ -84,13 +90,13 @@ def revalidate_folder(target: ImapTarget, state: State, folder: str, uidvalidity
     Message-ID + size (by content when it has no Message-ID); mark the rest missing so the
     next pass uploads them. Returns (found, missing)."""
     by_mid: dict[tuple[str, int], list[int]] = defaultdict(list)
-    no_mid: list[int] = []
+    no_mid: dict[int, int] = {}  # UID -> size
     for m in target.index(folder):
         if m.message_id:
             by_mid[(m.message_id, m.size)].append(m.uid)
         else:
-            no_mid.append(m.uid)
-    by_fp = _hash_candidates(target, no_mid) if no_mid else {}
+            no_mid[m.uid] = m.size
+    by_fp = _hash_candidates(target, list(no_mid), no_mid) if no_mid else {}
     risky = state.at_risk(folder)
     claimed: set[int] = set()
     found: list[tuple[str, str, int | None, int | None]] = []
