@@ -25,6 +25,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from email.header import Header
 from pathlib import Path
 from typing import Any
 
@@ -325,7 +326,7 @@ def _local_folders(w: _Writer, d: Path, broken: bool) -> None:
     # 取引先 exists only as a container (no mbox file of its own), Ａ社 (full-width A) inside.
     w.mbox(a, d, "取引先.sbd/Ａ社", ("取引先", "Ａ社"), None, [
         {"subject": "見積書", "charset": "ISO-2022-JP",
-         "subject_header": b"=?ISO-2022-JP?B?GyRCOGVAUTpuGyhC?=",
+         "subject_header": Header("見積書", "iso-2022-jp").encode().encode("ascii"),
          "body": "お世話になっております。\n見積書を送ります。\n".encode("iso-2022-jp")},
         {"subject": "請求書の件", "body": "請求書を添付します。\n".encode()},
     ])

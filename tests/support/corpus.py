@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
+from email import base64mime
 from email.header import Header
 from pathlib import Path
 
@@ -32,10 +33,13 @@ def msg(subject: str, body: str = "hello\n", *, mid: str | None = "auto", date: 
 
 
 def iso2022jp_message(n: int = 0) -> bytes:
+    """An ISO-2022-JP message (subject 見積書, sender 山田); every encoded word made by `email.header`."""
     body = jis("お世話になっております。\n見積書を送ります。\n")
-    return (b"From: =?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <yamada@example.co.jp>\n"
-            b"To: sato@example.co.jp\n"
-            b"Subject: =?ISO-2022-JP?B?GyRCOGVAUTpuGyhC?=\n"
+    sender = Header("山田", "iso-2022-jp").encode()
+    subject = Header("見積書", "iso-2022-jp").encode()
+    return (f"From: {sender} <yamada@example.co.jp>\n".encode("ascii") +
+            b"To: sato@example.co.jp\n" +
+            f"Subject: {subject}\n".encode("ascii") +
             b"Date: Tue, 05 Mar 2019 09:15:00 +0900\n"
             b"Message-ID: <jis-%d@example.co.jp>\n" % n +
             b"MIME-Version: 1.0\nContent-Type: text/plain; charset=ISO-2022-JP\nContent-Transfer-Encoding: 7bit\n\n"
@@ -43,8 +47,15 @@ def iso2022jp_message(n: int = 0) -> bytes:
 
 
 def sjis_message(n: int = 0) -> bytes:
+    """A Shift_JIS message (subject 取引先への連絡) as old Windows clients wrote it, CRLF line ends.
+
+    The subject's encoded word is in Shift_JIS itself (`email.header.Header` would re-encode it as
+    ISO-2022-JP), made by `email.base64mime` from the bytes Python's shift_jis codec gives.
+    """
     body = "取引先への連絡です。\r\n".encode("shift_jis")
-    return (b"From: sales@example.co.jp\r\nTo: boss@example.co.jp\r\nSubject: =?Shift_JIS?B?jmaI+JDm?=\r\n"
+    subject = base64mime.header_encode("取引先への連絡".encode("shift_jis"), "Shift_JIS")
+    return (b"From: sales@example.co.jp\r\nTo: boss@example.co.jp\r\n" +
+            f"Subject: {subject}\r\n".encode("ascii") +
             b"Date: Wed, 10 Jul 2013 18:00:00 +0900\r\nMessage-ID: <sjis-%d@example.co.jp>\r\n" % n +
             b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=Shift_JIS\r\n"
             b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body)

@@ -87,7 +87,7 @@ def test_size_chunks_bounds_bytes_and_count():
 
 
 def test_display_subject_decodes_encoded_words_and_raw_utf8():
-    assert display_subject("=?ISO-2022-JP?B?GyRCOGVAUTpuGyhC?=") == "後積作"
+    assert display_subject("=?iso-2022-jp?b?GyRCOCtAUT1xGyhC?=") == "見積書"
     assert display_subject("=?utf-8?b?5Y+W5byV5YWI?= news") == "取引先 news"
     assert display_subject("caf\u00c3\u00a9") == "café"  # 8-bit UTF-8 read as latin-1
     assert display_subject(None) == ""
