@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from migrator import utf7
-from migrator.errors import UsageError
+from migrator.errors import UnsafePath, UsageError
 from migrator.filters import Scope
 from migrator.models import ArchiveFolder, ArchiveReport
 from migrator.sources.base import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord, Source
@@ -131,10 +131,14 @@ class _Writer:
 @contextmanager
 def _staging(dest: Path) -> Iterator[Path]:
     """A fresh directory beside `dest`, renamed to `dest` when the block completes."""
+    if dest.is_symlink():
+        raise UnsafePath(f"{dest} is a symbolic link: migrate archive does not write through it")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise UsageError(f"{dest} exists and is not an empty directory",
                          hint="Give --to a new directory: migrate archive never writes into existing mail.")
     tmp = dest.with_name(f".{dest.name}.migrate-partial")
+    if tmp.is_symlink():
+        raise UnsafePath(f"{tmp} is a symbolic link: migrate archive does not write through it")
     if tmp.exists():
         if not (tmp / MARKER).exists():
             raise UsageError(f"{tmp} is in the way", hint="Move it away; migrate archive uses that name while writing.")

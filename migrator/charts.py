@@ -15,6 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from migrator import safefile
 from migrator.diet import human, quota_lines
 from migrator.models import Plan
 
@@ -243,7 +244,7 @@ def html_report(plan: Plan, generated: datetime | None = None) -> str:
 def write_report(plan: Plan, path: Path) -> None:
     """Write the report next to its final name, then rename: never a half-written file."""
     tmp = path.with_name(path.name + ".part")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)  # private: it names folders and senders
+    fd = safefile.open_fd(tmp)  # private (it names folders and senders); never through a planted link
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(html_report(plan))
     tmp.replace(path)

@@ -240,6 +240,7 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
         connections = min(4, cap)
     stop = StopFlag()
     with ExitStack() as stack, stop.installed():
+        stack.callback(account_lock(c.target).release)  # one writer per account, for the whole run
         sources = stack.enter_context(opened_sources(c))
         state = stack.enter_context(State.open(c.state_path, source_id=source_ident(c.sources),
                                                target_id=c.target.ident))
@@ -455,6 +456,15 @@ def status(state_path: Path) -> int:
                    f"left after the last run (which uploaded {last['uploaded']}, {human(int(last['uploaded_bytes']))}); "
                    "raise the quota and run again, or see `migrate plan` for a --since that fits")
     return 0
+
+
+def account_lock(target: TargetConfig) -> Any:
+    """Take the lock of the IMAP account `target` writes to (locks.AccountLock); exit 5 when another
+    migrate on this machine holds it."""
+    from migrator.locks import AccountLock, account_key
+
+    key = account_key(target.host, target.port, target.user, target.scheme)
+    return AccountLock(key).acquire(target.user, target.host, target.port)
 
 
 def quarantine_dir(state_path: Path) -> Path:

@@ -73,11 +73,29 @@ class TlsError(TargetError):
 
 
 class LoginError(TargetError):
-    """The server rejected the credentials."""
+    """The server rejected the credentials. `code`: the RFC 5530 response code of the refusal
+    (AUTHENTICATIONFAILED, UNAVAILABLE...), when the server gave one."""
 
     default_hint = (
         "Check the password; providers with two-step verification (Gmail, iCloud, Yahoo) need an app password."
     )
+
+    def __init__(self, message: str, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+
+TRANSIENT_LOGIN_CODES = frozenset({"UNAVAILABLE", "INUSE"})  # RFC 5530: try again later, not a refusal
+
+
+def login_refused(exc: BaseException) -> bool:
+    """True when `exc` is the server refusing the credentials (a wrong, changed or revoked password
+    or token), as opposed to a network fault or a server that is busy right now.
+
+    The one rule every reconnect loop obeys: a refusal is never retried, since each further
+    attempt is one more failed login, and providers lock an account after a handful of them
+    (RFC 5530 AUTHENTICATIONFAILED and the like; UNAVAILABLE/INUSE are temporary, retried)."""
+    return isinstance(exc, LoginError) and (exc.code or "").upper() not in TRANSIENT_LOGIN_CODES
 
 
 class QuotaError(MigratorError):
@@ -117,6 +135,25 @@ class StateCorrupt(StateError):
     default_hint = (
         "Move the damaged file aside (rename it, e.g. add .broken) and run the same command again: a fresh "
         "journal starts, and messages already on the server are recognised there and not uploaded twice."
+    )
+
+
+class AccountLocked(StateError):
+    """Another `migrate run` on this machine is writing to the same IMAP account."""
+
+    default_hint = (
+        "Two runs into one account would upload the same mail twice. Wait for the other run to finish "
+        "(or stop it with Ctrl-C), then run again: the lock goes when that process ends, even after a crash."
+    )
+
+
+class UnsafePath(StateError):
+    """A file or directory migrate writes (state, lock, quarantine, failures.log, trace, report) is a
+    symbolic link or not a regular file: migrate never writes through it."""
+
+    default_hint = (
+        "Remove the link (or the thing at that path) and run again, or pick another place with --state; "
+        "the file the link points to was not touched."
     )
 
 
@@ -161,6 +198,8 @@ ALL_ERRORS: tuple[type[MigratorError], ...] = (
     StateLocked,
     StateUnwritable,
     StateCorrupt,
+    AccountLocked,
+    UnsafePath,
     Interrupted,
     Incomplete,
 )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
+from migrator import safefile
 from migrator.models import Failure
 from migrator.sources.base import MessageRecord
 
@@ -15,19 +15,17 @@ class Quarantine:
         self.directory = directory
 
     def keep(self, rec: MessageRecord, target: str, reason: str) -> str | None:
-        """Write the message as read from the source (even an empty one); returns the file path."""
+        """Write the message as read from the source (even an empty one); returns the file path.
+
+        Never through a symbolic link: a linked quarantine directory, folder, `.eml` or failures.log
+        is refused with UnsafePath (exit 5), the file it points to untouched (see safefile)."""
         folder = self.directory / re.sub(r"[^\w.\-]+", "_", target)
-        for d in (self.directory, folder):
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(d, 0o700)  # private: mkdir's mode is reduced by the umask
+        safefile.private_dir(self.directory)
+        safefile.private_dir(folder)
         name = re.sub(r"[^\w.\-]+", "_", rec.stable_id)[-120:] + ".eml"
         path = folder / name
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(rec.raw)
-        log_fd = os.open(self.directory / "failures.log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
-        with os.fdopen(log_fd, "a", encoding="utf-8") as log:
-            log.write(f"{path}\t{target}\t{rec.locator}\t{reason}\n")
+        safefile.write_bytes(path, rec.raw)
+        safefile.append_text(self.directory / "failures.log", f"{path}\t{target}\t{rec.locator}\t{reason}\n")
         return str(path)
 
     def log_unreadable(self, rec: MessageRecord, target: str, reason: str) -> None:

@@ -10,6 +10,7 @@ Guarantee: killed at any instant, run again, and every in-scope message is on th
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import TypeVar
 from pathlib import Path
 
 from migrator.diet import DAY, DailyPacer, Limits, day_of, day_start, ledger_row, refusal, since_that_fits
-from migrator.errors import ConnectionLost, FolderRefused, QuotaError, TargetError
+from migrator.errors import ConnectionLost, FolderRefused, LoginError, MigratorError, QuotaError, TargetError, login_refused
 from migrator.folders import TargetLayout, collision_key, fallback_names
 from migrator.models import FolderPlan, FolderRun, Plan, RunStats
 from migrator.plan import (
@@ -55,10 +56,34 @@ class Session:
     """A target connection that can be re-established after a drop."""
 
     def __init__(self, connect: Callable[[], ImapTarget], opts: RunOptions, stats: RunStats) -> None:
-        self._connect = connect
+        self._raw_connect = connect
         self.opts = opts
         self.stats = stats
-        self.target = connect()
+        self._opening = threading.Lock()
+        self._refused: MigratorError | None = None
+        self.target = self._connect()
+
+    def _connect(self) -> ImapTarget:
+        """Every connection of the run (main and upload workers) is opened here, one at a time.
+
+        Once the server has refused the credentials (errors.login_refused), no connection is
+        attempted again: the refusal is raised at once, so the account sees exactly one failed
+        login however many connections and reconnect loops want to carry on."""
+        with self._opening:
+            if self._refused is not None:
+                raise self._refused
+            try:
+                return self._raw_connect()
+            except MigratorError as exc:
+                if not login_refused(exc):
+                    raise
+                if hasattr(self, "target"):  # accepted at the start of this run: changed or revoked since
+                    exc = LoginError(f"{exc.message} (it was accepted when this run started: the password or token "
+                                     "was changed or revoked meanwhile)",
+                                     hint=f"{exc.hint} Nothing is lost: run the same command again with the new "
+                                          "password to carry on where this run stopped.", code=getattr(exc, "code", None))
+                self._refused = exc
+                raise exc from None
 
     def retry(self, fn: Callable[[ImapTarget], T]) -> T:
         """Run `fn` on the main connection, reconnecting when it drops."""
@@ -86,6 +111,8 @@ class Session:
                 self.stats.reconnects += 1
                 return self.target
             except (TargetError, ConnectionLost) as exc:
+                if login_refused(exc):
+                    raise  # the password was changed or revoked: trying again would only lock the account
                 last = exc
         raise TargetError(f"lost the connection and could not reconnect: {last}",
                           hint="Run the same command again when the server is reachable; nothing is lost.")

@@ -9,7 +9,6 @@ resume step finds those messages on the server by content).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -20,9 +19,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from migrator.errors import StateCorrupt, StateError, StateLocked, StateUnwritable
+from migrator import safefile
+from migrator.errors import StateCorrupt, StateError, StateUnwritable
 from migrator.statefile import Guarded, state_fault
 
 SCHEMA_VERSION = 1
@@ -178,7 +178,7 @@ class State:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = Guarded(path, conn)
-        self._lock_fd: int | None = None
+        self._lock: Any = None  # locks._Held while this process holds `<state>.lock`
         self._seen_pass = 0
         self._seen_filter = _SeenFilter()
         self._seen_pending: list[tuple[int, str, bytes]] = []  # added, not yet in the table
@@ -197,9 +197,9 @@ class State:
             return cls._open_readonly(path, source_id, target_id)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            safefile.check_sqlite(path)  # SQLite follows links: refuse one planted at the file or its -wal/-shm
             if not path.exists():
-                fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-                os.close(fd)
+                os.close(safefile.open_fd(path, truncate=False))
             conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise state_fault(path, exc) from exc
@@ -232,6 +232,7 @@ class State:
     @classmethod
     def _open_readonly(cls, path: Path, source_id: str, target_id: str) -> State:
         """For `plan` and `status`: never creates or changes a file."""
+        safefile.check_sqlite(path)
         if not path.exists():
             return cls(path, sqlite3.connect(":memory:", isolation_level=None))._init_schema(source_id, target_id)
         state = cls.inspect(path)
@@ -358,29 +359,21 @@ class State:
             self._seen_pending.clear()
 
     def lock(self) -> None:
-        """Exclusive per-database lock for `run` (released by the OS if the process dies)."""
-        lock_path = Path(str(self.path) + ".lock")
-        try:
-            fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-        except OSError as exc:
-            raise state_fault(lock_path, exc) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(fd)
-            raise StateLocked(f"{self.path} is in use by another `migrate run`") from exc
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
+        """Exclusive per-database lock for `run` and `verify` (released by the OS if the process dies).
+        Raises StateLocked when another process holds it, UnsafePath for a link planted at it,
+        StateUnwritable when the lock file cannot be created (read-only or full file system)."""
+        from migrator.locks import state_lock
+
+        if self._lock is None:
+            self._lock = state_lock(self.path)
 
     def close(self) -> None:
         try:
             self._conn.close()
         finally:
-            if self._lock_fd is not None:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
-                self._lock_fd = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def __enter__(self) -> State:
         return self

@@ -24,9 +24,12 @@ REDACTED = "[redacted]"
 
 def open_private(path: Path) -> TextIO:
     """Append to `path`, creating it 0600 (the directory 0700 if it has to be made)."""
+    from migrator import safefile
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.fchmod(fd, 0o600)
+    fd = safefile.open_fd(path, append=True)  # never through a link planted at the path (UnsafePath)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)
     return os.fdopen(fd, "a", encoding="utf-8", buffering=1)
 
 

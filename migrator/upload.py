@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from migrator.errors import ConnectionLost, TargetError
+from migrator.errors import ConnectionLost, TargetError, login_refused
 from migrator.identity import as_read_back, at_risk, fingerprint
 from migrator.models import FolderRun, RunStats
 from migrator.plan import Scanned, subject_of_scanned
@@ -351,6 +351,8 @@ class Uploader:
             raise exc
 
     def _settle(self, batch: Batch) -> None:
+        if batch.error is not None and login_refused(batch.error):
+            raise batch.error  # its intents stay journalled: the next run resolves them against the server
         if batch.error is not None:
             if not isinstance(batch.error, (ConnectionLost, TargetError, OSError)):
                 raise batch.error

@@ -359,7 +359,7 @@ def login_error(cfg: TargetConfig, code: str | None, text: str, provider: Provid
     also = f" (also tried the user name {', '.join(repr(u) for u in others)})" if others else ""
     why = f"{text} [{code}]" if code and code not in text else text
     return LoginError(f"{cfg.host} rejected the login as {cfg.user!r}{also}: {why}",
-                      hint=login_hint(cfg.host, code, text, provider))
+                      hint=login_hint(cfg.host, code, text, provider), code=code)
 
 
 def oauth_error(cfg: TargetConfig, mech: str, code: str | None, text: str, detail: str,
@@ -375,4 +375,5 @@ def oauth_error(cfg: TargetConfig, mech: str, code: str | None, text: str, detai
     if provider is not None and provider.name == "office365":
         hint += (" The tenant's administrator must also allow IMAP for the mailbox and consent to the app's "
                  "IMAP.AccessAsUser.All permission.")
-    return LoginError(f"{cfg.host} rejected the OAuth2 login ({mech}) as {cfg.user!r}: {why}{extra}", hint=hint)
+    return LoginError(f"{cfg.host} rejected the OAuth2 login ({mech}) as {cfg.user!r}: {why}{extra}", hint=hint,
+                      code=code)
