@@ -168,7 +168,7 @@ class Problem(BaseModel):
     subject: str = ""
     date: str = ""
     detail: str = ""
-    kind: str = ""  # ok, missing, new, different, failed, unreadable, kept_local, filtered, skipped, extra, ours
+    kind: str = ""  # ok, missing, new, different, failed, unreadable, kept_local, filtered, skipped, extra, ours, copy
     uid: int | None = None  # the server's UID, when it holds the message
     quarantine: str | None = None
     date_source: str = ""  # where `date` (the INTERNALDATE) came from: migrator.sources.dates.DATE_SOURCES
@@ -187,6 +187,7 @@ class FolderVerify(BaseModel):
     different: int = 0
     changed: int = 0  # stored changed by the server (never verified; a re-run would repeat it)
     extra: int = 0  # on the server, not from this migration
+    copies: int = 0  # second copies of this migration's messages (a second writer, a lost journal)
     gone_from_source: int = 0  # uploaded by this migration, no longer in the source (or out of scope)
     new_in_source: int = 0
     failed_upload: int = 0
@@ -205,7 +206,8 @@ class FolderVerify(BaseModel):
                 and self.failed_upload == 0)
 
 
-VERIFY_COUNTS = ("expected", "present", "missing", "different", "changed", "extra", "gone_from_source", "new_in_source",
+VERIFY_COUNTS = ("expected", "present", "missing", "different", "changed", "extra", "copies", "gone_from_source",
+                 "new_in_source",
                  "failed_upload", "kept_local", "filtered", "skipped", "duplicates", "deep_checked")
 
 
@@ -223,6 +225,7 @@ class VerifyReport(BaseModel):
     different: int = 0
     changed: int = 0  # stored changed by the server: on it, never verified
     extra: int = 0
+    copies: int = 0
     gone_from_source: int = 0
     new_in_source: int = 0
     failed_upload: int = 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,10 +26,12 @@ from migrator.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
 from migrator.sources.base import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
 from migrator.sources.common import Headers, header_value, message_id
 from migrator.sources.dates import FALLBACK_SOURCE
+from migrator.server_index import ServerIndex, build_index  # noqa: F401 - re-exported
 from migrator.state import Row, State
 from migrator.target.imap import ImapTarget
 
 QUOTA_MARGIN = 0.05  # keep 5% of the quota free: servers count a little more than the raw bytes
+HASH_CHUNK = 20  # server bodies fetched per round trip when matching by content (memory: 20 messages)
 MAX_QUOTA_LOOKUPS = 50  # GETQUOTAROOT round trips per plan; further folders are taken to share INBOX's root
 
 UPLOAD, ALREADY, DUPLICATE, SKIPPED, FILTERED, UNREADABLE = (
@@ -93,39 +94,6 @@ class Scanned:
             self.nbytes = self.size
             self.wire = b""
             self.record.raw = b""
-
-
-@dataclass
-class ServerIndex:
-    """(Message-ID, size) of what a target folder already holds that our state does not explain."""
-
-    counts: Counter[tuple[str, int]] = field(default_factory=Counter)
-
-    def take(self, mid: str | None, size: int) -> bool:
-        if mid is None or not self.counts or self.counts.get((mid, size), 0) <= 0:  # get: no __missing__ call
-            return False
-        self.counts[(mid, size)] -= 1
-        return True
-
-
-def build_index(target: ImapTarget, folder: str, state: State) -> ServerIndex:
-    idx = ServerIndex()
-    if folder not in target.known_folders():
-        return idx
-    ours_uid: set[int] = set()
-    ours_nouid: Counter[tuple[str, int]] = Counter()
-    uidvalidity, _ = state.folder(folder)
-    for row in state.rows(target=folder, status="done"):
-        if row.uid is not None and row.uidvalidity == uidvalidity:
-            ours_uid.add(row.uid)
-        elif row.message_id:
-            ours_nouid[(row.message_id, row.size)] += 1
-    for msg in target.index(folder):
-        if msg.uid in ours_uid or msg.message_id is None:
-            continue
-        idx.counts[(msg.message_id, msg.size)] += 1
-    idx.counts.subtract(ours_nouid)
-    return idx
 
 
 class Scanner:
@@ -244,6 +212,33 @@ class Scanner:
                     self.target = self.reconnect()
         return self._indexes[folder]
 
+    def _hash_server(self, folder: str, uids: list[int]) -> list[tuple[int, str]]:
+        """(uid, fingerprint) of server messages of `folder` (BODY.PEEK[], a few at a time: only
+        the hashes are kept). Reconnects like server_index when the connection drops."""
+        out: list[tuple[int, str]] = []
+        for i in range(0, len(uids), HASH_CHUNK):
+            part = uids[i:i + HASH_CHUNK]
+            for attempt in range(4):
+                try:
+                    assert self.target is not None
+                    self.target.examine(folder)  # the connection may have selected another folder since
+                    out.extend((uid, fingerprint(to_crlf(raw)))
+                               for uid, raw, _f, _d, _s in self.target.fetch_messages(part, body=True, chunk=len(part)))
+                    break
+                except ConnectionLost:
+                    if self.reconnect is None or attempt == 3:
+                        raise
+                    self.target = self.reconnect()
+        return out
+
+    def found_on_server(self, target: str, mid: str | None, fp: str, size: int) -> bool:
+        """The server already holds this message (not from our journal): by Message-ID and size,
+        else by content among its messages without a Message-ID of the same size (a lost journal)."""
+        idx = self.server_index(target)
+        if idx.take(mid, size):
+            return True
+        return idx.take_content(fp, size, lambda uids: self._hash_server(target, uids))
+
     def forget_index(self, folder: str) -> None:
         self._indexes.pop(folder, None)
 
@@ -293,7 +288,7 @@ class Scanner:
         row = self._lookup(entry.target, fp)
         if row is not None and row.status == "done":
             return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid, reason="uploaded earlier")
-        elif self.server_index(entry.target).take(mid, len(wire)):
+        elif self.found_on_server(entry.target, mid, fp, len(wire)):
             return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid,
                            reason="found on the server")
         else:

@@ -236,7 +236,8 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
                      + ["new in source", "failed", "kept local", "extra on server", "filtered"]
                      + ([""] if report.reused_folders else []), rows,
                      right=set(range(2, 11 + changed))))
-    shown = [p for p in report.problems if list_mode or p.sign in PROBLEM_SIGNS] if list_mode is not False else []
+    shown = [p for p in report.problems if list_mode or p.sign in PROBLEM_SIGNS or p.kind == "copy"] \
+        if list_mode is not False else []
     if shown:
         out.append("")
         cap = len(shown) if list_mode else LIST_CAP
@@ -254,6 +255,8 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
                    "counted as verified).")
     out.append(f"Also on the server: {r.extra} not from this migration"
                + (f", {r.gone_from_source} uploaded earlier but no longer in the source" if r.gone_from_source else "")
+               + (f", {r.copies} duplicate(s): second copies of migrated messages (a second writer or a lost "
+                  "journal)" if r.copies else "")
                + ".")
     out.append(f"Not in scope: filtered {r.filtered}, skipped {r.skipped}; exact duplicates uploaded once: "
                f"{r.duplicates}.")

@@ -254,7 +254,7 @@ class _Verifier:
             self._add("*", "different", name, e, f"{size} bytes on the server instead of {e.size} (UID {uid})", uid=uid)
         for e in m.unmatched:
             self._missing(name, e, rows.get(e.fingerprint), fv)
-        self._extras(name, server, m.claimed, rows, uidvalidity, fv)
+        self._extras(name, server, m.claimed, rows, uidvalidity, fv, expected)
         checked: set[int] = set()
         differ: set[int] = set()
         if reusable:
@@ -384,9 +384,11 @@ class _Verifier:
         m.unmatched = [e for e in m.unmatched if id(e) not in found]
 
     def _extras(self, name: str, server: dict[int, tuple[str | None, int]], claimed: set[int], rows: dict[str, Row],
-                uidvalidity: int | None, fv: FolderVerify) -> None:
+                uidvalidity: int | None, fv: FolderVerify, expected: Sequence[Expected] = ()) -> None:
         ours = {r.uid: r for r in rows.values() if r.uid is not None and r.uidvalidity == uidvalidity}
-        for uid in sorted(set(server) - claimed):
+        rest = sorted(set(server) - claimed)
+        copies = self._copies(rest, ours, server, expected, rows)
+        for uid in rest:
             mid, size = server[uid]
             row = ours.get(uid)
             if row is not None:
@@ -396,11 +398,39 @@ class _Verifier:
                               "in the source (deleted there, or now out of scope)", message_id=mid, uid=uid,
                               subject=row.subject, date=row.msg_date, date_source=row.date_source or "",
                               locator=f"UID {uid}")
+            elif uid in copies:
+                fv.copies += 1  # always listed: the target should hold each message once
+                self._add("+", "copy", name, detail=f"a second copy of {copies[uid]} (same bytes, UID {uid}): "
+                          "uploaded twice, by a second migrate writing to this account or after the journal "
+                          "was lost", message_id=mid, uid=uid, locator=f"UID {uid}")
             else:
                 fv.extra += 1
                 if self.list_all:
                     self._add("+", "extra", name, detail=f"on the server, not from this migration ({size} bytes)",
                               message_id=mid, uid=uid, locator=f"UID {uid}")
+
+    def _copies(self, uids: list[int], ours: dict[int, Row], server: dict[int, tuple[str | None, int]],
+                expected: Sequence[Expected], rows: dict[str, Row]) -> dict[int, str]:
+        """{uid: locator of the original} for unclaimed server messages with the very bytes of a
+        message of this migration (by content: identity.fingerprint). Only server messages whose
+        (Message-ID, size), or size when they have no Message-ID, match one of ours are fetched."""
+        by_fp: dict[str, str] = {e.fingerprint: e.locator for e in expected}
+        for r in rows.values():
+            by_fp.setdefault(r.fingerprint, r.locator)
+        mids = {(e.message_id, e.size) for e in expected if e.message_id}
+        mids.update((r.message_id, r.size) for r in rows.values() if r.message_id)
+        sizes = {e.size for e in expected} | {r.size for r in rows.values()}
+        pool = [u for u in uids if u not in ours and ((server[u][0], server[u][1]) in mids
+                                                        or (server[u][0] is None and server[u][1] in sizes))]
+        found: dict[int, str] = {}
+        if not pool:
+            return found
+        for group in size_chunks(pool, {u: s for u, (_m, s) in server.items()}):
+            for uid, raw, _f, _d, _s in self.target.fetch_messages(group, body=True, chunk=len(group)):
+                original = by_fp.get(fingerprint(to_crlf(raw)))
+                if original is not None:
+                    found[uid] = original
+        return found
 
     def _deep(self, name: str, chosen: list[tuple[Expected, int]], sizes: dict[int, int],
               fv: FolderVerify) -> tuple[set[int], set[int]]:

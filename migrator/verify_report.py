@@ -99,6 +99,7 @@ def _totals(r: VerifyReport) -> str:
         ("new in the source", r.new_in_source, "bad" if r.new_in_source else ""),
         ("failed", r.failed_upload, "bad" if r.failed_upload else ""),
         ("left local on purpose", r.kept_local, ""), ("on the server, not from this migration", r.extra, ""),
+        ("duplicates made by migrate (second copies)", r.copies, "bad" if r.copies else ""),
         ("uploaded, no longer in the source", r.gone_from_source, ""),
         ("filtered (not in scope)", r.filtered, ""), ("skipped", r.skipped, ""),
         ("exact duplicates (uploaded once)", r.duplicates, ""), ("compared byte for byte", r.deep_checked, ""),
