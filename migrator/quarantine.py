@@ -22,6 +22,7 @@ class Quarantine:
         folder = self.directory / re.sub(r"[^\w.\-]+", "_", target)
         safefile.private_dir(self.directory)
         safefile.private_dir(folder)
+        safefile.check_path(self.directory / "failures.log")  # refused before anything is written
         name = re.sub(r"[^\w.\-]+", "_", rec.stable_id)[-120:] + ".eml"
         path = folder / name
         safefile.write_bytes(path, rec.raw)
