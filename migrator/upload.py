@@ -182,7 +182,8 @@ class Workers:
                 self.done.put(done)
                 del done, pending  # see `del items`
             except (ConnectionLost, TargetError, OSError) as exc:
-                failures += 1
+                if not login_refused(exc):  # a refusal is final: the main thread stops the run, no backoff
+                    failures += 1
                 with self._lock:
                     self.drops += 1
                 self._fail_all(batch, in_flight, exc)
