@@ -32,11 +32,9 @@ class Quarantine:
     def log_unreadable(self, rec: MessageRecord, target: str, reason: str) -> None:
         """A source item that could not be read: no .eml to keep, one line in failures.log
         (no file, the target folder, where it is in the source: folder and item, the reason)."""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.directory, 0o700)
-        log_fd = os.open(self.directory / "failures.log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
-        with os.fdopen(log_fd, "a", encoding="utf-8") as log:
-            log.write(f"(unreadable, no .eml)\t{target}\t{rec.locator}\t{' '.join(reason.split())}\n")
+        safefile.private_dir(self.directory)  # never through a planted link (UnsafePath)
+        safefile.append_text(self.directory / "failures.log",
+                             f"(unreadable, no .eml)\t{target}\t{rec.locator}\t{' '.join(reason.split())}\n")
 
     @staticmethod
     def failure(rec: MessageRecord, target: str, reason: str, path: str | None) -> Failure:
