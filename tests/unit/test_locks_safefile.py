@@ -214,3 +214,25 @@ def test_trace_refuses_a_link(tmp_path: Path):
     with pytest.raises(UnsafePath):
         ProtocolTrace.open(str(tmp_path / "trace.log"))
     assert victim.read_bytes() == b"precious"
+
+
+@symlinks
+def test_unreadable_log_refuses_a_link(tmp_path: Path):
+    from datetime import datetime, timezone
+
+    from migrator.quarantine import Quarantine
+    from migrator.sources.base import Folder, MessageRecord
+
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    qdir = tmp_path / "q"
+    qdir.mkdir()
+    (qdir / "failures.log").symlink_to(victim)
+    rec = MessageRecord(folder=Folder(path=("Inbox",), origin=str(tmp_path), key="Inbox"), stable_id="m1",
+                        locator="Inbox#1", raw=b"", date=datetime.now(timezone.utc), error="unreadable")
+    with pytest.raises(UnsafePath):
+        Quarantine(qdir).log_unreadable(rec, "INBOX", "damaged")
+    assert victim.read_bytes() == b"precious"
+    (qdir / "failures.log").unlink()
+    Quarantine(qdir).log_unreadable(rec, "INBOX", "damaged")
+    assert "damaged" in (qdir / "failures.log").read_text()
