@@ -21,7 +21,7 @@ from migrator import diet
 from migrator.errors import ConnectionLost
 from migrator.filters import Scope
 from migrator.folders import TargetLayout, folder_role, map_stores
-from migrator.identity import at_risk, fingerprint, to_crlf
+from migrator.identity import as_read_back, at_risk, fingerprint, to_crlf
 from migrator.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
 from migrator.sources.base import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
 from migrator.sources.common import Headers, header_value, message_id
@@ -231,13 +231,13 @@ class Scanner:
                     self.target = self.reconnect()
         return out
 
-    def found_on_server(self, target: str, mid: str | None, fp: str, size: int) -> bool:
+    def found_on_server(self, target: str, mid: str | None, fp: str, size: int, read_back: str | None = None) -> bool:
         """The server already holds this message (not from our journal): by Message-ID and size,
         else by content among its messages without a Message-ID of the same size (a lost journal)."""
         idx = self.server_index(target)
         if idx.take(mid, size):
             return True
-        return idx.take_content(fp, size, lambda uids: self._hash_server(target, uids))
+        return idx.take_content(fp, size, lambda uids: self._hash_server(target, uids), also=read_back)
 
     def forget_index(self, folder: str) -> None:
         self._indexes.pop(folder, None)
@@ -288,7 +288,8 @@ class Scanner:
         row = self._lookup(entry.target, fp)
         if row is not None and row.status == "done":
             return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid, reason="uploaded earlier")
-        elif self.found_on_server(entry.target, mid, fp, len(wire)):
+        elif self.found_on_server(entry.target, mid, fp, len(wire),
+                                  fingerprint(as_read_back(wire)) if at_risk(wire) else None):
             return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid,
                            reason="found on the server")
         else:

@@ -35,17 +35,19 @@ class ServerIndex:
         return True
 
     def take_content(self, fp: str, size: int,
-                     hash_uids: Callable[[list[int]], Iterable[tuple[int, str]]]) -> bool:
+                     hash_uids: Callable[[list[int]], Iterable[tuple[int, str]]], also: str | None = None) -> bool:
         """Claim a server message with exactly these bytes (`fp`: identity.fingerprint of the wire
         form, `size` its length in bytes). `hash_uids(uids)` yields (uid, fingerprint) of the
-        server's copies; it is called once per size, only for a size some server message has."""
+        server's copies; it is called once per size, only for a size some server message has.
+        `also`: the fingerprint of the bytes as the server returns them to BODY[] when that differs
+        (identity.as_read_back of a message at risk: NUL read back as 0x80)."""
         if not self.by_size or size not in self.by_size:
             return False
         if size not in self.hashed_sizes:
             self.hashed_sizes.add(size)
             for uid, got in hash_uids(list(self.by_size[size])):
                 self.hashed.setdefault(got, []).append(uid)
-        uids = self.hashed.get(fp)
+        uids = self.hashed.get(fp) or (self.hashed.get(also) if also else None)
         if not uids:
             return False
         uid = uids.pop(0)

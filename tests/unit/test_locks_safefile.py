@@ -236,3 +236,13 @@ def test_unreadable_log_refuses_a_link(tmp_path: Path):
     (qdir / "failures.log").unlink()
     Quarantine(qdir).log_unreadable(rec, "INBOX", "damaged")
     assert "damaged" in (qdir / "failures.log").read_text()
+
+
+def test_server_index_matches_a_nul_message_as_read_back():
+    from migrator.identity import as_read_back
+
+    wire = b"Subject: nul\r\n\r\na\x00b\r\n"
+    idx = ServerIndex(by_size={len(wire): [7]})
+    served = as_read_back(wire)  # what Dovecot returns to BODY[] for a stored NUL
+    assert idx.take_content(fingerprint(wire), len(wire), lambda uids: [(7, fingerprint(served))],
+                            also=fingerprint(served))
