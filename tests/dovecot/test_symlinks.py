@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.corpus import Item, msg, write_mbox
+from tests.support.corpus import Item, msg, write_maildirpp
 
 pytestmark = [pytest.mark.dovecot,
               pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs symlinks")]
@@ -22,21 +22,15 @@ PATHS = ["state", "wal", "shm", "state-lock", "account-lock", "quarantine-dir", 
 
 
 def _source(src: Path) -> None:
-    """Two good messages and an empty one (Dovecot refuses a zero-byte message: it is quarantined)."""
-    good = [Item(msg(f"ok {i}", n=i)) for i in range(2)]
-    src.mkdir(parents=True)
-    write_mbox(src / "Inbox", good[:1])
-    with (src / "Inbox").open("ab") as fh:
-        fh.write(b"From x@y Mon Jan  1 00:00:00 2024\n\n")
-    write_mbox(src / "tail", good[1:])
-    with (src / "Inbox").open("ab") as fh:
-        fh.write((src / "tail").read_bytes())
-    (src / "tail").unlink()
+    """Two good messages and an empty one (Dovecot refuses a zero-byte message: it is quarantined;
+    an empty Maildir file carries one)."""
+    write_maildirpp(src, {("Inbox",): [Item(msg(f"ok {i}", n=i)) for i in range(2)]})
+    (src / "new" / "1700000000.M99P1.testhost").write_bytes(b"")
 
 
 def _run(user, src: Path, state: Path, locks: Path, debug: bool = False) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "migrator", "run", str(src / "Inbox"), "--target", user.url_imaps, "--state", str(state),
+        [sys.executable, "-m", "migrator", "run", str(src), "--target", user.url_imaps, "--state", str(state),
          "-q", *(["--debug"] if debug else [])],
         env={**os.environ, **user.env, "MIGRATE_LOCK_DIR": str(locks)}, capture_output=True, text=True, timeout=120)
 
