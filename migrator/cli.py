@@ -18,10 +18,10 @@ import click
 
 from migrator import __version__
 
-from migrator.config import TargetConfig, default_state_path, parse_target, read_password, source_ident
-from migrator.errors import ExitCode, MigratorError, QuotaError, UsageError
-from migrator.filters import Scope, parse_day, parse_size
-from migrator.progress import Bar, render_plan, render_run, render_verify, to_json
+from migrator.domain.config import TargetConfig, default_state_path, parse_target, read_password, source_ident
+from migrator.domain.errors import ExitCode, MigratorError, QuotaError, UsageError
+from migrator.domain.filters import Scope, parse_day, parse_size
+from migrator.render.terminal import Bar, render_plan, render_run, render_verify, to_json
 
 SAFETY = "Nothing on the server is ever changed or deleted; the source is only read."
 
@@ -166,7 +166,7 @@ def plaintext_warning() -> Callable[[str], None]:
 
 
 def connector(cfg: TargetConfig) -> Callable[[], Any]:
-    from migrator.target.imap import ImapTarget
+    from migrator.imap.client import ImapTarget
 
     warn = plaintext_warning()
     return lambda: ImapTarget(cfg, on_plaintext=warn).connect()
@@ -191,10 +191,10 @@ def plan(report_path: Path | None, **kw: Any) -> int:
 
     Exit 4 when the upload does not fit (with the --since date that fits and other diets).
     """
-    from migrator.diet import limits_for
-    from migrator.plan import Scanner, build_plan
-    from migrator.run import layout_of
-    from migrator.state import State
+    from migrator.flows.quota import limits_for
+    from migrator.flows.plan import Scanner, build_plan
+    from migrator.flows.run import layout_of
+    from migrator.journal.state import State
 
     c = build_common(**kw)
     limits = limits_for(getattr(c, "provider", None), c.target.host, c.target.user)
@@ -208,7 +208,7 @@ def plan(report_path: Path | None, **kw: Any) -> int:
                             target_label=c.target.url, on_message=bar.callback(), limits=limits)
         bar.close()
     if report_path is not None:
-        from migrator.charts import write_report
+        from migrator.render.charts import write_report
 
         _write_report(write_report, result, report_path)
     click.echo(to_json(result) if c.json else render_plan(result))
@@ -226,14 +226,14 @@ def plan(report_path: Path | None, **kw: Any) -> int:
               help="Parallel connections (default 4, fewer when the provider allows fewer).")
 def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> int:
     """Upload. Resumable: interrupt it at any moment and run it again; nothing is uploaded twice."""
-    from migrator.diet import DailyPacer, limits_for
-    from migrator.run import RunOptions, execute
-    from migrator.state import State
+    from migrator.flows.quota import DailyPacer, limits_for
+    from migrator.flows.run import RunOptions, execute
+    from migrator.journal.state import State
 
     c = build_common(**kw)
     limits = limits_for(getattr(c, "provider", None), c.target.host, c.target.user)
     if connections is None:
-        from migrator import providers
+        from migrator.domain import providers
 
         preset = providers.get(c.provider) if c.provider else None
         cap = preset.max_connections if preset is not None and preset.max_connections else 4
@@ -272,7 +272,7 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
     if stats.interrupted:
         return int(ExitCode.INTERRUPTED)
     if stats.over_quota:
-        from migrator.diet import over_quota_refusal
+        from migrator.flows.quota import over_quota_refusal
 
         message, hint = over_quota_refusal(stats)
         raise QuotaError(message, hint=hint)
@@ -282,7 +282,7 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
 def _paused(until: float, sent: int) -> None:
     from datetime import datetime
 
-    from migrator.diet import human
+    from migrator.flows.quota import human
 
     click.echo(f"\nmigrate: the provider's daily upload cap is reached ({human(sent)} in 24 hours); waiting until "
                f"{datetime.fromtimestamp(until):%Y-%m-%d %H:%M} to carry on. Ctrl-C stops; run the same command "
@@ -310,8 +310,8 @@ def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path
     The source is only read. Open the mbox archive in Thunderbird as Local Folders, or any mail
     program that reads mbox/Maildir, and the old POP program can go.
     """
-    from migrator.archive import archive as do_archive
-    from migrator.progress import render_archive
+    from migrator.flows.archive import archive as do_archive
+    from migrator.render.terminal import render_archive
     from migrator.sources import detect_kind, open_source
 
     scope = Scope(since=parse_day(since, "--since") if since else None, until=parse_day(until, "--until"),
@@ -362,11 +362,11 @@ def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path
     Read-only on the server and the source. Resumable: an interrupted verify carries on where it stopped.
     Exit 0 only when every message in scope is on the server; 1 otherwise, with what to do.
     """
-    from migrator.plan import Scanner
-    from migrator.run import layout_of
-    from migrator.state import State
-    from migrator.verify import verify as do_verify
-    from migrator.verify_report import write_report
+    from migrator.flows.plan import Scanner
+    from migrator.flows.run import layout_of
+    from migrator.journal.state import State
+    from migrator.flows.verify import verify as do_verify
+    from migrator.render.html import write_report
 
     def on_sigterm(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # like Ctrl-C: what is proven so far stays recorded; run again to carry on
@@ -404,7 +404,7 @@ def check(target_url: str, provider: str | None, password_file: Path | None, oau
 
     Exit 0 when a migration can start, 3 otherwise (with the cause and the next step).
     """
-    from migrator.check import check_target, render_check
+    from migrator.flows.check import check_target, render_check
 
     cfg = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
                        timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command)
@@ -438,8 +438,8 @@ def sources(paths: tuple[Path, ...], no_count: bool) -> int:
 @click.option("--state", "state_path", type=click.Path(exists=True, path_type=Path), required=True, metavar="PATH")
 def status(state_path: Path) -> int:
     """Progress recorded in a state database, without connecting."""
-    from migrator.diet import human
-    from migrator.state import State
+    from migrator.flows.quota import human
+    from migrator.journal.state import State
 
     with State.inspect(state_path) as state:
         source, target = state.meta("source") or "", state.meta("target")
@@ -461,7 +461,7 @@ def status(state_path: Path) -> int:
 def account_lock(target: TargetConfig) -> Any:
     """Take the lock of the IMAP account `target` writes to (locks.AccountLock); exit 5 when another
     migrate on this machine holds it."""
-    from migrator.locks import AccountLock, account_key
+    from migrator.journal.locks import AccountLock, account_key
 
     key = account_key(target.host, target.port, target.user, target.scheme)
     return AccountLock(key).acquire(target.user, target.host, target.port)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migrator.errors import SourceError
-from migrator.sources.base import Folder, MessageRecord, Source
+from migrator.domain.errors import SourceError
+from migrator.domain.records import Folder, MessageRecord, Source
 
 __all__ = ["Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
 
@@ -15,7 +15,10 @@ def detect_kind(path: Path) -> str:
 
     A directory that is a Maildir (or a Maildir++ root) is 'maildir'; any other directory that
     holds mbox files or Maildirs at any depth is 'mbox' (both read the whole tree: tree.py)."""
-    from migrator.sources import maildir, mbox, thunderbird, tree
+    from migrator.sources import tree
+    from migrator.sources.maildir import reader as maildir
+    from migrator.sources.mbox import reader as mbox
+    from migrator.sources.thunderbird import reader as thunderbird
 
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory")
@@ -56,17 +59,17 @@ def open_source(path: Path, **options: object) -> Source:
     path = path.expanduser()
     kind = detect_kind(path)
     if kind == "pst":
-        from migrator.sources.pst import PstSource
+        from migrator.sources.pst.reader import PstSource
 
         return PstSource(path)
     if kind == "thunderbird":
-        from migrator.sources.thunderbird import ThunderbirdSource
+        from migrator.sources.thunderbird.reader import ThunderbirdSource
 
         return ThunderbirdSource(path, **options)  # type: ignore[arg-type]
     if kind == "maildir":
-        from migrator.sources.maildir import MaildirSource
+        from migrator.sources.maildir.reader import MaildirSource
 
         return MaildirSource(path)
-    from migrator.sources.mbox import MboxSource
+    from migrator.sources.mbox.reader import MboxSource
 
     return MboxSource(path)

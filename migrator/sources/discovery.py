@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
-from migrator import utf7
-from migrator.errors import SourceError
+from migrator.domain import utf7
+from migrator.domain.errors import SourceError
 
 MAILDIR_STORE = "@mozilla.org/msgstore/maildirstore;1"
 # Account types whose mail exists only in the profile: migrated unless --account says otherwise.
@@ -510,7 +510,7 @@ def describe_profile(profile: Path, name: str | None = None, default: bool = Fal
     info.accounts, notes = read_accounts(profile)
     info.notes += notes + profile_notes(profile)
     if count:
-        from migrator.sources.thunderbird import count_account
+        from migrator.sources.thunderbird.reader import count_account
 
         for a in info.accounts:
             if a.directory is not None and a.directory.is_dir():

@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator import utf7
-from migrator.errors import SourceError
-from migrator.sources.base import ROLE_INBOX, Folder, MessageRecord
-from migrator.sources.common import EPOCH_FALLBACK
+from migrator.domain import utf7
+from migrator.domain.errors import SourceError
+from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
+from migrator.domain.headers import EPOCH_FALLBACK
 from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir
 
 MBOX, MAILDIR, UNREADABLE = "mbox", "maildir", "unreadable"
@@ -136,7 +136,7 @@ class _Discovery:
             self.unread.setdefault((directory, "hidden files"), []).append(name)
             return
         if self.looks_like_mbox(Path(node.path)):
-            from migrator.sources.mbox import folder_name
+            from migrator.sources.mbox.reader import folder_name
 
             self.found.add(MBOX, Folder(path=prefix + (folder_name(name),), origin=node.path, key=rel + name),
                            link=node.link)
@@ -184,7 +184,7 @@ def discover(root: Path, decode: bool = False) -> Found:
     Raises SourceError when the root itself cannot be listed.
     """
     # imported here: mbox.py and maildir.py build their sources on this module
-    from migrator.sources.mbox import looks_like_mbox
+    from migrator.sources.mbox.reader import looks_like_mbox
 
     return _Discovery(root, decode, looks_like_mbox).run()
 
@@ -228,11 +228,11 @@ class TreeSource:
         if kind == UNREADABLE:
             yield unreadable_record(folder, self._found.reasons.get(folder.key, "cannot be read"))
         elif kind == MAILDIR:
-            from migrator.sources import maildir
+            from migrator.sources.maildir import reader as maildir
 
             yield from maildir.read_folder(folder, known, self._tree_dirs(), self._notes)
         else:
-            from migrator.sources import mbox
+            from migrator.sources.mbox import reader as mbox
 
             yield from mbox.read_folder(folder, start, self._ends)
 
@@ -243,7 +243,7 @@ class TreeSource:
 
     def reload(self, rec: MessageRecord) -> MessageRecord:
         """Read a Maildir message that was passed over as known."""
-        from migrator.sources import maildir
+        from migrator.sources.maildir import reader as maildir
 
         return maildir.reload(rec)
 
@@ -253,10 +253,10 @@ class TreeSource:
         if kind == UNREADABLE:
             return None
         if kind == MAILDIR:
-            from migrator.sources import maildir
+            from migrator.sources.maildir import reader as maildir
 
             return maildir.token(folder)
-        from migrator.sources import mbox
+        from migrator.sources.mbox import reader as mbox
 
         return mbox.token(folder)
 
@@ -264,7 +264,7 @@ class TreeSource:
         """Where the last complete read of an mbox folder ended (None for other kinds)."""
         if self.folder_kind(folder) != MBOX:
             return None
-        from migrator.sources import mbox
+        from migrator.sources.mbox import reader as mbox
 
         return mbox.resume_info(folder, self._ends)
 
@@ -272,7 +272,7 @@ class TreeSource:
         """The offset to continue an mbox folder from when it only grew since `info`."""
         if self.folder_kind(folder) != MBOX:
             return None
-        from migrator.sources import mbox
+        from migrator.sources.mbox import reader as mbox
 
         return mbox.resume_offset(folder, info)
 

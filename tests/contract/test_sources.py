@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from migrator.sources import Source, open_source
-from migrator.sources.base import DELETED, ROLES
-from migrator.sources.dates import DATE_HEADER, DATE_SOURCES, FALLBACK_SOURCE, implausible
+from migrator.domain.records import DELETED, ROLES
+from migrator.domain.dates import DATE_HEADER, DATE_SOURCES, FALLBACK_SOURCE, implausible
 from tests.support.corpus import sample_items, write_maildirpp, write_mbox_tree
 
 # RFC 5322 field name and colon: what every message handed on for upload begins with (a reader that

@@ -93,8 +93,8 @@ def test_second_run_into_the_same_account_exits_5(tmp_path: Path, make_imap_user
 
 
 def test_read_only_commands_take_no_account_lock(tmp_path: Path, make_imap_user):
-    from migrator.config import parse_target
-    from migrator.locks import AccountLock, account_key
+    from migrator.domain.config import parse_target
+    from migrator.journal.locks import AccountLock, account_key
 
     _corpus(tmp_path / "src", 5)
     user = make_imap_user()
@@ -191,11 +191,11 @@ def test_refused_login_after_reconnect_stops_at_once(tmp_path: Path, make_imap_u
 def test_reconnect_loops_stop_on_refusal_without_a_proxy(tmp_path: Path, make_imap_user, dovecot, monkeypatch):
     """Unit-sized check with the real server: Session's every connection path raises the first
     refusal and never logs in again."""
-    from migrator.config import parse_target
-    from migrator.errors import LoginError
-    from migrator.models import RunStats
-    from migrator.run import RunOptions, Session
-    from migrator.target.imap import ImapTarget
+    from migrator.domain.config import parse_target
+    from migrator.domain.errors import LoginError
+    from migrator.domain.models import RunStats
+    from migrator.flows.run import RunOptions, Session
+    from migrator.imap.client import ImapTarget
     from pydantic import SecretStr
 
     user = make_imap_user()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.identity import as_read_back, to_crlf
+from migrator.domain.identity import as_read_back, to_crlf
 
 pytestmark = pytest.mark.dovecot
 

@@ -198,9 +198,9 @@ def test_xoauth2_with_a_token_command(make_imap_user, tmp_path):
 
 def test_oauthbearer_and_a_fresh_token_per_connection(make_imap_user, tmp_path, monkeypatch):
     """In-process: OAUTHBEARER works too, and every connection runs the token command again."""
-    from migrator.config import parse_target
-    from migrator.target import auth
-    from migrator.target.imap import ImapTarget
+    from migrator.domain.config import parse_target
+    from migrator.imap import auth
+    from migrator.imap.client import ImapTarget
 
     user = make_imap_user(token="tok-" + os.urandom(6).hex())
     monkeypatch.setenv("SSL_CERT_FILE", user.cafile)

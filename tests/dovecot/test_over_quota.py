@@ -32,12 +32,12 @@ def test_batch_refused_over_quota_is_sent_one_by_one(tmp_path: Path, make_imap_u
     admin lowered it): batches of 12 meet NO [OVERQUOTA]; singles put up what fits."""
     from pydantic import SecretStr
 
-    from migrator.config import parse_target
-    from migrator.filters import Scope
-    from migrator.run import RunOptions, execute
+    from migrator.domain.config import parse_target
+    from migrator.domain.filters import Scope
+    from migrator.flows.run import RunOptions, execute
     from migrator.sources import open_source
-    from migrator.state import State
-    from migrator.target.imap import ImapTarget
+    from migrator.journal.state import State
+    from migrator.imap.client import ImapTarget
 
     src = tmp_path / "mail"
     mails = diet_corpus(src)

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from migrator.sources import base
-from migrator.sources.pst import PstSource
+from migrator.domain import records as base
+from migrator.sources.pst.reader import PstSource
 from tests.support.pst_oracle import READPST, attachment_names, parse, readpst_export
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.pst]

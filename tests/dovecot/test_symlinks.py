@@ -70,8 +70,8 @@ def test_planted_symlink_is_refused(tmp_path: Path, make_imap_user, where: str):
     elif where == "state-lock":
         Path(f"{state}.lock").symlink_to(victim)
     elif where == "account-lock":
-        from migrator.config import parse_target
-        from migrator.locks import AccountLock, account_key
+        from migrator.domain.config import parse_target
+        from migrator.journal.locks import AccountLock, account_key
 
         cfg = parse_target(user.url_imaps)
         lock = AccountLock(account_key(cfg.host, cfg.port, cfg.user, cfg.scheme), locks)

@@ -209,7 +209,8 @@ def test_interrupted_deep_verify_carries_on(tmp_path: Path, imap_user, monkeypat
     assert migrate(["run", str(src)], imap_user, state).returncode == 0
 
     # Ctrl-C when the second folder starts: run the real CLI in this process to stop it at that point
-    from migrator import cli, verify
+    from migrator import cli
+    from migrator.flows import verify
 
     real_scan = verify._Verifier._scan
     calls = []

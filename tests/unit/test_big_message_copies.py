@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import tracemalloc
 
-from migrator.identity import fingerprint, to_crlf
-from migrator.sources.mbox import iter_mbox
+from migrator.domain.identity import fingerprint, to_crlf
+from migrator.sources.mbox.reader import iter_mbox
 
 MB = 1 << 20
 
@@ -60,7 +60,7 @@ def test_wire_form_and_fingerprint_copy_once() -> None:
 
 
 def test_pst_message_with_a_big_attachment_is_built_with_one_copy() -> None:
-    from migrator.sources.pst_mime import Attachment, MapiMessage, build_message
+    from migrator.sources.pst.mime import Attachment, MapiMessage, build_message
 
     data = bytes(range(256)) * (20 * MB // 256)
     msg = MapiMessage(subject="big", body_text="see attached", attachments=[Attachment("a.bin", data)])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from migrator.cli import cli, main
-from migrator.errors import ALL_ERRORS, ExitCode
+from migrator.domain.errors import ALL_ERRORS, ExitCode
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

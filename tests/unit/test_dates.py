@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from migrator.sources import open_source
-from migrator.sources.common import EPOCH_FALLBACK, Headers
-from migrator.sources.dates import (
+from migrator.domain.headers import EPOCH_FALLBACK, Headers
+from migrator.domain.dates import (
     DATE_HEADER,
     DELIVERY_TIME,
     FALLBACK,
@@ -25,9 +25,9 @@ from migrator.sources.dates import (
     internaldate,
     wall_clock,
 )
-from migrator.sources.maildir import parse_name, read_keywords
-from migrator.sources.mbox import from_line_date
-from migrator.state import Intent, State
+from migrator.sources.maildir.reader import parse_name, read_keywords
+from migrator.sources.mbox.reader import from_line_date
+from migrator.journal.state import Intent, State
 
 NOW = datetime(2026, 11, 30, tzinfo=timezone.utc)
 UTC = timezone.utc
@@ -287,9 +287,9 @@ def test_older_journal_gains_the_column_and_reads_read_only(tmp_path: Path) -> N
 
 
 def test_plan_warns_about_a_message_nothing_dates(tmp_path: Path) -> None:
-    from migrator.filters import Scope
-    from migrator.folders import TargetLayout
-    from migrator.plan import Scanner
+    from migrator.domain.filters import Scope
+    from migrator.domain.folders import TargetLayout
+    from migrator.flows.plan import Scanner
 
     box = tmp_path / "Inbox.mbox"
     box.write_bytes(b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\nSubject: undated\n\nbody\n")

@@ -14,13 +14,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from migrator import providers
-from migrator.check import CheckReport, render_check, software_from_greeting
-from migrator.config import parse_target
-from migrator.errors import ExitCode, LoginError, TargetError, TlsError
-from migrator.target import auth, diagnose
-from migrator.target.diagnose import CertInfo
-from migrator.trace import ProtocolTrace
+from migrator.domain import providers
+from migrator.flows.check import CheckReport, render_check, software_from_greeting
+from migrator.domain.config import parse_target
+from migrator.domain.errors import ExitCode, LoginError, TargetError, TlsError
+from migrator.imap import auth
+from migrator.imap import diagnose
+from migrator.imap.diagnose import CertInfo
+from migrator.imap.trace import ProtocolTrace
 
 CFG = parse_target("imaps://alice@mail.example.com")
 PLAIN = parse_target("imap://alice@mail.example.com")

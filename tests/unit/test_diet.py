@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from migrator import diet
-from migrator.filters import Scope
-from migrator.folders import TargetLayout
-from migrator.models import QuotaInfo
-from migrator.plan import UPLOAD, DUPLICATE, Entry, Scanned, Scanner, _Acc, build_plan, quota_verdict
-from migrator.sources.base import Folder, MessageRecord
-from migrator.sources.maildir import MaildirSource
-from migrator.state import State
-from migrator.target.imap import Quota
+from migrator.flows import quota as diet
+from migrator.domain.filters import Scope
+from migrator.domain.folders import TargetLayout
+from migrator.domain.models import QuotaInfo
+from migrator.flows.plan import UPLOAD, DUPLICATE, Entry, Scanned, Scanner, _Acc, build_plan, quota_verdict
+from migrator.domain.records import Folder, MessageRecord
+from migrator.sources.maildir.reader import MaildirSource
+from migrator.journal.state import State
+from migrator.imap.client import Quota
 from tests.support.corpus import Item, maildirpp_folder, msg, write_maildir_message
 
 KB = 1024
@@ -266,7 +266,7 @@ def test_build_plan_over_a_maildir(tmp_path: Path):
 
 @pytest.mark.parametrize("unicode", [True, False])
 def test_render_plan_tells_what_to_do(tmp_path: Path, unicode: bool):
-    from migrator.progress import render_plan
+    from migrator.render.terminal import render_plan
 
     years_corpus(tmp_path / "md")
     state = State.open(tmp_path / "none.db", source_id="s", target_id="t", create=False)

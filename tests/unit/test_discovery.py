@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.errors import SourceError
+from migrator.domain.errors import SourceError
 from migrator.sources.discovery import (
     candidate_dirs,
     find_stores,

@@ -10,13 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from migrator import safefile
-from migrator.errors import (
-    AccountLocked, ConnectionLost, ExitCode, LoginError, StateLocked, TargetError, UnsafePath, login_refused,
+from migrator.domain import safefile
+from migrator.domain.errors import (
+    AccountLocked,
+    ConnectionLost,
+    ExitCode,
+    LoginError,
+    StateLocked,
+    TargetError,
+    UnsafePath,
+    login_refused,
 )
-from migrator.identity import fingerprint
-from migrator.locks import AccountLock, account_key, state_lock
-from migrator.server_index import ServerIndex
+from migrator.domain.identity import fingerprint
+from migrator.journal.locks import AccountLock, account_key, state_lock
+from migrator.flows.server_index import ServerIndex
 
 symlinks = pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs symlinks")
 
@@ -46,7 +53,7 @@ def test_account_key_normalised():
 HOLD = """
 import sys, time
 from pathlib import Path
-from migrator.locks import AccountLock
+from migrator.journal.locks import AccountLock
 held = AccountLock(sys.argv[1], Path(sys.argv[2])).acquire("me@example.com", "imap.example.com", 993)
 print("held", flush=True)
 time.sleep(60)
@@ -75,7 +82,7 @@ def test_account_lock_second_process_refused(tmp_path: Path):
 
 
 def test_state_lock_is_exclusive_per_process(tmp_path: Path):
-    code = ("import sys, time\nfrom pathlib import Path\nfrom migrator.locks import state_lock\n"
+    code = ("import sys, time\nfrom pathlib import Path\nfrom migrator.journal.locks import state_lock\n"
             "held = state_lock(Path(sys.argv[1])); print('held', flush=True); time.sleep(60)")
     p = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "s.db")], stdout=subprocess.PIPE, text=True,
                          env={**os.environ, "PYTHONPATH": os.getcwd()})
@@ -167,9 +174,9 @@ def test_safefile_dirs_and_sqlite(tmp_path: Path):
 def test_state_and_quarantine_refuse_links(tmp_path: Path):
     from datetime import datetime, timezone
 
-    from migrator.quarantine import Quarantine
-    from migrator.sources.base import Folder, MessageRecord
-    from migrator.state import State
+    from migrator.flows.quarantine import Quarantine
+    from migrator.domain.records import Folder, MessageRecord
+    from migrator.journal.state import State
 
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious")
@@ -206,7 +213,7 @@ def test_state_and_quarantine_refuse_links(tmp_path: Path):
 
 @symlinks
 def test_trace_refuses_a_link(tmp_path: Path):
-    from migrator.trace import ProtocolTrace
+    from migrator.imap.trace import ProtocolTrace
 
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious")
@@ -220,8 +227,8 @@ def test_trace_refuses_a_link(tmp_path: Path):
 def test_unreadable_log_refuses_a_link(tmp_path: Path):
     from datetime import datetime, timezone
 
-    from migrator.quarantine import Quarantine
-    from migrator.sources.base import Folder, MessageRecord
+    from migrator.flows.quarantine import Quarantine
+    from migrator.domain.records import Folder, MessageRecord
 
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious")
@@ -239,7 +246,7 @@ def test_unreadable_log_refuses_a_link(tmp_path: Path):
 
 
 def test_server_index_matches_a_nul_message_as_read_back():
-    from migrator.identity import as_read_back
+    from migrator.domain.identity import as_read_back
 
     wire = b"Subject: nul\r\n\r\na\x00b\r\n"
     idx = ServerIndex(by_size={len(wire): [7]})

@@ -6,14 +6,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from migrator.config import parse_target
-from migrator.errors import UsageError
-from migrator.filters import Scope, parse_day, parse_size
-from migrator.folders import TargetLayout, map_folders
-from migrator.plan import _Acc, suggest_since
-from migrator.sources.base import Folder
-from migrator.target.imap import ImapTarget
-from migrator.target.wire import flag_list, internaldate, parse_uid_set, quote
+from migrator.domain.config import parse_target
+from migrator.domain.errors import UsageError
+from migrator.domain.filters import Scope, parse_day, parse_size
+from migrator.domain.folders import TargetLayout, map_folders
+from migrator.flows.plan import _Acc, suggest_since
+from migrator.domain.records import Folder
+from migrator.imap.client import ImapTarget
+from migrator.imap.wire import flag_list, internaldate, parse_uid_set, quote
 
 
 def _f(*path: str, role: str | None = None) -> Folder:

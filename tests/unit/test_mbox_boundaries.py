@@ -14,10 +14,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from migrator.errors import SourceError
+from migrator.domain.errors import SourceError
 from migrator.sources import detect_kind, open_source
-from migrator.sources.mbox import (
-    SKIP_EMPTY, SKIP_FOLDER_DATA, MboxSource, from_line_date, from_line_time, is_from_line, is_separator, iter_mbox,
+from migrator.sources.mbox.reader import (
+    SKIP_EMPTY,
+    SKIP_FOLDER_DATA,
+    MboxSource,
+    from_line_date,
+    from_line_time,
+    is_from_line,
+    is_separator,
+    iter_mbox,
     looks_like_mbox,
 )
 

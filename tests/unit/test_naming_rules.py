@@ -3,10 +3,17 @@ pure functions, no server."""
 
 from __future__ import annotations
 
-from migrator import utf7
-from migrator.folders import MAX_NAME_BYTES, TargetLayout, clean_component, map_folders, map_stores, shorten
-from migrator.sources.base import Folder
-from migrator.target.wire import flag_list, invalid_flags, keywords, system_flags
+from migrator.domain import utf7
+from migrator.domain.folders import (
+    MAX_NAME_BYTES,
+    TargetLayout,
+    clean_component,
+    map_folders,
+    map_stores,
+    shorten,
+)
+from migrator.domain.records import Folder
+from migrator.imap.wire import flag_list, invalid_flags, keywords, system_flags
 
 
 def _f(*path: str, role: str | None = None, key: str | None = None) -> Folder:

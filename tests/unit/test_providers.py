@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from migrator import providers
-from migrator.config import parse_target
-from migrator.errors import UsageError
+from migrator.domain import providers
+from migrator.domain.config import parse_target
+from migrator.domain.errors import UsageError
 
 
 def test_get_by_name_and_alias():

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from migrator.sources.base import MessageRecord
-from migrator.sources.pst import PstSource, detect
-from migrator.sources.pst_damage import FolderCount, guard, is_ost
+from migrator.domain.records import MessageRecord
+from migrator.sources.pst.reader import PstSource, detect
+from migrator.sources.pst.damage import FolderCount, guard, is_ost
 from tests.support.pst_corrupt import contents_table, damage_descriptor, damage_node, hierarchy_table, make_ost
 
 pytestmark = pytest.mark.pst

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from migrator.errors import SourceError
-from migrator.sources import base
-from migrator.sources.base import Folder, MessageRecord
-from migrator.sources.pst import PstSource, detect
+from migrator.domain.errors import SourceError
+from migrator.domain import records as base
+from migrator.domain.records import Folder, MessageRecord
+from migrator.sources.pst.reader import PstSource, detect
 from tests.support.pst_oracle import READPST, attachment_names, parse, readpst_export
 
 pytestmark = pytest.mark.pst
@@ -306,7 +306,7 @@ def test_missing_libpff_is_a_source_error_with_a_hint(monkeypatch: pytest.Monkey
 
 def test_embedded_message_without_the_c_accessor_is_kept_as_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """Builds of pypff that do not export libpff's symbols (Windows): no data is dropped silently."""
-    from migrator.sources import pst
+    from migrator.sources.pst import reader as pst
 
     monkeypatch.setattr(pst._EmbeddedOpener, "open", lambda self, attachment: None)
     with PstSource(fixture("pstsdk-submessage.pst")) as src:

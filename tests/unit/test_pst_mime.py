@@ -12,9 +12,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from migrator.sources import base
-from migrator.sources.pst import detect
-from migrator.sources.pst_mapi import (
+from migrator.domain import records as base
+from migrator.sources.pst.reader import detect
+from migrator.sources.pst.mapi import (
     ansi_codepage_for,
     decode_ansi,
     filetime,
@@ -23,8 +23,8 @@ from migrator.sources.pst_mapi import (
     nid_from_entry_id,
     skip_reason_for,
 )
-from migrator.sources.pst_mime import BCC, CC, TO, Attachment, MapiMessage, Recipient, build_message
-from migrator.sources.rtf import html_from_rtf, rtf_kind, text_from_rtf
+from migrator.sources.pst.mime import BCC, CC, TO, Attachment, MapiMessage, Recipient, build_message
+from migrator.sources.pst.rtf import html_from_rtf, rtf_kind, text_from_rtf
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -472,7 +472,7 @@ class _Item:
 
 
 def test_props_decode_mapi_types() -> None:
-    from migrator.sources.pst_mapi import Props, smtp_address, strip_subject_prefix
+    from migrator.sources.pst.mapi import Props, smtp_address, strip_subject_prefix
 
     when = datetime(2008, 4, 1, 9, 30, tzinfo=timezone.utc) - datetime(1601, 1, 1, tzinfo=timezone.utc)
     item = _Item(

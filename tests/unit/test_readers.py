@@ -12,14 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from migrator import utf7
-from migrator.errors import SourceError
+from migrator.domain import utf7
+from migrator.domain.errors import SourceError
 from migrator.sources import detect_kind, open_source
-from migrator.sources.common import (
-    EPOCH_FALLBACK, choose_date, header_block, header_value, header_values, message_id, parse_date, read_file,
+from migrator.domain.headers import (
+    EPOCH_FALLBACK,
+    choose_date,
+    header_block,
+    header_value,
+    header_values,
+    message_id,
+    parse_date,
+    read_file,
 )
-from migrator.sources.maildir import MaildirSource, parse_name
-from migrator.sources.mbox import MboxSource, iter_mbox, status_flags
+from migrator.sources.maildir.reader import MaildirSource, parse_name
+from migrator.sources.mbox.reader import MboxSource, iter_mbox, status_flags
 from tests.support.corpus import (
     Item, iso2022jp_message, mbox_bytes_as_uploaded, msg, sample_items, sjis_message, write_maildirpp,
     write_mbox, write_mbox_tree,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from migrator.filters import Scope
-from migrator.folders import TargetLayout
-from migrator.plan import ALREADY, DUPLICATE, UPLOAD, Scanner, settled_key
-from migrator.sources.maildir import MaildirSource
-from migrator.state import Intent, State, _SeenFilter
+from migrator.domain.filters import Scope
+from migrator.domain.folders import TargetLayout
+from migrator.flows.plan import ALREADY, DUPLICATE, UPLOAD, Scanner, settled_key
+from migrator.sources.maildir.reader import MaildirSource
+from migrator.journal.state import Intent, State, _SeenFilter
 
 
 def _intent(target: str, fp: str) -> Intent:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from migrator.errors import ExitCode, StateCorrupt, StateUnwritable
-from migrator.models import RunStats
-from migrator.state import State
-from migrator.statefile import state_fault
+from migrator.domain.errors import ExitCode, StateCorrupt, StateUnwritable
+from migrator.domain.models import RunStats
+from migrator.journal.state import State
+from migrator.journal.statefile import state_fault
 
 
 def test_classification():
@@ -41,7 +41,7 @@ def test_readonly_uri_opens_that_file(tmp_path: Path, name: str):
 
 
 def test_sqlite_full_mid_run_is_a_state_error(tmp_path: Path):
-    from migrator.state import Intent
+    from migrator.journal.state import Intent
 
     st = State.open(tmp_path / "s.db", source_id="s", target_id="t")
     st._conn.execute("PRAGMA max_page_count = 40")
@@ -63,7 +63,7 @@ def test_corrupt_file_refused(tmp_path: Path):
 
 
 def test_over_quota_wording():
-    from migrator.diet import over_quota_refusal
+    from migrator.flows.quota import over_quota_refusal
 
     stats = RunStats(target="t", state="s", in_scope=10, uploaded=6, uploaded_bytes=6000, over_quota=4,
                      over_quota_bytes=4000, over_quota_since="2024-03-01", over_quota_since_messages=1,

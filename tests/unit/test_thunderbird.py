@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from migrator.errors import SourceError
+from migrator.domain.errors import SourceError
 from migrator.sources import detect_kind, open_source
-from migrator.sources.base import ROLE_INBOX, ROLE_TRASH, MessageRecord, Source
+from migrator.domain.records import ROLE_INBOX, ROLE_TRASH, MessageRecord, Source
 from migrator.sources.discovery import mork_folder_name
-from migrator.sources.thunderbird import SKIP_EXPUNGED, ThunderbirdSource, detect
+from migrator.sources.thunderbird.reader import SKIP_EXPUNGED, ThunderbirdSource, detect
 from tests.tbprofile import (
     IMAP,
     LOCAL,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from migrator.sources.base import MessageRecord
+from migrator.domain.records import MessageRecord
 from migrator.sources.discovery import find_stores, render_stores
-from migrator.sources.thunderbird import ThunderbirdSource
+from migrator.sources.thunderbird.reader import ThunderbirdSource
 from tests.tbprofile import IMAP, LOCAL, POP_COM, Manifest, build_profiles, from_line, message, snapshot
 
 

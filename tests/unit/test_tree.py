@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from migrator.sources import detect_kind, open_source
-from migrator.sources.maildir import MaildirSource
-from migrator.sources.mbox import MboxSource
+from migrator.sources.maildir.reader import MaildirSource
+from migrator.sources.mbox.reader import MboxSource
 from migrator.sources.walk import classify, list_message_files
 from tests.support.corpus import Item, msg, sample_items, write_maildirpp, write_mbox, write_mbox_tree
 
@@ -213,7 +213,7 @@ def test_thunderbird_profile_with_loops_and_specials(tmp_path: Path):
 
 
 def test_a_directory_with_no_mail_names_what_it_holds(tmp_path: Path):
-    from migrator.errors import SourceError
+    from migrator.domain.errors import SourceError
 
     (tmp_path / "readme.pdf").write_bytes(b"%PDF-1.4")
     with pytest.raises(SourceError) as info:

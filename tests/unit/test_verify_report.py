@@ -8,11 +8,11 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
-from migrator.identity import fingerprint, to_crlf
-from migrator.models import FolderVerify, Problem, VerifyReport
-from migrator.progress import problem_line, render_verify, verdict
-from migrator.state import Row
-from migrator.verify import (
+from migrator.domain.identity import fingerprint, to_crlf
+from migrator.domain.models import FolderVerify, Problem, VerifyReport
+from migrator.render.terminal import problem_line, render_verify, verdict
+from migrator.journal.state import Row
+from migrator.flows.verify import (
     Expected,
     classify_missing,
     compare,
@@ -20,7 +20,7 @@ from migrator.verify import (
     match_messages,
     size_chunks,
 )
-from migrator.verify_report import render_html, write_report
+from migrator.render.html import render_html, write_report
 
 
 def _e(n: int, mid: str | None = "auto", size: int = 100, **kw: object) -> Expected:
@@ -191,7 +191,7 @@ def test_write_report_is_private_and_atomic(tmp_path: Path):
 
 
 def test_state_keeps_what_verify_proved(tmp_path: Path):
-    from migrator.state import State
+    from migrator.journal.state import State
 
     with State.open(tmp_path / "s.db", source_id="src", target_id="tgt") as st:
         assert st.verified("INBOX") is None

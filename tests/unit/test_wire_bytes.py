@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from migrator.identity import as_read_back, at_risk, describe_change, fingerprint, to_crlf
+from migrator.domain.identity import as_read_back, at_risk, describe_change, fingerprint, to_crlf
 
 
 @pytest.mark.parametrize("raw,wire", [
@@ -72,7 +72,7 @@ def test_read_back_and_the_change_described() -> None:
 
 
 def test_the_journal_marks_messages_at_risk(tmp_path) -> None:
-    from migrator.state import Intent, State
+    from migrator.journal.state import Intent, State
 
     with State.open(tmp_path / "s.db", source_id="s", target_id="t") as st:
         rows = [Intent("INBOX", fp, None, 10, f"id{fp}", "src", "loc", "subj", "2024-01-01T00:00:00+00:00", 1)

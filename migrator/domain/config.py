@@ -1,0 +1,145 @@
+"""Typed configuration: the target URL, credentials and paths. No global state."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from migrator.domain.errors import UsageError
+
+PASSWORD_ENV = "MIGRATE_PASSWORD"
+
+
+class TargetConfig(BaseModel):
+    """Where to upload: parsed from imaps://USER@HOST[:PORT] or imap://USER@HOST[:PORT] (or a provider preset)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scheme: str
+    user: str
+    host: str
+    port: int
+    insecure: bool = False
+    timeout: float = 60.0
+    password: SecretStr = Field(default=SecretStr(""), repr=False)
+    provider: str | None = None  # preset name (migrator.domain.providers), given or recognised from the host
+    oauth2: bool = False  # log in with SASL XOAUTH2/OAUTHBEARER; the password is the access token
+    oauth2_token_command: str | None = Field(default=None, repr=False)  # run per connection for a fresh token
+    trace: str | None = None  # --debug: protocol trace file, or "-" for stderr
+
+    @property
+    def implicit_tls(self) -> bool:
+        return self.scheme == "imaps"
+
+    @property
+    def ident(self) -> str:
+        """Identifies the account in the state database (no secret in it)."""
+        return f"{self.user}@{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.user}@{self.host}:{self.port}"
+
+
+def parse_target(url: str, *, insecure: bool = False, timeout: float = 60.0, provider: str | None = None) -> TargetConfig:
+    """imaps://USER@HOST[:PORT] or imap://USER@HOST[:PORT]; with a provider preset also USER or imaps://USER@
+    (host, port and TLS from the preset; an explicit host or port wins)."""
+    from migrator.domain import providers
+
+    preset = providers.get(provider) if provider else None
+    if preset is None and "://" not in url and "@" in url:
+        preset = providers.detect(user=url)  # a bare address of a known provider: me@gmail.com
+    if preset is not None and "://" not in url:
+        url = f"{preset.scheme}://{url}@"
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("imap", "imaps"):
+        raise UsageError(
+            f"--target {url!r}: the URL must start with imaps:// (TLS, port 993) or imap:// (STARTTLS, port 143)",
+            hint="Example: --target imaps://me@example.com@imap.example.com, or --provider gmail --target me@gmail.com",
+        )
+    if parts.password:
+        raise UsageError(
+            "--target must not contain a password",
+            hint=f"Put the password in the {PASSWORD_ENV} environment variable or a --password-file.",
+        )
+    # user names are often e-mail addresses: split at the last '@' of the netloc
+    netloc = parts.netloc
+    if "@" not in netloc:
+        raise UsageError(f"--target {url!r}: no user name", hint="Write it as imaps://USER@HOST")
+    user, hostport = netloc.rsplit("@", 1)
+    host, _, port_s = hostport.rpartition(":") if hostport.count(":") == 1 else (hostport, "", "")
+    if not host:
+        host, port_s = hostport, ""
+    if not host and preset is not None:
+        host = preset.host
+        if not port_s and scheme == preset.scheme:
+            port_s = str(preset.port)
+    try:
+        port = int(port_s) if port_s else (993 if scheme == "imaps" else 143)
+    except ValueError as exc:
+        raise UsageError(f"--target {url!r}: the port must be a number") from exc
+    if not host or not user:
+        raise UsageError(f"--target {url!r}: host or user missing",
+                         hint="Write it as imaps://USER@HOST[:PORT], or name the provider: --provider NAME --target USER")
+    user, host = unquote(user), host.strip("[]")
+    if preset is None:
+        preset = providers.detect(host, user)
+    return TargetConfig(
+        scheme=scheme, user=user, host=host, port=port, insecure=insecure, timeout=timeout,
+        provider=preset.name if preset is not None else None,
+    )
+
+
+def read_password(password_file: Path | None, *, prompt_user: str, interactive: bool | None = None,
+                  what: str = "Password") -> SecretStr:
+    """MIGRATE_PASSWORD, then --password-file, then the keyring, then a prompt. Never argv.
+
+    With --oauth2 (and no token command) the same sources give the access token (`what`).
+    """
+    env = os.environ.get(PASSWORD_ENV)
+    if env:
+        return SecretStr(env)
+    if password_file is not None:
+        try:
+            text = password_file.expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--password-file {password_file}: {exc.strerror}") from exc
+        return SecretStr(text.rstrip("\r\n"))
+    try:
+        import keyring  # optional dependency
+
+        stored = keyring.get_password("migrator", prompt_user)
+        if stored:
+            return SecretStr(stored)
+    except Exception:  # noqa: BLE001 - any keyring backend failure just means "no stored password"
+        pass
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if not interactive:
+        raise UsageError(
+            "no password given",
+            hint=f"Set {PASSWORD_ENV}, use --password-file FILE, or run in a terminal to be asked.",
+        )
+    return SecretStr(getpass.getpass(f"{what} for {prompt_user}: "))
+
+
+def data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "migrator"
+
+
+def default_state_path(sources: list[Path], target: TargetConfig) -> Path:
+    key = "\n".join(sorted(str(p.expanduser().resolve()) for p in sources)) + "\n" + target.ident
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return data_dir() / f"state-{digest}.db"
+
+
+def source_ident(sources: list[Path]) -> str:
+    return "\n".join(sorted(str(p.expanduser().resolve()) for p in sources))

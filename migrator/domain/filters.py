@@ -1,0 +1,61 @@
+"""(pure) The scope of a migration: folder globs, date range, size cap, built once into a predicate."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+
+from migrator.domain.errors import UsageError
+
+
+def parse_day(text: str, flag: str) -> datetime:
+    try:
+        d = date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {text!r}: expected a date like 2024-01-31") from exc
+    return datetime.combine(d, time(0, 0), tzinfo=timezone.utc)
+
+
+def parse_size(text: str) -> int:
+    units = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3, "GB": 1024**3}
+    t = text.strip().upper().replace("IB", "B")
+    num = t.rstrip("KMGB")
+    unit = t[len(num):]
+    try:
+        return int(float(num) * units[unit])
+    except (ValueError, KeyError) as exc:
+        raise UsageError(f"--max-size {text!r}: expected a size like 25M or 500K") from exc
+
+
+@dataclass(frozen=True)
+class Scope:
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    max_size: int | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since >= self.until:
+            raise UsageError("--since must be before --until")
+
+    def folder_in_scope(self, display: str, target: str) -> bool:
+        names = (display, target)
+        if self.include and not any(fnmatch.fnmatchcase(n, g) for g in self.include for n in names):
+            return False
+        return not any(fnmatch.fnmatchcase(n, g) for g in self.exclude for n in names)
+
+    def message_reason(self, when: datetime, size: int) -> str | None:
+        """Why a message is filtered out, or None when it is in scope."""
+        if self.since and when < self.since:
+            return "before --since"
+        if self.until and when >= self.until:
+            return "from --until on"
+        if self.max_size is not None and size > self.max_size:
+            return "larger than --max-size"
+        return None
+
+    @property
+    def is_diet(self) -> bool:
+        return bool(self.since or self.until or self.max_size)

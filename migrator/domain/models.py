@@ -1,0 +1,273 @@
+"""Result records the flows return and progress.py renders (pydantic: `--json` is their dump)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, computed_field
+
+
+class FolderPlan(BaseModel):
+    """One source folder: where it goes and what happens to its messages."""
+
+    source: str
+    source_key: str = Field(exclude=True)
+    origin: str = ""
+    target: str
+    messages: int = 0  # in scope (not skipped, not filtered)
+    bytes: int = 0
+    to_upload: int = 0
+    upload_bytes: int = 0
+    already: int = 0  # on the target already (uploaded by an earlier run, or found there)
+    duplicates: int = 0  # byte-identical to another message of the same target folder
+    unreadable: int = 0  # could not be read from the source (counted as failed)
+    skipped: dict[str, int] = Field(default_factory=dict)  # reason -> count
+    filtered: int = 0
+    filtered_bytes: int = 0
+    oldest: str | None = None
+    newest: str | None = None
+    too_big: int = 0  # larger than the server accepts
+    filtered_reasons: dict[str, int] = Field(default_factory=dict)  # reason -> count (before --since, ...)
+    unchanged: bool = False  # skipped quickly: the source folder did not change since the last run
+    renamed: str = ""  # why the target name differs from the source's (folders.map_stores), "" when it does not
+
+
+class Totals(BaseModel):
+    folders: int = 0
+    messages: int = 0
+    bytes: int = 0
+    to_upload: int = 0
+    upload_bytes: int = 0
+    already: int = 0
+    duplicates: int = 0
+    unreadable: int = 0
+    skipped: int = 0
+    filtered: int = 0
+    filtered_bytes: int = 0
+
+
+class DietOption(BaseModel):
+    """One way to make the upload fit: the flags to add, and what it leaves local."""
+
+    flags: str
+    what: str
+    needed: int  # bytes uploaded with this diet
+    fits: bool | None = None
+    kept_messages: int = 0
+    kept_bytes: int = 0
+
+
+class QuotaInfo(BaseModel):
+    used: int | None = None  # bytes (null: unknown)
+    limit: int | None = None
+    needed: int | None = None  # bytes this migration uploads (after dedupe and filters, without too-big ones)
+    fits: bool | None = None
+    suggested_since: str | None = None  # YYYY-MM-DD: `--since` that fits
+    margin: float | None = None  # share of the limit kept free
+    root: str | None = None  # the binding quota root
+    free: int | None = None  # what may be uploaded: limit - margin - used (published size when no QUOTA)
+    published: int | None = None  # the provider's advertised mailbox size (servers without QUOTA)
+    daily_upload_limit: int | None = None  # the provider's daily upload cap, bytes
+    days: int | None = None  # days the upload takes under that cap
+    suggested_kept_local: dict[str, object] = Field(default_factory=dict)  # what --since suggested_since keeps local
+    options: list[DietOption] = Field(default_factory=list)
+    # `run --ignore-quota`: upload the mail dated from this day on (newest first by whole UTC days:
+    # the diet's --since, else the newest day), and account the older as over quota (not in the JSON)
+    fill_from: str | None = Field(default=None, exclude=True)
+
+
+class BigMessage(BaseModel):
+    """A message larger than the target accepts: listed by `plan` before any upload."""
+
+    folder: str
+    target: str
+    locator: str
+    subject: str = ""
+    date: str = ""
+    size: int = 0
+
+
+class Plan(BaseModel):
+    target: str
+    estimated: bool = False  # run skipped the exact pre-pass: everything fits (totals are not counted)
+    folders: list[FolderPlan] = Field(default_factory=list)
+    totals: Totals = Field(default_factory=Totals)
+    quota: QuotaInfo = Field(default_factory=QuotaInfo)
+    kept_local: dict[str, object] = Field(default_factory=dict)
+    by_year: dict[str, list[int]] = Field(default_factory=dict)  # year -> [messages, bytes] in scope
+    upload_by_year: dict[str, list[int]] = Field(default_factory=dict)  # year -> [messages, bytes] to upload
+    max_message_bytes: int | None = None  # APPENDLIMIT or the provider's maximum, whichever is less
+    too_big: list[BigMessage] = Field(default_factory=list)  # larger than that (the first 200)
+    at_risk: int = 0  # to upload, holding bytes a plain literal cannot carry (NUL: identity.at_risk)
+    at_risk_binary: bool | None = None  # the server offers BINARY: they go as literal8 (None: not known)
+    at_risk_messages: list[BigMessage] = Field(default_factory=list)  # the first 200 of them
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Failure(BaseModel):
+    folder: str
+    target: str
+    locator: str
+    reason: str
+    quarantine: str | None = None
+
+
+class FolderRun(BaseModel):
+    source: str
+    target: str
+    in_scope: int = 0
+    uploaded: int = 0
+    uploaded_bytes: int = 0
+    already: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    over_quota: int = 0  # not uploaded: the server is over quota (NO [OVERQUOTA]); a later run sends them
+    over_quota_bytes: int = 0
+    skipped: int = 0
+    filtered: int = 0
+    changed: int = 0  # of uploaded: stored changed by the server (bytes at risk, no BINARY)
+
+
+class RunStats(BaseModel):
+    target: str
+    state: str
+    folders: list[FolderRun] = Field(default_factory=list)
+    in_scope: int = 0
+    uploaded: int = 0
+    uploaded_bytes: int = 0
+    already: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    over_quota: int = 0  # in scope, not uploaded: "not uploaded: over quota" (exit 4)
+    over_quota_bytes: int = 0  # bytes of those (as they would be sent)
+    over_quota_since: str | None = None  # YYYY-MM-DD: `--since` under which the rest fits the free space now
+    over_quota_since_messages: int = 0  # of the rest, dated from that day on (they fit)
+    over_quota_since_bytes: int = 0
+    skipped: int = 0
+    filtered: int = 0
+    changed: int = 0  # of uploaded: stored changed by the server (docs/concepts.md, "Bytes on the way")
+    changed_messages: list[str] = Field(default_factory=list)  # "folder: locator: what changed" (the first 200)
+    recovered_intents: int = 0
+    reconnects: int = 0
+    failures: list[Failure] = Field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def adds_up(self) -> bool:
+        return self.in_scope == self.uploaded + self.already + self.duplicates + self.failed + self.over_quota
+
+
+class Problem(BaseModel):
+    """One line of `verify --list` (rclone `check` style): a message and what became of it."""
+
+    sign: str  # '=' ok, '-' missing on server, '*' differs, '!' error, '+' extra on server, '~' not in scope
+    folder: str  # source folder (display path)
+    target: str
+    locator: str  # where a person finds it in the source (file @ offset, Maildir file name)
+    message_id: str | None = None
+    subject: str = ""
+    date: str = ""
+    detail: str = ""
+    kind: str = ""  # ok, missing, new, different, failed, unreadable, kept_local, filtered, skipped, extra, ours, copy
+    uid: int | None = None  # the server's UID, when it holds the message
+    quarantine: str | None = None
+    date_source: str = ""  # where `date` (the INTERNALDATE) came from: migrator.domain.dates.DATE_SOURCES
+
+
+class FolderVerify(BaseModel):
+    """One target folder: expected = present + missing + different + changed + new_in_source
+    + failed_upload + kept_local (what a diet left local on purpose). `changed`: on the server but
+    stored changed by it (bytes it cannot keep, docs/concepts.md "Bytes on the way"): never verified."""
+
+    source: str
+    target: str
+    expected: int = 0
+    present: int = 0
+    missing: int = 0
+    different: int = 0
+    changed: int = 0  # stored changed by the server (never verified; a re-run would repeat it)
+    extra: int = 0  # on the server, not from this migration
+    copies: int = 0  # second copies of this migration's messages (a second writer, a lost journal)
+    gone_from_source: int = 0  # uploaded by this migration, no longer in the source (or out of scope)
+    new_in_source: int = 0
+    failed_upload: int = 0
+    kept_local: int = 0
+    filtered: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    deep_checked: int = 0
+    reused: bool = False  # unchanged since an earlier verify proved it: not checked again
+    # expected messages by where their INTERNALDATE came from ("from-line": 12, "date-header": 1 ...)
+    date_sources: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return (self.missing == 0 and self.different == 0 and self.changed == 0 and self.new_in_source == 0
+                and self.failed_upload == 0)
+
+
+VERIFY_COUNTS = ("expected", "present", "missing", "different", "changed", "extra", "copies", "gone_from_source",
+                 "new_in_source",
+                 "failed_upload", "kept_local", "filtered", "skipped", "duplicates", "deep_checked")
+
+
+class VerifyReport(BaseModel):
+    target: str
+    sources: list[str] = Field(default_factory=list)
+    state: str = ""
+    quarantine: str = ""
+    generated: str = ""  # ISO time the verification finished
+    seconds: float = 0.0
+    folders: list[FolderVerify] = Field(default_factory=list)
+    expected: int = 0
+    present: int = 0
+    missing: int = 0
+    different: int = 0
+    changed: int = 0  # stored changed by the server: on it, never verified
+    extra: int = 0
+    copies: int = 0
+    gone_from_source: int = 0
+    new_in_source: int = 0
+    failed_upload: int = 0
+    kept_local: int = 0
+    filtered: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    deep_checked: int = 0
+    deep: bool = False
+    sample: float | None = None  # percent deep-checked, when --sample
+    reused_folders: int = 0
+    quota_used: int | None = None
+    quota_limit: int | None = None
+    date_sources: dict[str, int] = Field(default_factory=dict)  # summed over the folders
+    problems: list[Problem] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return (self.missing == 0 and self.different == 0 and self.changed == 0 and self.new_in_source == 0
+                and self.failed_upload == 0)
+
+
+class ArchiveFolder(BaseModel):
+    source: str
+    path: str  # where it went, relative to the archive root
+    messages: int = 0
+    bytes: int = 0
+    oldest: str | None = None
+    newest: str | None = None
+
+
+class ArchiveReport(BaseModel):
+    """`migrate archive`: what was written where; the source is only read."""
+
+    to: str
+    format: str
+    since: str | None = None
+    until: str | None = None
+    folders: list[ArchiveFolder] = Field(default_factory=list)
+    messages: int = 0
+    bytes: int = 0
+    in_upload_range: int = 0  # not archived: they go to the server
+    skipped: int = 0  # deleted in the source and the like
+    unreadable: list[str] = Field(default_factory=list)  # locators of messages that could not be read

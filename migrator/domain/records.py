@@ -1,0 +1,110 @@
+"""The contract every mail store reader implements.
+
+A `Source` lists folders and streams `MessageRecord`s, one at a time (memory stays flat).
+It never writes to the store: every file is opened read-only, nothing is locked or touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+# Folder roles, mapped to RFC 6154 special-use folders on the target.
+ROLE_INBOX = "inbox"
+ROLE_SENT = "sent"
+ROLE_DRAFTS = "drafts"
+ROLE_TRASH = "trash"
+ROLE_JUNK = "junk"
+ROLE_OUTBOX = "outbox"
+ROLE_ARCHIVE = "archive"
+ROLE_TEMPLATES = "templates"
+ROLES = (ROLE_INBOX, ROLE_SENT, ROLE_DRAFTS, ROLE_TRASH, ROLE_JUNK, ROLE_OUTBOX, ROLE_ARCHIVE, ROLE_TEMPLATES)
+
+# IMAP system flags as plain strings (keywords are any other atom, e.g. "$label1").
+SEEN = "\\Seen"
+ANSWERED = "\\Answered"
+FLAGGED = "\\Flagged"
+DRAFT = "\\Draft"
+DELETED = "\\Deleted"  # never sent to the server: a deleted message is skipped instead
+
+
+@dataclass(frozen=True)
+class Folder:
+    """One source folder.
+
+    path: the folder's display path as components, decoded to Unicode (("取引先", "Ａ社")).
+    role: one of ROLES when the store itself says what the folder is (Outlook's default folders,
+          Thunderbird's flags); None lets the mapper guess from the name.
+    origin: where it lives on disk (a file or directory), for messages to the user.
+    key: a stable id for the folder inside this source (used as part of message locators).
+    """
+
+    path: tuple[str, ...]
+    origin: str
+    key: str
+    role: str | None = None
+
+    @property
+    def display(self) -> str:
+        return "/".join(self.path)
+
+
+@dataclass
+class MessageRecord:
+    """One message as read from the store.
+
+    raw: the RFC 5322 bytes as stored (LF or CRLF line ends; mbox quoting already undone).
+    flags: IMAP flags (SEEN, ANSWERED, FLAGGED, DRAFT, keywords); never DELETED.
+    date: the INTERNALDATE to give it: timezone-aware, never the time of reading; chosen by
+          migrator.domain.dates.internaldate (the one policy), which also gives date_source.
+    date_source: where `date` came from, one of dates.DATE_SOURCES ("from-line", "file-name",
+          "delivery-time", "received", "date-header", "mtime", "fallback", ...); "" only on
+          records that carry no message (errors).
+    stable_id: unique within the source and stable across runs while the message is unchanged
+               (mbox: file + offset; Maildir: unique name; PST: node id).
+    locator: where a person finds it in the store ("Inbox.mbox @ byte 12345", "cur/1234.host:2,S").
+    skip_reason: set when the message is not to be uploaded ("deleted in source", "calendar item");
+                 it is then counted as skipped, never silently dropped.
+    error: set when the message could not be read (raw may be empty); counted as failed.
+    extra: reader-specific notes: "warning"; "known" + "size" for a message passed over because an
+           earlier run settled it (see Scanner._known); "source_size" when the reader's change
+           detector is not len(raw) (a PST item's modification time).
+    """
+
+    folder: Folder
+    stable_id: str
+    raw: bytes
+    date: datetime
+    flags: frozenset[str] = frozenset()
+    locator: str = ""
+    skip_reason: str | None = None
+    error: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+    date_source: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A read-only mail store."""
+
+    kind: str  # "mbox", "maildir", "pst", "thunderbird"
+    root: Path
+
+    def folders(self) -> list[Folder]:
+        """All folders of the store, parents before children."""
+        ...
+
+    def messages(self, folder: Folder) -> Iterator[MessageRecord]:
+        """Stream the folder's messages in store order, including skipped and unreadable ones."""
+        ...
+
+    def close(self) -> None:
+        """Release file handles."""
+        ...

@@ -1,0 +1,210 @@
+"""`migrate check`: connect, TLS, login, and a checklist of what the server offers.
+
+`check_target` returns a CheckReport (never prints); `render_check` turns it into the checklist.
+Ready (exit 0) means a migration can start: connected, TLS (or --insecure), logged in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from migrator.domain import providers
+from migrator.domain.config import TargetConfig
+from migrator.domain.errors import LoginError, MigratorError, TlsError
+from migrator.flows.quota import human as human_bytes
+from migrator.imap.client import ImapTarget
+
+# capability -> (what its absence means for a migration, worth a note when absent)
+IMPORTANT = {
+    "UIDPLUS": ("resuming after a crash finds messages by content instead of by UID (slower)", True),
+    "MULTIAPPEND": ("one APPEND per message (a little slower)", False),
+    "LITERAL+": ("one round trip more per message (a little slower)", False),
+    "SPECIAL-USE": ("Sent/Drafts/Trash are found by their names only", True),
+    "QUOTA": ("the plan cannot tell whether the mail fits", True),
+    "APPENDLIMIT": ("the largest accepted message is not stated", False),
+    "UTF8=ACCEPT": ("none (folder names go as modified UTF-7)", False),
+    "MOVE": ("none (migrate never moves messages)", False),
+}
+QUOTA_WARN = 0.9
+
+Status = Literal["ok", "warn", "fail", "info"]
+
+
+class CheckItem(BaseModel):
+    name: str
+    status: Status
+    detail: str
+
+
+class CheckReport(BaseModel):
+    target: str
+    provider: str | None = None
+    ready: bool = False
+    items: list[CheckItem] = Field(default_factory=list)
+    greeting: str = ""
+    server: str = ""
+    tls_version: str | None = None
+    tls_cipher: str | None = None
+    certificate: dict[str, str] = Field(default_factory=dict)
+    certificate_verified: bool = False
+    login: str = ""
+    login_user: str | None = None
+    capabilities: dict[str, bool] = Field(default_factory=dict)
+    special_use: dict[str, str] = Field(default_factory=dict)
+    delimiter: str | None = None
+    quota_used: int | None = None
+    quota_limit: int | None = None
+    max_message_size: int | None = None
+    max_message_size_source: str | None = None  # "APPENDLIMIT" or "provider"
+    daily_upload_limit: int | None = None
+    warnings: list[str] = Field(default_factory=list)
+    error: str | None = None
+    hint: str | None = None
+
+    def add(self, name: str, status: Status, detail: str) -> None:
+        self.items.append(CheckItem(name=name, status=status, detail=detail))
+
+
+def software_from_greeting(greeting: str) -> str:
+    """'Dovecot (Debian)' from '* OK [CAPABILITY ...] Dovecot (Debian) ready.' (best effort)."""
+    text = re.sub(r"^\*\s+(OK|PREAUTH)\s+(\[[^\]]*\]\s*)?", "", greeting.strip(), flags=re.I)
+    text = re.sub(r"\s*(is\s+)?ready\.?$", "", text, flags=re.I).strip()
+    return text[:80]
+
+
+def _server(target: ImapTarget) -> str:
+    info = target.server_id()
+    if info.get("name"):
+        return " ".join(v for v in (info.get("name"), info.get("version"), f"({info['vendor']})"
+                                    if info.get("vendor") else "") if v)
+    return software_from_greeting(target.greeting) or "unknown"
+
+
+def _connected_part(report: CheckReport, target: ImapTarget, cfg: TargetConfig, *, logged_in: bool = True) -> None:
+    """What is known once the TCP/TLS part worked (also after a failed TLS negotiation or login)."""
+    report.greeting = target.greeting.strip()
+    report.add("connect", "ok", f"{cfg.host}:{cfg.port} answered ({software_from_greeting(report.greeting) or 'IMAP'})")
+    report.tls_version, report.tls_cipher = target.tls_version, target.tls_cipher
+    report.certificate, report.certificate_verified = target.peer_cert or {}, target.cert_verified
+    if target.tls_version:
+        mode = "TLS from the start (imaps)" if cfg.implicit_tls else "STARTTLS"
+        report.add("tls", "ok", f"{target.tls_version}, {target.tls_cipher or '?'}, {mode}")
+    elif logged_in:
+        report.add("tls", "warn", "none: the connection is NOT encrypted (allowed by --insecure)")
+        report.warnings.append("TLS: none: the password and the mail went over the network unencrypted "
+                               "(allowed by --insecure); use imaps:// or a server with STARTTLS for a real migration")
+    if report.certificate:
+        c = report.certificate
+        how = "verified" if target.cert_verified else "NOT verified (--insecure)"
+        report.add("certificate", "ok" if target.cert_verified else "warn",
+                   f"{c.get('subject')}; issuer {c.get('issuer')}; names {c.get('names') or '-'}; "
+                   f"valid {c.get('not_before', '')[:10]} to {c.get('not_after', '')[:10]} ({how})")
+
+
+def check_target(cfg: TargetConfig, on_plaintext: Callable[[str], None] | None = None) -> CheckReport:
+    """Connect, log in and look (read-only). `on_plaintext(line)`: called before a password goes
+    without TLS (--insecure with a server that offers no STARTTLS)."""
+    preset = providers.get(cfg.provider) if cfg.provider else None
+    report = CheckReport(target=cfg.url, provider=preset.title if preset else None)
+    target = ImapTarget(cfg, on_plaintext=on_plaintext)
+    try:
+        target.connect()
+    except MigratorError as exc:
+        if target.greeting:
+            _connected_part(report, target, cfg, logged_in=False)
+        step = "login" if isinstance(exc, LoginError) else "tls" if isinstance(exc, TlsError) else "connect"
+        report.add(step, "fail", exc.message)
+        report.error, report.hint = exc.message, exc.hint
+        return report
+    with target:
+        _connected_part(report, target, cfg)
+        report.server = _server(target)
+        report.add("server", "info", report.server)
+        report.login, report.login_user = target.login_method, target.login_user
+        report.add("login", "ok", f"{target.login_method} as {target.login_user!r}")
+        if target.login_note:
+            report.add("user name", "warn", target.login_note)
+            report.warnings.append(target.login_note)
+        _capabilities(report, target)
+        _folders(report, target, preset)
+        _quota(report, target, preset)
+        _sizes(report, target, preset)
+        report.ready = True
+    return report
+
+
+def _capabilities(report: CheckReport, target: ImapTarget) -> None:
+    caps = target.capabilities
+    report.capabilities = {k: (any(c.startswith("APPENDLIMIT") for c in caps) if k == "APPENDLIMIT" else k in caps)
+                           for k in IMPORTANT}
+    missing = [k for k, v in report.capabilities.items() if not v and IMPORTANT[k][1]]
+    report.add("capabilities", "warn" if missing else "ok",
+               "  ".join(f"{'✓' if v else '·'} {k}" for k, v in report.capabilities.items()))
+    for k in missing:
+        report.warnings.append(f"no {k}: {IMPORTANT[k][0]}")
+
+
+def _folders(report: CheckReport, target: ImapTarget, preset: providers.Provider | None) -> None:
+    folders = target.folders()
+    report.special_use = target.special_use(folders)
+    report.delimiter = target.delimiter
+    found = ", ".join(f"{role}={name}" for role, name in report.special_use.items())
+    detail = f"{len(folders)} folders, delimiter {target.delimiter!r}; special-use: {found or 'none marked'}"
+    if not report.special_use and preset and preset.folders:
+        detail += "; usual names at " + preset.title + ": " + ", ".join(
+            f"{r}={n}" for r, n in preset.folders.items()) + (" (localized)" if preset.folders_localized else "")
+    report.add("folders", "ok" if report.special_use else "info", detail)
+
+
+def _quota(report: CheckReport, target: ImapTarget, preset: providers.Provider | None) -> None:
+    q = target.quota("INBOX")
+    if q is None:
+        known = f"; {preset.title} publishes {human_bytes(preset.quota_bytes_default)}" if (
+            preset and preset.quota_bytes_default) else ""
+        report.add("quota", "info", "not reported by the server" + known)
+        return
+    report.quota_used, report.quota_limit = q.used, q.limit
+    share = q.used / q.limit if q.limit else 0.0
+    status: Status = "warn" if share >= QUOTA_WARN else "ok"
+    report.add("quota", status, f"{human_bytes(q.used)} used of {human_bytes(q.limit)} ({share:.0%}), "
+                                f"{human_bytes(max(0, q.limit - q.used))} free")
+    if status == "warn":
+        report.warnings.append(f"the mailbox is {share:.0%} full: `migrate plan` shows what fits")
+
+
+def _sizes(report: CheckReport, target: ImapTarget, preset: providers.Provider | None) -> None:
+    limit = target.append_limit()
+    if limit:
+        report.max_message_size, report.max_message_size_source = limit, "APPENDLIMIT"
+        report.add("message size", "ok", f"up to {human_bytes(limit)} per message (APPENDLIMIT)")
+    elif preset and preset.max_message_bytes:
+        report.max_message_size, report.max_message_size_source = preset.max_message_bytes, "provider"
+        report.add("message size", "info",
+                   f"up to {human_bytes(preset.max_message_bytes)} per message ({preset.title}'s published limit)")
+    else:
+        report.add("message size", "info", "largest accepted message not stated (no APPENDLIMIT)")
+    if preset and preset.daily_upload_bytes:
+        report.daily_upload_limit = preset.daily_upload_bytes
+        report.add("upload per day", "info",
+                   f"about {human_bytes(preset.daily_upload_bytes)} ({preset.title}): large migrations take days")
+
+
+_MARK = {"ok": "✓", "warn": "!", "fail": "✗", "info": "·"}
+
+
+def render_check(r: CheckReport) -> str:
+    head = f"Checking {r.target}" + (f" ({r.provider})" if r.provider else "")
+    width = max([len(i.name) for i in r.items] + [8])
+    lines = [head] + [f"{_MARK[i.status]} {i.name:<{width}}  {i.detail}" for i in r.items]
+    if r.error:
+        lines.append(f"  → {r.hint}" if r.hint else "")
+        lines.append("Not ready: fix the problem above, then run `migrate check` again.")
+        return "\n".join(x for x in lines if x)
+    for w in r.warnings:
+        lines.append(f"Note: {w}")
+    lines.append("Ready: a migration can start. Next: `migrate plan` with the same --target.")
+    return "\n".join(lines)

@@ -1,0 +1,593 @@
+"""The plan: what goes where. `migrate plan` prints it; `migrate run` builds the same plan first,
+then walks the same scan again to upload (sqlite-utils' "show me first" on one code path).
+
+Writes nothing: the target is only read (LIST, STATUS, EXAMINE, GETQUOTAROOT), the state is
+opened read-only by the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from datetime import datetime, timezone
+from email.header import decode_header, make_header
+from typing import Any
+
+from migrator.flows import quota as diet
+from migrator.domain.errors import ConnectionLost
+from migrator.domain.filters import Scope
+from migrator.domain.folders import TargetLayout, folder_role, map_stores
+from migrator.domain.identity import as_read_back, at_risk, fingerprint, to_crlf
+from migrator.domain.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
+from migrator.domain.records import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
+from migrator.domain.headers import Headers, header_value, message_id
+from migrator.domain.dates import FALLBACK_SOURCE
+from migrator.flows.server_index import ServerIndex, build_index  # noqa: F401 - re-exported
+from migrator.journal.state import Row, State
+from migrator.imap.client import ImapTarget
+
+QUOTA_MARGIN = 0.05  # keep 5% of the quota free: servers count a little more than the raw bytes
+HASH_CHUNK = 20  # server bodies fetched per round trip when matching by content (memory: 20 messages)
+MAX_QUOTA_LOOKUPS = 50  # GETQUOTAROOT round trips per plan; further folders are taken to share INBOX's root
+
+UPLOAD, ALREADY, DUPLICATE, SKIPPED, FILTERED, UNREADABLE = (
+    "upload", "already", "duplicate", "skipped", "filtered", "unreadable")
+
+
+@dataclass
+class Entry:
+    """A source folder with its target."""
+
+    source: Source
+    folder: Folder
+    target: str
+    excluded: bool = False
+    why: str = ""  # why the target name is not the source's own (folders.map_stores), "" when it is
+
+    @cached_property  # made once: read for every message
+    def key(self) -> str:
+        return f"{self.source.kind}:{self.source.root}:{self.folder.key}"
+
+    @cached_property
+    def settled_prefix(self) -> str:
+        """Of its messages' keys in the settled table (see settled_key)."""
+        return f"{self.source.kind}:{self.source.root}|"
+
+
+@dataclass(frozen=True)
+class Work:
+    token: str | None
+    summary: dict[str, object] | None  # a settled earlier run: these messages are on the target
+    start: int | None  # None: nothing to read; 0: read all; N: read from byte N (appended mail)
+
+
+def settled_key(entry: Entry, stable_id: str) -> str:
+    """A message's key in the settled table: its stable id is unique only within its own store."""
+    return entry.settled_prefix + stable_id
+
+
+@dataclass
+class Scanned:
+    entry: Entry
+    record: MessageRecord
+    fate: str
+    wire: bytes = b""
+    fingerprint: str = ""
+    message_id: str | None = None
+    reason: str | None = None
+    nbytes: int = 0  # size as uploaded, for a message not read again (see Scanner._known)
+    subject: str | None = None  # for the journal, read with the Message-ID (None: not read yet)
+
+    @property
+    def size(self) -> int:
+        return len(self.wire) if self.wire else (self.nbytes or self.record.size)
+
+    def release(self) -> None:
+        """Drop the message's bytes (the wire form and the record's raw) once nobody needs them:
+        sent and settled, quarantined, or counted without an upload. `size` stays right. Called by
+        `run` so that a big message is not still in memory while the next one is read."""
+        if self.wire or self.record.raw:
+            self.nbytes = self.size
+            self.wire = b""
+            self.record.raw = b""
+
+
+class Scanner:
+    """Classifies every source message once per pass; shared by plan, run and verify."""
+
+    def __init__(self, sources: list[Source], layout: TargetLayout, scope: Scope, state: State,
+                 target: ImapTarget | None, use_settled: bool = False,
+                 reconnect: Callable[[], ImapTarget] | None = None) -> None:
+        self.sources = sources
+        self.layout = layout
+        self.scope = scope
+        self.state = state
+        self.target = target
+        self.use_settled = use_settled  # skip reading messages known to be on the target (run, plan)
+        self.reconnect = reconnect  # after a dropped connection (run); plan and verify just fail
+        self._indexes: dict[str, ServerIndex] = {}
+        self.warnings: list[str] = []  # what the sources said about messages they read
+        self._seen_pass = state.new_seen()
+        # What the state held when this pass first looked (a fresh migration skips the lookups).
+        # Rows this pass adds are for contents it has already seen, which _first catches first.
+        self._has_rows: dict[str, bool] = {}
+        self._has_settled: dict[int, bool] = {}
+
+    def entries(self) -> list[Entry]:
+        out: list[Entry] = []
+        stores = [source.folders() for source in self.sources]
+        for source, folders, names in zip(self.sources, stores, map_stores(stores, self.layout)):
+            for f in folders:
+                m = names[f.key]
+                out.append(Entry(source, f, m.target, excluded=not self.scope.folder_in_scope(f.display, m.target),
+                                 why=m.why))
+        return out
+
+    def token(self, entry: Entry) -> str | None:
+        """Changes whenever the folder's content (or the scope) may have changed; None: unknown."""
+        fn: Callable[[Folder], str | None] | None = getattr(entry.source, "token", None)
+        base = fn(entry.folder) if fn else None
+        if base is None:
+            return None
+        scope = repr((self.scope, entry.target)).encode()
+        return base + "|" + hashlib.sha256(scope).hexdigest()[:16]
+
+    def work(self, entry: Entry) -> Work:
+        """What must be read of a folder: nothing (unchanged since a settled run), only what was
+        appended (an mbox that grew), or everything. The token is taken *before* reading, so a
+        message delivered during the scan makes the next run look again."""
+        tok = self.token(entry)
+        saved = self.state.source_folder(entry.key)
+        if tok is None or saved is None:
+            return Work(tok, None, 0)
+        saved_token, summary = saved
+        same_scope = saved_token.split("|")[-1] == tok.split("|")[-1] and summary.get("target") == entry.target
+        if not same_scope:
+            return Work(tok, None, 0)
+        if saved_token == tok:
+            return Work(tok, summary, None)
+        resume_fn = getattr(entry.source, "resume_offset", None)
+        info = summary.get("resume")
+        if resume_fn is not None and isinstance(info, dict):
+            start = resume_fn(entry.folder, info)
+            if start:
+                return Work(tok, summary, start)
+        return Work(tok, None, 0)
+
+    def records(self, entry: Entry, start: int) -> Iterator[MessageRecord]:
+        if start:
+            return entry.source.messages(entry.folder, start=start)  # type: ignore[call-arg]
+        if (self.use_settled and "known" in inspect.signature(entry.source.messages).parameters
+                and self._settled_any(entry)):
+            return entry.source.messages(entry.folder,  # type: ignore[call-arg]
+                                         known=lambda sid, size: self.state.settled(
+                                             settled_key(entry, sid), size) is not None)
+        return entry.source.messages(entry.folder)
+
+    def _settled_any(self, entry: Entry) -> bool:
+        """Whether an earlier run settled anything of this store (else nothing can be known)."""
+        key = id(entry.source)
+        if key not in self._has_settled:
+            self._has_settled[key] = self.state.has_settled(settled_key(entry, ""))
+        return self._has_settled[key]
+
+    def _lookup(self, target: str, fp: str) -> Row | None:
+        if target not in self._has_rows:
+            self._has_rows[target] = self.state.has_rows(target)
+        return self.state.lookup(target, fp) if self._has_rows[target] else None
+
+    def summary(self, entry: Entry, fp: FolderPlan, years: dict[str, list[int]]) -> dict[str, object]:
+        """What to remember of a settled folder, for the next run's shortcut."""
+        out: dict[str, object] = {**fp.model_dump(exclude={"source", "origin", "unchanged"}), "by_year": years,
+                                  "target": entry.target}
+        info_fn = getattr(entry.source, "resume_info", None)
+        info = info_fn(entry.folder) if info_fn is not None else None
+        if info:
+            out["resume"] = info
+        return out
+
+    def all_warnings(self) -> list[str]:
+        """Warnings from the stores (e.g. a newer Thunderbird) and from single messages, once each."""
+        out: list[str] = []
+        for source in self.sources:
+            out.extend(getattr(source, "warnings", None) or [])
+        out.extend(self.warnings)
+        return list(dict.fromkeys(out))
+
+    def server_index(self, folder: str) -> ServerIndex:
+        if folder not in self._indexes:
+            for attempt in range(4):
+                try:
+                    self._indexes[folder] = (
+                        build_index(self.target, folder, self.state) if self.target is not None else ServerIndex()
+                    )
+                    break
+                except ConnectionLost:
+                    if self.reconnect is None or attempt == 3:
+                        raise
+                    self.target = self.reconnect()
+        return self._indexes[folder]
+
+    def _hash_server(self, folder: str, uids: list[int]) -> list[tuple[int, str]]:
+        """(uid, fingerprint) of server messages of `folder` (BODY.PEEK[], a few at a time: only
+        the hashes are kept). Reconnects like server_index when the connection drops."""
+        out: list[tuple[int, str]] = []
+        for i in range(0, len(uids), HASH_CHUNK):
+            part = uids[i:i + HASH_CHUNK]
+            for attempt in range(4):
+                try:
+                    assert self.target is not None
+                    self.target.examine(folder)  # the connection may have selected another folder since
+                    out.extend((uid, fingerprint(to_crlf(raw)))
+                               for uid, raw, _f, _d, _s in self.target.fetch_messages(part, body=True, chunk=len(part)))
+                    break
+                except ConnectionLost:
+                    if self.reconnect is None or attempt == 3:
+                        raise
+                    self.target = self.reconnect()
+        return out
+
+    def found_on_server(self, target: str, mid: str | None, fp: str, size: int, read_back: str | None = None) -> bool:
+        """The server already holds this message (not from our journal): by Message-ID and size,
+        else by content among its messages without a Message-ID of the same size (a lost journal)."""
+        idx = self.server_index(target)
+        if idx.take(mid, size):
+            return True
+        return idx.take_content(fp, size, lambda uids: self._hash_server(target, uids), also=read_back)
+
+    def forget_index(self, folder: str) -> None:
+        self._indexes.pop(folder, None)
+
+    def _first(self, target: str, fp: str) -> bool:
+        """True the first time this pass meets a content in a target folder."""
+        return self.state.seen_add(self._seen_pass, target, bytes.fromhex(fp[:24]))
+
+    def _known(self, entry: Entry, rec: MessageRecord, fp: str) -> Scanned:
+        """A message settled by an earlier run, not read again (its folder changed around it)."""
+        row = self.state.lookup(entry.target, fp)
+        fate = ALREADY if self._first(entry.target, fp) else DUPLICATE
+        return Scanned(entry, rec, fate, fingerprint=fp, message_id=row.message_id if row else None,
+                       reason="uploaded earlier", nbytes=row.size if row else _known_size(rec))
+
+    def scan(self, entry: Entry, records: Iterator[MessageRecord] | None = None) -> Iterator[Scanned]:
+        for rec in records if records is not None else entry.source.messages(entry.folder):
+            yield self._scan_one(entry, rec)
+            del rec  # hold no message while the next one is read (a big one would count twice)
+
+    def _scan_one(self, entry: Entry, rec: MessageRecord) -> Scanned:
+        """The fate of one message; its locals (the wire bytes) end with the call."""
+        if rec.extra.get("warning"):
+            self.warnings.append(f"{rec.locator}: {rec.extra['warning']}")
+        if rec.error:
+            return Scanned(entry, rec, UNREADABLE, reason=rec.error)
+        if rec.skip_reason:
+            return Scanned(entry, rec, SKIPPED, reason=rec.skip_reason)
+        if rec.date_source == FALLBACK_SOURCE and not rec.extra.get("known"):
+            self.warnings.append(f"{rec.locator}: no plausible date in the store or the headers: its date on "
+                                 f"the server is {rec.date.date().isoformat()} (docs/concepts.md, Dates and flags)")
+        if rec.extra.get("known") and not entry.excluded:
+            settled = self.state.settled(settled_key(entry, rec.stable_id), int(rec.extra["size"]))
+            if settled is not None and settled[0] == entry.target:
+                return self._known(entry, rec, settled[1])
+            rec = entry.source.reload(rec)  # type: ignore[attr-defined]  # not settled after all: read it
+        wire = to_crlf(rec.raw)
+        if entry.excluded:
+            return Scanned(entry, rec, FILTERED, wire=wire, reason="folder excluded")
+        reason = self.scope.message_reason(rec.date, len(wire))
+        fp = fingerprint(wire)
+        headers = Headers(rec.raw)
+        mid = message_id(headers)
+        if reason:
+            return Scanned(entry, rec, FILTERED, wire=wire, fingerprint=fp, message_id=mid, reason=reason)
+        if not self._first(entry.target, fp):
+            return Scanned(entry, rec, DUPLICATE, wire=wire, fingerprint=fp, message_id=mid)
+        row = self._lookup(entry.target, fp)
+        if row is not None and row.status == "done":
+            return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid, reason="uploaded earlier")
+        elif self.found_on_server(entry.target, mid, fp, len(wire),
+                                  fingerprint(as_read_back(wire)) if at_risk(wire) else None):
+            return Scanned(entry, rec, ALREADY, wire=wire, fingerprint=fp, message_id=mid,
+                           reason="found on the server")
+        else:
+            return Scanned(entry, rec, UPLOAD, wire=wire, fingerprint=fp, message_id=mid,
+                           subject=(headers.first("Subject") or "")[:200])
+
+
+def _known_size(rec: MessageRecord) -> int:
+    return int(rec.extra.get("size", "0"))
+
+
+def _readable(header: str) -> str:
+    """A header value for people: RFC 2047 encoded words decoded (as is when that fails)."""
+    try:
+        return str(make_header(decode_header(header)))
+    except (ValueError, LookupError, UnicodeError):
+        return header
+
+
+def _day(dt: datetime) -> str:
+    """The UTC day of a date, as YYYY-MM-DD (isoformat: a third of strftime's cost, per message)."""
+    return (dt if dt.tzinfo is timezone.utc else dt.astimezone(timezone.utc)).date().isoformat()
+
+
+@dataclass
+class _Acc:
+    """Running totals of one pass, for the quota and the diet.
+
+    The upload candidates are kept as parallel arrays (about 28 bytes a message): date, size,
+    source folder and a 60-bit key of (target folder, fingerprint). A byte-identical copy in the
+    same target folder (a DUPLICATE) moves its candidate's date to the newest copy: under a
+    `--since` cut that copy would be the one uploaded (`settle_copies`, after the pass).
+    """
+
+    dates: array = field(default_factory=lambda: array("d"))  # upload candidates: timestamp
+    sizes: array = field(default_factory=lambda: array("q"))
+    where: array = field(default_factory=lambda: array("i"))  # candidate -> index into `names`
+    names: list[str] = field(default_factory=list)  # source folders (display), by index
+    targets: list[str] = field(default_factory=list)  # their target folders
+    junk: list[str | None] = field(default_factory=list)  # the target name when it is a Trash/Junk folder
+    current: int = 0
+    keys: array = field(default_factory=lambda: array("q"))  # candidate -> key of (target, fingerprint)
+    copy_keys: array = field(default_factory=lambda: array("q"))  # duplicates seen: key, date
+    copy_dates: array = field(default_factory=lambda: array("d"))
+    kept: dict[str, dict[str, object]] = field(default_factory=dict)
+    max_bytes: int | None = None  # larger messages are listed as too big, not counted as needed
+    too_big: list[BigMessage] = field(default_factory=list)
+    too_big_bytes: int = 0
+    at_risk: int = 0
+    at_risk_messages: list[BigMessage] = field(default_factory=list)
+
+    def enter(self, entry: Entry, junk: bool) -> None:
+        self.current = len(self.names)
+        self.names.append(entry.folder.display)
+        self.targets.append(entry.target)
+        self.junk.append(entry.target if junk else None)
+
+    @staticmethod
+    def _key(target: str, fp: str) -> int:
+        return int(fp[:15], 16) ^ (hash(target) & 0x0FFF_FFFF_FFFF_FFFF) if fp else -1
+
+    def candidate(self, s: Scanned) -> None:
+        self.dates.append(s.record.date.timestamp())
+        self.sizes.append(s.size)
+        self.where.append(self.current)
+        self.keys.append(self._key(s.entry.target, s.fingerprint))
+
+    def copy_seen(self, s: Scanned) -> None:
+        if s.fingerprint:
+            self.copy_keys.append(self._key(s.entry.target, s.fingerprint))
+            self.copy_dates.append(s.record.date.timestamp())
+
+    def settle_copies(self) -> None:
+        """Give each candidate the date of its newest copy (duplicates are few: one dict of them)."""
+        newest: dict[int, float] = {}
+        for k, d in zip(self.copy_keys, self.copy_dates):
+            newest[k] = max(newest.get(k, d), d)
+        if newest:
+            for i, k in enumerate(self.keys):
+                d = newest.get(k)
+                if d is not None and d > self.dates[i]:
+                    self.dates[i] = d
+        self.copy_keys, self.copy_dates = array("q"), array("d")
+
+    def big(self, s: Scanned) -> None:
+        self.too_big_bytes += s.size
+        if len(self.too_big) < 200:
+            self.too_big.append(BigMessage(folder=s.entry.folder.display, target=s.entry.target,
+                                           locator=s.record.locator, subject=_readable(subject_of_scanned(s)),
+                                           date=_day(s.record.date), size=s.size))
+
+    def risky(self, s: Scanned) -> None:
+        """A message whose bytes a plain literal cannot carry (identity.at_risk): listed by plan."""
+        self.at_risk += 1
+        if len(self.at_risk_messages) < 200:
+            self.at_risk_messages.append(BigMessage(folder=s.entry.folder.display, target=s.entry.target,
+                                                    locator=s.record.locator, subject=_readable(subject_of_scanned(s)),
+                                                    date=_day(s.record.date), size=s.size))
+
+    def keep(self, folder: str, s: Scanned) -> None:
+        self.kept_one(folder, s.size, _day(s.record.date), s.reason or "filtered")
+
+    def kept_one(self, folder: str, size: int, day: str, why: str) -> None:
+        k: dict[str, Any] = self.kept.setdefault(
+            folder, {"messages": 0, "bytes": 0, "oldest": None, "newest": None, "reasons": {}})
+        k["messages"] += 1
+        k["bytes"] += size
+        k["oldest"] = day if k["oldest"] is None or day < k["oldest"] else k["oldest"]
+        k["newest"] = day if k["newest"] is None or day > k["newest"] else k["newest"]
+        k["reasons"][why] = k["reasons"].get(why, 0) + 1
+
+
+def subject_of(rec: MessageRecord) -> str:
+    return (header_value(rec.raw, "Subject") or "")[:200]
+
+
+def subject_of_scanned(s: Scanned) -> str:
+    return s.subject if s.subject is not None else subject_of(s.record)
+
+
+def account(fp: FolderPlan, s: Scanned, acc: _Acc | None, by_year: dict[str, list[int]]) -> None:
+    """Add one scanned message to its folder's plan (and to the pass's quota/diet totals, when
+    there are any: `run` counts folders only)."""
+    rec = s.record
+    if s.fate == UNREADABLE:
+        fp.unreadable += 1
+        fp.messages += 1
+        return
+    if s.fate == SKIPPED:
+        fp.skipped[s.reason or "skipped"] = fp.skipped.get(s.reason or "skipped", 0) + 1
+        return
+    if s.fate == FILTERED:
+        fp.filtered += 1
+        fp.filtered_bytes += s.size
+        fp.filtered_reasons[s.reason or "filtered"] = fp.filtered_reasons.get(s.reason or "filtered", 0) + 1
+        if acc is not None and s.reason != "folder excluded":
+            acc.keep(fp.source, s)
+        return
+    size = s.size
+    fp.messages += 1
+    fp.bytes += size
+    d = _day(rec.date)
+    if not fp.oldest or d < fp.oldest:  # assigned only when it changes: pydantic fields cost a call
+        fp.oldest = d
+    if not fp.newest or d > fp.newest:
+        fp.newest = d
+    year = by_year.setdefault(d[:4], [0, 0])
+    year[0] += 1
+    year[1] += size
+    if s.fate == DUPLICATE:
+        fp.duplicates += 1
+        if acc is not None:
+            acc.copy_seen(s)
+    elif s.fate == ALREADY:
+        fp.already += 1
+    else:
+        fp.to_upload += 1
+        fp.upload_bytes += size
+        if acc is None:
+            return
+        if acc.max_bytes is not None and size > acc.max_bytes:
+            fp.too_big += 1
+            acc.big(s)
+        else:
+            acc.candidate(s)
+            if s.wire and at_risk(s.wire):
+                acc.risky(s)
+
+
+def folder_plan(entry: Entry) -> FolderPlan:
+    return FolderPlan(source=entry.folder.display, source_key=entry.key, origin=entry.folder.origin,
+                      target=entry.target, renamed=entry.why)
+
+
+def from_summary(entry: Entry, summary: dict[str, object], unchanged: bool = True) -> FolderPlan:
+    """A settled folder's counts: everything that was to upload then is on the target now."""
+    fields = {k: v for k, v in summary.items() if k in FolderPlan.model_fields}
+    fp = FolderPlan.model_validate({**fields, "source": entry.folder.display, "source_key": entry.key,
+                                    "origin": entry.folder.origin, "target": entry.target,
+                                    "renamed": entry.why})
+    fp.already += fp.to_upload
+    fp.to_upload = fp.upload_bytes = 0
+    fp.unchanged = unchanged
+    return fp
+
+
+def suggest_since(acc: _Acc, free: int, select: Iterable[int] | None = None) -> str | None:
+    """The earliest day D such that every upload candidate dated D or later fits into `free` bytes.
+
+    None when everything fits, or when not even the newest day fits.
+    """
+    return diet.since_that_fits(acc.dates, acc.sizes, free, select)
+
+
+def _junk_targets(scanner: Scanner) -> tuple[str, ...]:
+    """Target names of the Trash and Junk folders (their children follow them)."""
+    names = (scanner.layout.role_folder(ROLE_TRASH), scanner.layout.role_folder(ROLE_JUNK))
+    return tuple(n for n in names if n)
+
+
+def _is_junk(entry: Entry, junk: tuple[str, ...], delimiter: str) -> bool:
+    return folder_role(entry.folder) in (ROLE_TRASH, ROLE_JUNK) or any(
+        entry.target == n or entry.target.startswith(n + delimiter) for n in junk)
+
+
+def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int], None] | None = None,
+               limits: diet.Limits | None = None) -> Plan:
+    plan = Plan(target=target_label)
+    acc = _Acc()
+    append_limit = scanner.target.append_limit() if scanner.target is not None else None
+    acc.max_bytes = plan.max_message_bytes = diet.message_limit(append_limit, limits)
+    junk = _junk_targets(scanner)
+    ledger: dict[str, list[tuple[int, str, str]]] | None = None
+    for entry in scanner.entries():
+        acc.enter(entry, _is_junk(entry, junk, scanner.layout.delimiter))
+        work = scanner.work(entry)
+        if work.summary:  # not read again (or only its tail): what stayed local is in the ledger
+            if ledger is None:
+                ledger = {}
+                for _sid, key, _t, _fp, size, when, why in scanner.state.ledger():
+                    ledger.setdefault(key, []).append((size, when[:10], why))
+            for size, day, why in ledger.get(entry.key, []):
+                acc.kept_one(entry.folder.display, size, day, why)
+        fp = from_summary(entry, work.summary, work.start is None) if work.summary else folder_plan(entry)
+        folder_years: dict[str, list[int]] = {
+            y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
+        } if work.summary else {}
+        if work.start is not None:
+            for s in scanner.scan(entry, scanner.records(entry, work.start)):
+                account(fp, s, acc, folder_years)
+                if on_message:
+                    on_message(s.size)
+        for y, (n, b) in folder_years.items():
+            year = plan.by_year.setdefault(y, [0, 0])
+            year[0] += n
+            year[1] += b
+        plan.folders.append(fp)
+    acc.settle_copies()
+    plan.totals = totals(plan.folders)
+    plan.by_year = dict(sorted(plan.by_year.items()))
+    if acc.kept:
+        plan.kept_local = {
+            "messages": sum(int(k["messages"]) for k in acc.kept.values()),  # type: ignore[call-overload]
+            "bytes": sum(int(k["bytes"]) for k in acc.kept.values()),  # type: ignore[call-overload]
+            "folders": acc.kept,
+        }
+    for ts, size in zip(acc.dates, acc.sizes):
+        year = plan.upload_by_year.setdefault(diet.day_of(ts)[:4], [0, 0])
+        year[0] += 1
+        year[1] += size
+    plan.upload_by_year = dict(sorted(plan.upload_by_year.items()))
+    plan.too_big = acc.too_big
+    needed = plan.totals.upload_bytes - acc.too_big_bytes
+    plan.quota = _reconnecting(scanner, lambda target: quota_verdict(target, needed, acc, limits))
+    if plan.max_message_bytes:
+        n = sum(f.too_big for f in plan.folders)
+        source = "APPENDLIMIT" if plan.max_message_bytes == append_limit else "the provider's limit"
+        plan.warnings.append(
+            f"the server accepts messages up to {diet.human(plan.max_message_bytes)} ({source})"
+            + (f": {n} message(s) are larger and would be refused; keep them local with "
+               f"--max-size {diet.size_flag(plan.max_message_bytes)}" if n else ""))
+    if acc.at_risk:
+        plan.at_risk, plan.at_risk_messages = acc.at_risk, acc.at_risk_messages
+        plan.at_risk_binary = scanner.target.has("BINARY") if scanner.target is not None else None
+    plan.warnings.extend(scanner.all_warnings())
+    return plan
+
+
+def totals(folders: list[FolderPlan]) -> Totals:
+    t = Totals(folders=len(folders))
+    for f in folders:
+        t.messages += f.messages
+        t.bytes += f.bytes
+        t.to_upload += f.to_upload
+        t.upload_bytes += f.upload_bytes
+        t.already += f.already
+        t.duplicates += f.duplicates
+        t.unreadable += f.unreadable
+        t.skipped += sum(f.skipped.values())
+        t.filtered += f.filtered
+        t.filtered_bytes += f.filtered_bytes
+    return t
+
+
+def _reconnecting(scanner: Scanner, ask: Callable[[ImapTarget | None], QuotaInfo]) -> QuotaInfo:
+    """Ask the server again on a fresh connection when it dropped (run passes a reconnect)."""
+    for attempt in range(4):
+        try:
+            return ask(scanner.target)
+        except ConnectionLost:
+            reconnect = getattr(scanner, "reconnect", None)
+            if reconnect is None or attempt == 3:
+                raise
+            scanner.target = reconnect()
+    raise AssertionError("unreachable")
+
+
+def quota_verdict(target: ImapTarget | None, needed: int, acc: _Acc, limits: diet.Limits | None = None) -> QuotaInfo:
+    """Does the upload fit? Per quota root: limit minus QUOTA_MARGIN minus used, against the
+    candidates whose target folder lies under it (see diet.verdict)."""
+    return diet.verdict(target, needed, acc, limits, margin=QUOTA_MARGIN, max_lookups=MAX_QUOTA_LOOKUPS)

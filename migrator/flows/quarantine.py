@@ -1,0 +1,42 @@
+"""Messages the server refused are kept as .eml files next to the state, with the reason."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from migrator.domain import safefile
+from migrator.domain.models import Failure
+from migrator.domain.records import MessageRecord
+
+
+class Quarantine:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def keep(self, rec: MessageRecord, target: str, reason: str) -> str | None:
+        """Write the message as read from the source (even an empty one); returns the file path.
+
+        Never through a symbolic link: a linked quarantine directory, folder, `.eml` or failures.log
+        is refused with UnsafePath (exit 5), the file it points to untouched (see safefile)."""
+        folder = self.directory / re.sub(r"[^\w.\-]+", "_", target)
+        safefile.private_dir(self.directory)
+        safefile.private_dir(folder)
+        safefile.check_path(self.directory / "failures.log")  # refused before anything is written
+        name = re.sub(r"[^\w.\-]+", "_", rec.stable_id)[-120:] + ".eml"
+        path = folder / name
+        safefile.write_bytes(path, rec.raw)
+        safefile.append_text(self.directory / "failures.log", f"{path}\t{target}\t{rec.locator}\t{reason}\n")
+        return str(path)
+
+    def log_unreadable(self, rec: MessageRecord, target: str, reason: str) -> None:
+        """A source item that could not be read: no .eml to keep, one line in failures.log
+        (no file, the target folder, where it is in the source: folder and item, the reason)."""
+        safefile.private_dir(self.directory)  # never through a planted link (UnsafePath)
+        safefile.append_text(self.directory / "failures.log",
+                             f"(unreadable, no .eml)\t{target}\t{rec.locator}\t{' '.join(reason.split())}\n")
+
+    @staticmethod
+    def failure(rec: MessageRecord, target: str, reason: str, path: str | None) -> Failure:
+        return Failure(folder=rec.folder.display, target=target, locator=rec.locator, reason=reason,
+                       quarantine=path)

@@ -1,0 +1,438 @@
+"""The upload flow: resolve what a crash left, plan, then append with intent-before-write.
+
+Guarantee: killed at any instant, run again, and every in-scope message is on the target once.
+- An intent row is committed before each APPEND; the UID after the server's OK.
+- On start (and after a reconnect) every intent is resolved against the server by content
+  (fetch + hash of the messages above the UIDNEXT recorded with it), then marked done or re-queued.
+- Messages already on the server (by Message-ID + size) are not appended again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+from pathlib import Path
+
+from migrator.flows.quota import (
+    DAY,
+    DailyPacer,
+    Limits,
+    day_of,
+    day_start,
+    ledger_row,
+    refusal,
+    since_that_fits,
+)
+from migrator.domain.errors import (
+    ConnectionLost,
+    FolderRefused,
+    LoginError,
+    MigratorError,
+    QuotaError,
+    TargetError,
+    login_refused,
+)
+from migrator.domain.folders import TargetLayout, collision_key, fallback_names
+from migrator.domain.models import FolderPlan, FolderRun, Plan, RunStats
+from migrator.flows.plan import (
+    ALREADY,
+    DUPLICATE,
+    FILTERED,
+    SKIPPED,
+    UNREADABLE,
+    UPLOAD,
+    Entry,
+    Scanner,
+    account,
+    QUOTA_MARGIN,
+    build_plan,
+    folder_plan,
+    from_summary,
+    settled_key,
+)
+from migrator.flows.quarantine import Quarantine
+from migrator.flows.resolve import resolve_intents, revalidate_folder
+from migrator.journal.state import State
+from migrator.imap.client import ImapTarget
+from migrator.flows.upload import Uploader
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunOptions:
+    batch_count: int = 100
+    batch_bytes: int = 4 * 1024 * 1024
+    connections: int = 4
+    exact_plan: bool = False  # always read everything once before uploading (else only when quota is tight)
+    ignore_quota: bool = False
+    max_reconnects: int = 6  # with the backoff below: about 30 s of trying before giving up
+    backoff: Callable[[int], float] = lambda attempt: min(30.0, 0.5 * 2**attempt)
+    stop_requested: Callable[[], bool] = lambda: False
+    on_plan: Callable[[Plan], None] | None = None
+    on_scan: Callable[[int], None] | None = None
+    on_upload: Callable[[int, int], None] | None = None  # (messages, bytes)
+    limits: Limits | None = None  # the provider's published limits (max message size, daily cap, size)
+    pacer: DailyPacer | None = None  # the daily upload cap: waits for the next window when it is used up
+
+
+class Session:
+    """A target connection that can be re-established after a drop."""
+
+    def __init__(self, connect: Callable[[], ImapTarget], opts: RunOptions, stats: RunStats) -> None:
+        self._raw_connect = connect
+        self.opts = opts
+        self.stats = stats
+        self._opening = threading.Lock()
+        self._refused: MigratorError | None = None
+        self.target = self._connect()
+
+    def _connect(self) -> ImapTarget:
+        """Every connection of the run (main and upload workers) is opened here, one at a time.
+
+        Once the server has refused the credentials (errors.login_refused), no connection is
+        attempted again: the refusal is raised at once, so the account sees exactly one failed
+        login however many connections and reconnect loops want to carry on."""
+        with self._opening:
+            if self._refused is not None:
+                raise self._refused
+            try:
+                return self._raw_connect()
+            except MigratorError as exc:
+                if not login_refused(exc):
+                    raise
+                if hasattr(self, "target"):  # accepted at the start of this run: changed or revoked since
+                    exc = LoginError(f"{exc.message} (it was accepted when this run started: the password or token "
+                                     "was changed or revoked meanwhile)",
+                                     hint=f"{exc.hint} Nothing is lost: run the same command again with the new "
+                                          "password to carry on where this run stopped.", code=getattr(exc, "code", None))
+                self._refused = exc
+                raise exc from None
+
+    def retry(self, fn: Callable[[ImapTarget], T]) -> T:
+        """Run `fn` on the main connection, reconnecting when it drops."""
+        for _ in range(self.opts.max_reconnects):
+            try:
+                return fn(self.target)
+            except ConnectionLost:
+                self.reconnect()
+        return fn(self.target)
+
+    def connect_new(self) -> ImapTarget:
+        """Another connection with the same settings (for upload workers)."""
+        return self._connect()
+
+    def reconnect(self) -> ImapTarget:
+        try:
+            self.target.close()
+        except Exception:  # noqa: BLE001 - the old connection is gone anyway
+            pass
+        last: Exception | None = None
+        for attempt in range(self.opts.max_reconnects):
+            time.sleep(self.opts.backoff(attempt))
+            try:
+                self.target = self._connect()
+                self.stats.reconnects += 1
+                return self.target
+            except (TargetError, ConnectionLost) as exc:
+                if login_refused(exc):
+                    raise  # the password was changed or revoked: trying again would only lock the account
+                last = exc
+        raise TargetError(f"lost the connection and could not reconnect: {last}",
+                          hint="Run the same command again when the server is reachable; nothing is lost.")
+
+
+def layout_of(target: ImapTarget) -> TargetLayout:
+    folders = target.folders()
+    return TargetLayout(delimiter=target.delimiter, special=target.special_use(folders),
+                        existing=frozenset(folders))
+
+
+def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scope, opts: RunOptions,
+            quarantine_dir: Path) -> RunStats:
+    started = time.monotonic()
+    stats = RunStats(target="", state=str(state.path))
+    session = Session(connect, opts, stats)
+    stats.target = session.target.cfg.url
+    quarantine = Quarantine(quarantine_dir)
+    for folder in state.intent_targets():
+        stats.recovered_intents += session.retry(lambda t: resolve_intents(t, state, folder))[0]
+    scanner = Scanner(sources, session.retry(layout_of), scope, state, session.target, use_settled=True,
+                      reconnect=session.reconnect)
+    if opts.exact_plan or _may_not_fit(session, sources):
+        plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan, limits=opts.limits)
+    else:  # it fits whatever is on the server: no need to read (and convert, for a PST) everything twice
+        plan = Plan(target=stats.target, estimated=True)
+    if opts.on_plan:
+        opts.on_plan(plan)
+    if plan.quota.fits is False and not opts.ignore_quota:  # before any CREATE or APPEND: nothing written
+        message, hint = refusal(plan.quota)
+        raise QuotaError(message, hint=hint)
+    scanner = Scanner(sources, scanner.layout, scope, state, session.target, use_settled=True,
+                      reconnect=session.reconnect)  # fresh dedupe set
+    uploader = Uploader(
+        connect=session.connect_new, main=lambda: session.target, reconnect_main=session.reconnect, state=state,
+        stats=stats, quarantine=quarantine, connections=opts.connections, batch_count=opts.batch_count,
+        batch_bytes=opts.batch_bytes, max_attempts=opts.max_reconnects, backoff=opts.backoff,
+        on_upload=opts.on_upload, binary=session.target.has("BINARY"),
+    )
+    # --ignore-quota on a plan that does not fit: the newest mail first, by whole UTC days. The
+    # plan's pass already holds every candidate's (date, size); the day from which on everything
+    # fits (the diet's --since) is the cut: mail from it on is uploaded in the usual streaming
+    # order, older mail is accounted "not uploaded: over quota" without being sent. One pass,
+    # no per-message memory beyond the plan's.
+    cut = day_start(plan.quota.fill_from) if opts.ignore_quota and plan.quota.fits is False \
+        and plan.quota.fill_from else None
+    uploader.start()
+    try:
+        entries = scanner.entries()
+        claimed = frozenset(collision_key(e.target) for e in entries)  # never fall back into another's folder
+        for entry in entries:
+            if opts.stop_requested():
+                stats.interrupted = True
+                break
+            stats.folders.append(_run_folder(entry, scanner, session, state, stats, quarantine, opts, uploader,
+                                             claimed, cut))
+        uploader.finish()
+        if stats.over_quota:
+            _what_fits_now(stats, uploader, session)
+        state.set_last_run({"uploaded": stats.uploaded, "uploaded_bytes": stats.uploaded_bytes,
+                            "over_quota": stats.over_quota, "over_quota_bytes": stats.over_quota_bytes,
+                            "over_quota_since": stats.over_quota_since, "finished": time.time()})
+    except KeyboardInterrupt:
+        stats.interrupted = True
+    finally:
+        uploader.close()
+        stats.warnings = scanner.all_warnings() + list(dict.fromkeys(uploader.warnings))
+        stats.seconds = time.monotonic() - started
+        try:
+            session.target.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection
+            pass
+    return stats
+
+
+CRLF_SLACK = 1.1  # line ends become CRLF on the wire: +2-3% for real mail, 10% to be safe
+
+
+def source_bytes(sources: list) -> int:
+    """An upper bound of what the sources hold: the size of every file under their roots."""
+    total = 0
+    for source in sources:
+        root = Path(source.root)
+        if root.is_file():
+            total += root.stat().st_size
+            continue
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(dirpath, name)).st_size
+                except OSError:
+                    pass
+    return total
+
+
+def _may_not_fit(session: Session, sources: list) -> bool:
+    """True when the quota might be too small for everything the sources hold: then the exact
+    plan (after dedupe and filters) decides. A server without a quota, or with room for all of
+    it, needs no pre-pass."""
+    q = session.retry(lambda t: t.quota("INBOX"))
+    if q is None or q.limit <= 0:
+        return False
+    return q.used + source_bytes(sources) * CRLF_SLACK > q.limit * (1 - QUOTA_MARGIN)
+
+
+def _what_fits_now(stats: RunStats, uploader: Uploader, session: Session) -> None:
+    """After messages were left over quota, the `--since` the hint leads with (whole UTC days,
+    as `plan` computes it, the 5% margin kept free): the day from which on the rest fits the room
+    the server reports now; when not even the newest day of the rest fits (or the server reports
+    no quota), the day after the newest message left, under which everything in scope is on the
+    server already. None when all that is left fits now (a plain re-run sends it)."""
+    dates, sizes = uploader.left_dates, uploader.left_sizes
+    if not dates:
+        return
+    try:
+        q = session.retry(lambda t: t.quota("INBOX"))
+    except (TargetError, ConnectionLost):
+        q = None
+    since: str | None = None
+    if q is not None and q.limit > 0:
+        free = max(0, int(q.limit * (1 - QUOTA_MARGIN)) - q.used)
+        if sum(sizes) <= free:
+            return
+        since = since_that_fits(dates, sizes, free)
+    if since is None:
+        since = day_of(day_start(day_of(max(dates))) + DAY)
+    cut = day_start(since)
+    stats.over_quota_since = since
+    stats.over_quota_since_messages = sum(1 for d in dates if d >= cut)
+    stats.over_quota_since_bytes = sum(z for d, z in zip(dates, sizes) if d >= cut)
+
+
+def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
+                quarantine: Quarantine, opts: RunOptions, uploader: Uploader,
+                claimed: frozenset[str] = frozenset(), cut: float | None = None) -> FolderRun:
+    frun = FolderRun(source=entry.folder.display, target=entry.target)
+    work = scanner.work(entry)
+    if work.summary is not None:
+        _count_unchanged(frun, from_summary(entry, work.summary), stats)
+        if work.start is None:
+            return frun
+    session.retry(lambda t: _check_uidvalidity(entry.target, t, state, scanner))
+    fp = from_summary(entry, work.summary, False) if work.summary else folder_plan(entry)
+    years: dict[str, list[int]] = {
+        y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
+    } if work.summary else {}
+    opened = False
+    refused: str | None = None  # the server's refusal of CREATE: this folder's messages fail with it
+    ledger: list[tuple[str, str, str, int, str, str]] = []
+    settled: list[tuple[str, int, str, str]] = []
+    ledger_written = False
+    for s in scanner.scan(entry, scanner.records(entry, work.start or 0)):
+        account(fp, s, None, years)
+        if s.fate in (UPLOAD, ALREADY, DUPLICATE) and not s.record.extra.get("known"):
+            stamp = int(s.record.extra.get("source_size", s.record.size))  # the source's change detector
+            settled.append((settled_key(entry, s.record.stable_id), stamp, entry.target, s.fingerprint))
+            if len(settled) >= 2000:  # written as we go: memory stays flat (a row counts once done)
+                state.add_settled(settled)
+                settled.clear()
+        below_cut = s.fate == UPLOAD and cut is not None and s.record.date.timestamp() < cut
+        if s.fate == UPLOAD and not below_cut and not opened and refused is None:
+            try:
+                entry.target = frun.target = session.retry(lambda t: _create_folder(entry.target, t, claimed))
+                uploader.uidnext[entry.target] = session.retry(lambda t: _open_folder(entry.target, t, state))
+                opened = True
+            except FolderRefused as exc:  # this folder fails alone; the run goes on (exit 1)
+                refused = f"folder could not be created: {exc.server_words}"
+                uploader.warnings.append(f"{entry.folder.display}: {entry.target!r}: {refused}")
+        if below_cut:  # older than what fits (--ignore-quota, newest first): never sent
+            frun.in_scope += 1
+            stats.in_scope += 1
+            uploader.count_over_quota(frun, [s])
+        elif s.fate == UPLOAD and refused is not None:  # counted failed, not quarantined: the message is fine
+            frun.in_scope += 1
+            stats.in_scope += 1
+            frun.failed += 1
+            stats.failed += 1
+            stats.failures.append(quarantine.failure(s.record, entry.target, refused, None))
+        elif s.fate == UPLOAD:
+            _pace(opts, s.size, uploader, session)
+            frun.in_scope += 1
+            stats.in_scope += 1
+            uploader.add(s, entry.target, frun)
+            if opts.stop_requested():
+                uploader.finish()
+                raise KeyboardInterrupt
+        elif s.fate in (ALREADY, DUPLICATE):
+            frun.in_scope += 1
+            stats.in_scope += 1
+            if s.fate == ALREADY:
+                frun.already += 1
+                stats.already += 1
+            else:
+                frun.duplicates += 1
+                stats.duplicates += 1
+        elif s.fate == UNREADABLE:
+            frun.in_scope += 1
+            stats.in_scope += 1
+            frun.failed += 1
+            stats.failed += 1
+            stats.failures.append(quarantine.failure(s.record, entry.target, s.reason or "unreadable", None))
+            state.record_unreadable(entry.target, s.record.stable_id, entry.folder.display, s.record.locator,
+                                    s.reason or "unreadable")  # `migrate status` counts it as failed
+            quarantine.log_unreadable(s.record, entry.target, s.reason or "unreadable")
+        elif s.fate == SKIPPED:
+            frun.skipped += 1
+            stats.skipped += 1
+        elif s.fate == FILTERED:
+            frun.filtered += 1
+            stats.filtered += 1
+            row = ledger_row(s, entry.target, lambda t, f: getattr(state.lookup(t, f), "status", None) == "done")
+            if row is not None:
+                ledger.append(row)
+                if len(ledger) >= 2000:
+                    state.ledger_replace(entry.key, ledger, replace=not work.start and not ledger_written)
+                    ledger.clear()
+                    ledger_written = True
+        if s.fate != UPLOAD or refused is not None:
+            s.release()  # counted: its bytes go now (an upload's go once it is settled, see Uploader)
+    uploader.finish()  # settle this folder before remembering it as settled
+    state.add_settled(settled)  # only rows that are done count (see State.settled)
+    state.ledger_replace(entry.key, ledger, replace=not work.start and not ledger_written)
+    if work.token is not None and frun.failed == 0 and frun.over_quota == 0:
+        state.set_source_folder(entry.key, work.token, scanner.summary(entry, fp, years))
+    return frun
+
+
+def _pace(opts: RunOptions, size: int, uploader: Uploader, session: Session) -> None:
+    """The daily upload cap: when today's allowance is used up, settle what is in flight, wait
+    for the next window (Ctrl-C stops cleanly), and reconnect (idle connections time out)."""
+    pacer = opts.pacer
+    if pacer is None:
+        return
+    until = pacer.wait_needed(size)
+    if until:
+        uploader.finish()
+        if not pacer.wait(until, opts.stop_requested):
+            raise KeyboardInterrupt
+        session.reconnect()
+    pacer.sent_bytes(size)
+
+
+def _count_unchanged(frun: FolderRun, fp: FolderPlan, stats: RunStats) -> None:
+    frun.in_scope = fp.messages
+    frun.already = fp.already
+    frun.duplicates = fp.duplicates
+    frun.skipped = sum(fp.skipped.values())
+    frun.filtered = fp.filtered
+    stats.in_scope += frun.in_scope
+    stats.already += frun.already
+    stats.duplicates += frun.duplicates
+    stats.skipped += frun.skipped
+    stats.filtered += frun.filtered
+
+
+def _create_folder(name: str, target: ImapTarget, claimed: frozenset[str] = frozenset()) -> str:
+    """Create the folder when absent; when the server refuses the name, a safe spelling of it that
+    is no other source folder's target (`claimed`: their folders.collision_key)."""
+    if name in target.known_folders():
+        return name
+    try:
+        target.create_folder(name)
+        return name
+    except FolderRefused as first:
+        for alt in fallback_names(name, target.delimiter):
+            if collision_key(alt) in claimed:
+                continue
+            if alt in target.known_folders():
+                return alt
+            try:
+                target.create_folder(alt)
+                return alt
+            except FolderRefused:
+                continue
+        raise first
+
+
+def _open_folder(name: str, target: ImapTarget, state: State) -> int:
+    """The folder's UIDNEXT (noted with each intent); _create_folder made sure it exists."""
+    st = target.status(name)
+    state.set_folder(name, st.uidvalidity, st.uidnext)
+    return st.uidnext
+
+
+def _check_uidvalidity(name: str, target: ImapTarget, state: State, scanner: Scanner) -> None:
+    """A folder recreated on the server (new UIDVALIDITY): re-establish what is there, by content."""
+    known_uv, _ = state.folder(name)
+    if known_uv is None or name not in target.known_folders():
+        return
+    st = target.status(name)
+    if st.uidvalidity != known_uv:
+        revalidate_folder(target, state, name, st.uidvalidity)
+        state.set_folder(name, st.uidvalidity, st.uidnext)
+        scanner.forget_index(name)

@@ -1,0 +1,638 @@
+"""The IMAP target: the only module that imports imapclient.
+
+Everything the flows need from the server: connect + TLS + login with diagnoses, folder list and
+special-use roles, CREATE (only when absent), STATUS, quota, pipelined APPEND / MULTIAPPEND with
+APPENDUID parsing (imapclient does not parse it), and read-only lookups (EXAMINE + BODY.PEEK)
+for resume and verify. It never sends STORE, EXPUNGE, DELETE, MOVE or RENAME: the target only grows.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import ssl
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
+
+import imapclient
+from imapclient import exceptions as imap_exc
+
+from migrator.domain.config import TargetConfig
+from migrator.domain.errors import ConnectionLost, FolderRefused, MigratorError, TargetError
+from migrator.domain.identity import at_risk
+from migrator.domain.headers import message_id as parse_message_id
+from migrator.domain import providers
+from migrator.imap import auth
+from migrator.imap import diagnose
+from migrator.imap.wire import (
+    TAGGED,
+    AppendItem,
+    AppendOutcome,
+    CrashPoint,
+    FolderStatus,
+    PendingAppend,
+    Quota,
+    ServerMessage,
+    flag_list,
+    internaldate,
+    parse_uid_set,
+    quote,
+)
+from migrator.imap.trace import ProtocolTrace
+
+SPECIAL_USE = {  # RFC 6154 attribute (lower case) -> role
+    "\\sent": "sent",
+    "\\drafts": "drafts",
+    "\\trash": "trash",
+    "\\junk": "junk",
+    "\\archive": "archive",
+}
+
+class _Coalescer:
+    """Joins small pieces of a command into writes of about `chunk` bytes; a large piece (a big
+    message) is written as it is, not copied."""
+
+    def __init__(self, send: Callable[[bytes], None], chunk: int = 1 << 20) -> None:
+        self._send = send
+        self._chunk = chunk
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def add(self, data: bytes) -> None:
+        if len(data) >= self._chunk:
+            self.flush()
+            self._send(data)
+            return
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size >= self._chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._parts:
+            self._send(b"".join(self._parts))
+            self._parts.clear()
+            self._size = 0
+
+
+def server_words(error: str) -> str:
+    """What the server said, from an imapclient error: "create failed: [CANNOT] Mailbox name too
+    long (0.001 + 0.000 secs)." -> "[CANNOT] Mailbox name too long" (Dovecot's timing dropped)."""
+    text = re.sub(r"^[a-z ]+ (?:failed|command error):\s*", "", error.strip())
+    text = re.sub(r"^(?:BAD|NO)\s+", "", text)
+    text = re.sub(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)\.?$", "", text)
+    return text.strip() or error
+
+
+class ImapTarget:
+    """One authenticated connection. Use as a context manager."""
+
+    def __init__(self, cfg: TargetConfig, on_plaintext: Callable[[str], None] | None = None) -> None:
+        """`on_plaintext(line)` is called before a password or token is sent without TLS (only
+        ever with --insecure: imap:// to a server that offers no STARTTLS)."""
+        self.cfg = cfg
+        self.on_plaintext = on_plaintext
+        self.plaintext = False  # logged in over a connection without TLS
+        self._client: imapclient.IMAPClient | None = None
+        self.capabilities: frozenset[str] = frozenset()
+        self.delimiter = "/"
+        self.tls_version: str | None = None
+        self.tls_cipher: str | None = None
+        self.peer_cert: dict[str, str] | None = None  # subject, issuer, names, not_before, not_after
+        self.cert_verified = False
+        self.greeting = ""
+        self.login_method = ""  # "LOGIN (password)", "AUTHENTICATE XOAUTH2 (OAuth2 token)"
+        self.login_user = cfg.user  # the user name the server accepted
+        self.login_note = ""  # e.g. which user-name form iCloud accepted
+        self.trace: ProtocolTrace | None = None
+        self._tagn = 0
+        self._known: set[str] | None = None
+        self._crash = CrashPoint.from_env()
+        self._stash: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+        self._flag_lists: dict[frozenset[str], bytes] = {}  # a handful of distinct flag sets per run
+
+    # -- connection -------------------------------------------------------------------
+    GREETING_WAIT = 15.0  # seconds to wait for TCP connect + TLS handshake + greeting
+
+    def ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR
+        if self.cfg.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    def connect(self) -> ImapTarget:
+        """Connect, negotiate TLS, log in; every expected failure is a diagnosed TargetError (exit 3)."""
+        cfg = self.cfg
+        if cfg.trace and self.trace is None:
+            self.trace = ProtocolTrace.open(cfg.trace)
+            self.trace.add_secret(cfg.password.get_secret_value())
+        token = auth.access_token(cfg) if cfg.oauth2 else None
+        if self.trace:
+            self.trace.add_secret(token)
+        if self.trace:
+            self.trace.note(f"connecting to {cfg.host}:{cfg.port} ({'TLS' if cfg.implicit_tls else 'STARTTLS'})")
+        timeout = imapclient.SocketTimeout(connect=min(cfg.timeout, self.GREETING_WAIT), read=cfg.timeout)
+        try:
+            client = imapclient.IMAPClient(cfg.host, port=cfg.port, ssl=cfg.implicit_tls,
+                                           ssl_context=self.ssl_context(), timeout=timeout)
+        except (OSError, imaplib.IMAP4.error) as exc:  # ssl errors and timeouts are OSErrors
+            raise self._traced(diagnose.connect_error(exc, cfg)) from exc
+        client.normalise_times = False  # keep INTERNALDATE's zone: aware datetimes
+        self._client = client
+        self.greeting = (client.welcome or b"").decode("utf-8", "replace")
+        if self.trace:
+            self.trace.note(f"greeting: {self.greeting}")
+            self.trace.attach(client._imap)  # noqa: SLF001 - the imaplib object carries the wire
+        try:
+            if not cfg.implicit_tls:
+                self._starttls(client)
+            self._tls_info(client)
+            self._login(client, token)
+            client._cached_capabilities = None  # noqa: SLF001 - pre-login list: ask again after login
+            self.capabilities = frozenset(c.decode("ascii", "replace").upper() for c in client.capabilities())
+        except MigratorError as exc:
+            self._drop()
+            raise self._traced(exc) from None
+        except (OSError, imaplib.IMAP4.error) as exc:
+            self._drop()
+            raise self._traced(TargetError(f"{cfg.host}:{cfg.port} dropped the connection during login: {exc}",
+                                           hint="Try again later: the server may be limiting logins.")) from exc
+        self.delimiter = self._find_delimiter()
+        return self
+
+    def _traced(self, exc: MigratorError) -> MigratorError:
+        """Note a failure to connect in the trace (and close it: this connection is over)."""
+        if self.trace:
+            self.trace.note(f"error: {exc.message} | hint: {exc.hint}")
+            self.trace.close()
+            self.trace = None
+        return exc
+
+    def _drop(self) -> None:
+        """Close a half-open connection after a failed TLS negotiation or login (keeps the findings)."""
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+    def _tls_info(self, client: imapclient.IMAPClient) -> None:
+        tls = diagnose.tls_details(client.socket(), self.cfg.insecure)
+        if tls is not None:
+            self.tls_version, self.tls_cipher, self.cert_verified, cert = tls
+            self.peer_cert = cert.as_dict() if cert else None
+            if self.trace:
+                self.trace.note(f"{self.tls_version} {self.tls_cipher}; {cert.describe() if cert else 'no certificate'}")
+
+    def _starttls(self, client: imapclient.IMAPClient) -> None:
+        if b"STARTTLS" not in {c.upper() for c in client.capabilities()}:
+            if self.cfg.insecure:
+                self.plaintext = True
+                if self.on_plaintext is not None:
+                    self.on_plaintext(f"{self.cfg.host}:{self.cfg.port} offers no STARTTLS: the "
+                                      f"{'OAuth2 token' if self.cfg.oauth2 else 'password'} and the mail go over "
+                                      "the network WITHOUT encryption (TLS: none; allowed by --insecure)")
+                return
+            raise diagnose.no_starttls(self.cfg)
+        try:
+            client.starttls(self.ssl_context())
+        except ssl.SSLError as exc:
+            raise diagnose.connect_error(exc, self.cfg, starttls=True) from exc
+        except (OSError, imap_exc.IMAPClientError) as exc:
+            raise TargetError(f"STARTTLS with {self.cfg.host}:{self.cfg.port} failed: {exc}",
+                              hint=f"Try imaps://{self.cfg.user}@{self.cfg.host} (port 993).") from exc
+
+    def _login(self, client: imapclient.IMAPClient, token: str | None) -> None:
+        cfg = self.cfg
+        caps = {c.decode("ascii", "replace").upper() for c in client.capabilities()}
+        if token is not None:
+            self._login_oauth2(client, caps, token)
+            return
+        provider = providers.get(cfg.provider) if cfg.provider else None
+        if "LOGINDISABLED" in caps:
+            raise diagnose.login_error(cfg, "LOGINDISABLED", "password login refused here", provider, [cfg.user])
+        tried = [cfg.user] + (provider.user_alternatives(cfg.user) if provider else [])
+        password, failure = cfg.password.get_secret_value(), (None, "")  # type: tuple[str, tuple[str | None, str]]
+        for i, user in enumerate(tried):
+            plain = not (user + password).isascii()  # LOGIN goes as ASCII; SASL PLAIN carries UTF-8 (RFC 4616)
+            try:
+                client.plain_login(user, password) if plain else client.login(user, password)
+            except imap_exc.LoginError as exc:
+                code, text = diagnose.parse_response(str(exc))
+                failure = failure if i else (code, text)
+                if code in (None, "AUTHENTICATIONFAILED"):
+                    continue
+                tried = tried[: i + 1]
+                break
+            self.login_user, self.login_method = user, f"{'AUTHENTICATE PLAIN' if plain else 'LOGIN'} (password)"
+            if user != cfg.user:
+                self.login_note = (f"{provider.title if provider else cfg.host} accepted the user name {user!r}, "
+                                   f"not {cfg.user!r}: use --target with {user!r}")
+            return
+        raise diagnose.login_error(cfg, failure[0], failure[1], provider, tried)
+
+    def _login_oauth2(self, client: imapclient.IMAPClient, caps: set[str], token: str) -> None:
+        cfg = self.cfg
+        mech = auth.choose_mechanism(caps, cfg.host)
+        data = auth.payload(mech, cfg.user, token, cfg.host, cfg.port)
+        if self.trace:
+            for form in auth.redactions(data):
+                self.trace.add_secret(form)
+        responder = auth.SaslResponder(data)
+        try:  # not imapclient's oauth2_login: it answers the server's error challenge with the payload again
+            client._imap.authenticate(mech, responder)  # noqa: SLF001
+        except imaplib.IMAP4.abort:
+            raise  # the connection dropped: connect() reports it
+        except imaplib.IMAP4.error as exc:
+            code, text = diagnose.parse_response(str(exc))
+            provider = providers.get(cfg.provider) if cfg.provider else None
+            raise diagnose.oauth_error(cfg, mech, code, text, responder.error_detail(), provider) from exc
+        via = " from --oauth2-token-command" if cfg.oauth2_token_command else ""
+        self.login_method = f"AUTHENTICATE {mech} (OAuth2 access token{via})"
+
+    def server_id(self) -> dict[str, str]:
+        """The server's ID response (RFC 2971): name, version, vendor... ({} when not offered)."""
+        try:
+            raw = self.client.id_({"name": "migrate"}) if self.has("ID") else None
+        except (imap_exc.IMAPClientError, OSError):
+            raw = None
+        pairs = (raw.items() if isinstance(raw, dict) else raw) or ()
+        return {bytes(k).decode("utf-8", "replace").lower(): bytes(v).decode("utf-8", "replace") for k, v in pairs if v}
+
+    def _find_delimiter(self) -> str:
+        try:
+            for _flags, delim, _name in self.client.list_folders("", "INBOX"):
+                if delim:
+                    return delim.decode() if isinstance(delim, bytes) else str(delim)
+        except imap_exc.IMAPClientError:
+            pass
+        return "/"
+
+    @property
+    def client(self) -> imapclient.IMAPClient:
+        if self._client is None:
+            raise ConnectionLost("not connected")
+        return self._client
+
+    def close(self) -> None:
+        if self._client is None:
+            return
+        try:
+            self._client.logout()
+        except Exception:  # noqa: BLE001 - connection already gone: nothing to clean up
+            try:
+                self._client.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+        self._client = None
+        if self.trace is not None:
+            self.trace.close()
+            self.trace = None
+
+    def __enter__(self) -> ImapTarget:
+        return self.connect() if self._client is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def has(self, capability: str) -> bool:
+        return capability.upper() in self.capabilities
+
+    # -- folders ----------------------------------------------------------------------
+    def folders(self) -> dict[str, frozenset[str]]:
+        """{name: LIST attributes} for every folder."""
+        out: dict[str, frozenset[str]] = {}
+        try:
+            for flags, _delim, name in self.client.list_folders():
+                out[str(name)] = frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in flags)
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise ConnectionLost(str(exc)) from exc
+        return out
+
+    def known_folders(self) -> set[str]:
+        """Folder names on the server (listed once per connection, kept up to date by create_folder)."""
+        if self._known is None:
+            self._known = set(self.folders())
+        return self._known
+
+    def special_use(self, folders: dict[str, frozenset[str]] | None = None) -> dict[str, str]:
+        """{role: folder name} from RFC 6154 attributes."""
+        out: dict[str, str] = {}
+        for name, attrs in (folders if folders is not None else self.folders()).items():
+            for attr in attrs:
+                role = SPECIAL_USE.get(attr.lower())
+                if role and role not in out:
+                    out[role] = name
+        return out
+
+    def create_folder(self, name: str) -> None:
+        """CREATE + SUBSCRIBE; the caller checked that the folder is absent."""
+        try:
+            self.client.create_folder(name)
+        except imap_exc.IMAPClientError as exc:
+            if "ALREADYEXISTS" not in str(exc).upper():
+                words = server_words(str(exc))
+                raise FolderRefused(f"the server refuses to create folder {name!r}: {words}",
+                                    server_words=words) from exc
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise ConnectionLost(str(exc)) from exc
+        self.known_folders().add(name)
+        try:
+            self.client.subscribe_folder(name)
+        except imap_exc.IMAPClientError:
+            pass
+
+    def status(self, name: str) -> FolderStatus:
+        try:
+            st = self.client.folder_status(name, [b"UIDVALIDITY", b"UIDNEXT", b"MESSAGES"])
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise ConnectionLost(str(exc)) from exc
+        return FolderStatus(int(st[b"UIDVALIDITY"]), int(st[b"UIDNEXT"]), int(st[b"MESSAGES"]))
+
+    def quota(self, name: str = "INBOX") -> Quota | None:
+        """STORAGE of the quota root of `name` (RFC 9208; reported in KiB), or None when unlimited/unknown.
+
+        Parsed here: imapclient's get_quota_root fails on a QUOTAROOT with no root (no limit set).
+        """
+        if not self.has("QUOTA"):
+            return None
+        imap = self.client._imap  # noqa: SLF001 - GETQUOTAROOT parsed by hand, see docstring
+        try:
+            typ, _data = imap._simple_command("GETQUOTAROOT", quote(name).decode("ascii"))  # noqa: SLF001
+            _typ, quotas = imap._untagged_response(typ, [None], "QUOTA")  # noqa: SLF001
+        except (imaplib.IMAP4.error, OSError) as exc:
+            if isinstance(exc, (OSError, imaplib.IMAP4.abort)):
+                raise ConnectionLost(str(exc)) from exc
+            return None
+        if typ != "OK":
+            return None
+        for item in quotas or []:
+            if not isinstance(item, bytes):
+                continue
+            m = re.match(rb'^\s*("(?:[^"\\]|\\.)*"|\S+)\s*\((.*)\)', item)
+            if not m:
+                continue
+            root = m.group(1).strip(b'"').decode("utf-8", "replace")
+            res = re.search(rb"STORAGE\s+(\d+)\s+(\d+)", m.group(2), re.I)
+            if res:
+                return Quota(root=root, used=int(res.group(1)) * 1024, limit=int(res.group(2)) * 1024)
+        return None
+
+    def append_limit(self) -> int | None:
+        for cap in self.capabilities:
+            if cap.startswith("APPENDLIMIT="):
+                try:
+                    return int(cap.split("=", 1)[1])
+                except ValueError:
+                    return None
+        return None
+
+    # -- APPEND (raw, pipelined) ------------------------------------------------------
+    def _tag(self) -> bytes:
+        self._tagn += 1
+        return b"M%05d" % self._tagn
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.client._imap.send(data)  # noqa: SLF001 - imaplib's socket writer
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise ConnectionLost(f"connection lost while sending: {exc}") from exc
+
+    def _readline(self) -> bytes:
+        try:
+            line = self.client._imap.readline()  # noqa: SLF001
+        except (OSError, imaplib.IMAP4.abort, imaplib.IMAP4.error) as exc:
+            raise ConnectionLost(f"connection lost while reading: {exc}") from exc
+        if not line:
+            raise ConnectionLost("the server closed the connection")
+        if line.startswith(b"* BYE"):
+            raise ConnectionLost("server said BYE: " + line[5:].strip().decode("utf-8", "replace"))
+        return line.rstrip(b"\r\n")
+
+    def _literal(self, size: int, binary: bool = False) -> tuple[bytes, bool]:
+        """The literal prefix and whether it is non-synchronizing (RFC 7888). `binary`: a literal8
+        (`~{n}`, RFC 3516 section 4.4; RFC 7888 section 4 allows `~{n+}` with LITERAL+)."""
+        mark = b"~" if binary else b""
+        if self.has("LITERAL+") or (self.has("LITERAL-") and size <= 4096):
+            return mark + b"{%d+}\r\n" % size, True
+        return mark + b"{%d}\r\n" % size, False
+
+    def sends_literal8(self, wire: bytes) -> bool:
+        """Whether this message goes as a literal8: its bytes are at risk in a plain literal
+        (identity.at_risk: NUL) and the server offers BINARY (RFC 3516; MULTIAPPEND may mix
+        both kinds, RFC 3502)."""
+        return self.has("BINARY") and at_risk(wire) is not None
+
+    def _await_continuation(self, tag: bytes) -> tuple[bytes, ...] | None:
+        while True:
+            line = self._readline()
+            if line.startswith(b"+"):
+                return None
+            m = TAGGED.match(line)
+            if m and m.group("tag") == tag:
+                return (m.group("status"), m.group("code") or b"", m.group("text"))
+
+    def _await_tagged(self, tags: Sequence[bytes]) -> dict[bytes, tuple[bytes, bytes, bytes]]:
+        """Read until every tag in `tags` is answered; answers to other pipelined commands are kept."""
+        done = {t: self._stash.pop(t) for t in tags if t in self._stash}
+        pending = set(tags) - set(done)
+        while pending:
+            line = self._readline()
+            m = TAGGED.match(line)
+            if m and m.group("tag").startswith(b"M"):
+                reply = (m.group("status").upper(), m.group("code") or b"", m.group("text"))
+                if self._crash:
+                    self._crash.step("answered")
+                if m.group("tag") in pending:
+                    done[m.group("tag")] = reply
+                    pending.discard(m.group("tag"))
+                else:
+                    self._stash[m.group("tag")] = reply
+        return done
+
+    def _append_command(self, tag: bytes, folder: str, items: Sequence[AppendItem]) -> tuple[bytes, ...] | None:
+        """Send one APPEND (MULTIAPPEND when several items); returns an early tagged reply if refused.
+
+        With non-synchronizing literals the whole command goes out in few large writes: each
+        write is one TLS record run and one release of the GIL, so small writes per message
+        would leave the sending thread queueing for the GIL behind the reader."""
+        out = _Coalescer(self._send)
+        out.add(tag + b" APPEND " + quote(folder))
+        flag_lists = self._flag_lists
+        for item in items:
+            data = item.raw  # CRLF already (AppendItem's contract)
+            prefix, plus = self._literal(len(data), self.sends_literal8(data))
+            flags = flag_lists.get(item.flags)
+            if flags is None:
+                flags = flag_lists[item.flags] = flag_list(item.flags)
+            out.add(b" %s %s %s" % (flags, internaldate(item.date), prefix))
+            if not plus:
+                out.flush()
+                early = self._await_continuation(tag)
+                if early is not None:
+                    return early
+            out.add(data)
+        out.add(b"\r\n")
+        out.flush()
+        if self._crash:
+            self._crash.step("sent")
+        return None
+
+    @staticmethod
+    def _appenduid(code: str) -> tuple[int, list[int]] | None:
+        """(UIDVALIDITY, UIDs) from an APPENDUID response code (RFC 4315), None when absent or garbled."""
+        parts = code.split()
+        if not parts or parts[0].upper() != "APPENDUID":
+            return None
+        try:
+            return int(parts[1]), parse_uid_set(parts[2])
+        except (IndexError, ValueError):
+            return None
+
+    @classmethod
+    def _outcome(cls, reply: tuple[bytes, bytes, bytes], index: int = 0) -> AppendOutcome:
+        return cls._outcomes(reply, index + 1)[index]
+
+    @classmethod
+    def _outcomes(cls, reply: tuple[bytes, bytes, bytes], n: int) -> list[AppendOutcome]:
+        """The outcomes of the first `n` messages of an APPEND (a MULTIAPPEND answers for all of its
+        messages at once): the APPENDUID set is read once, not once per message."""
+        status, code, text = reply
+        code_s = code.decode("ascii", "replace")
+        text_s = text.decode("utf-8", "replace")
+        if status != b"OK":
+            failed = AppendOutcome(ok=False, code=code_s.split()[0].upper() if code_s else None,
+                                   text=f"{status.decode()} {('[' + code_s + '] ') if code_s else ''}{text_s}")
+            return [failed] * n
+        uid = cls._appenduid(code_s)
+        uids = uid[1] if uid else []
+        return [AppendOutcome(ok=True, uidvalidity=uid[0], uid=uids[i]) if uid and i < len(uids)
+                else AppendOutcome(ok=True, text=text_s) for i in range(n)]
+
+    def append_many(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
+        """Append every item; one outcome per item, in order (see send_append)."""
+        return self.collect_append(self.send_append(folder, items))
+
+    def send_append(self, folder: str, items: Sequence[AppendItem]) -> PendingAppend:
+        """Send the items without waiting for the answer, so that the next batch can follow at once
+        (pipelining; needs LITERAL+ or LITERAL-, otherwise this waits for each continuation).
+
+        Several items go as one MULTIAPPEND (RFC 3502) when the server offers it."""
+        if len(items) > 1 and self.has("MULTIAPPEND"):
+            tag = self._tag()
+            early = self._append_command(tag, folder, items)
+            return PendingAppend(folder, list(items), [tag], multi=True, early={tag: early} if early else {})
+        return self._send_singles(folder, items)
+
+    def _send_singles(self, folder: str, items: Sequence[AppendItem]) -> PendingAppend:
+        """One APPEND per item, pipelined."""
+        tags: list[bytes] = []
+        early_replies: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+        for item in items:
+            tag = self._tag()
+            tags.append(tag)
+            early = self._append_command(tag, folder, [item])
+            if early is not None:
+                early_replies[tag] = early  # type: ignore[assignment]
+        return PendingAppend(folder, list(items), tags, multi=False, early=early_replies)
+
+    def collect_append(self, pending: PendingAppend) -> list[AppendOutcome]:
+        """The outcomes of a sent batch. A MULTIAPPEND is atomic: when it fails for any reason but
+        quota, its items are appended again one by one, so that only the message the server really
+        refuses is reported as failed."""
+        if not pending.items:
+            return []
+        replies = dict(pending.early)
+        replies.update(self._await_tagged([t for t in pending.tags if t not in replies]))
+        if not pending.multi:
+            return [self._outcome(replies[t]) for t in pending.tags]
+        reply = replies[pending.tags[0]]
+        if reply[0] == b"OK":
+            return self._outcomes(reply, len(pending.items))
+        first = self._outcome(reply)
+        if first.code == "OVERQUOTA":
+            return [first] * len(pending.items)
+        return self._append_singles(pending.folder, pending.items)
+
+    def _append_singles(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
+        return self.collect_append(self._send_singles(folder, items))
+
+    # -- read-only lookups (EXAMINE, BODY.PEEK) ---------------------------------------------
+    def examine(self, folder: str) -> FolderStatus:
+        try:
+            info = self.client.select_folder(folder, readonly=True)
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise ConnectionLost(str(exc)) from exc
+        return FolderStatus(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT", 0)), int(info[b"EXISTS"]))
+
+    def index(self, folder: str, min_uid: int = 1, chunk: int = 2000) -> Iterator[ServerMessage]:
+        """UID, size and Message-ID of every message (UID >= min_uid), in chunks (memory bounded)."""
+        st = self.examine(folder)
+        if st.messages == 0:
+            return
+        uids = sorted(u for u in self._search_uids(min_uid) if u >= min_uid)
+        field = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+        for i in range(0, len(uids), chunk):
+            part = uids[i : i + chunk]
+            try:
+                data = self.client.fetch(part, [b"RFC822.SIZE", b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+            except (OSError, imaplib.IMAP4.abort) as exc:
+                raise ConnectionLost(str(exc)) from exc
+            for uid in part:
+                item = data.get(uid)
+                if item is None:
+                    continue
+                hdr = item.get(field) or b""
+                yield ServerMessage(uid=uid, size=int(item.get(b"RFC822.SIZE", 0)), message_id=parse_message_id(hdr))
+
+    def _search_uids(self, min_uid: int) -> list[int]:
+        try:
+            return list(self.client.search(["UID", f"{max(1, min_uid)}:*"]))
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise ConnectionLost(str(exc)) from exc
+
+    def fetch_messages(
+        self, uids: Sequence[int], *, body: bool = True, chunk: int = 200
+    ) -> Iterator[tuple[int, bytes, frozenset[str], datetime | None, int]]:
+        """(uid, raw, flags, internaldate, size) for UIDs of the folder last examined."""
+        items = [b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"] + ([b"BODY.PEEK[]"] if body else [])
+        for i in range(0, len(uids), chunk):
+            part = list(uids[i : i + chunk])
+            try:
+                data = self.client.fetch(part, items)
+            except (OSError, imaplib.IMAP4.abort) as exc:
+                raise ConnectionLost(str(exc)) from exc
+            for uid in part:
+                item = data.get(uid)
+                if item is None:
+                    continue
+                flags = frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in item.get(b"FLAGS", ()))
+                date = item.get(b"INTERNALDATE")
+                if isinstance(date, datetime) and date.tzinfo is None:
+                    date = date.replace(tzinfo=timezone.utc)
+                yield uid, item.get(b"BODY[]", b""), flags, date, int(item.get(b"RFC822.SIZE", 0))
+
+    def fetch_binary(self, uids: Sequence[int]) -> dict[int, bytes]:
+        """{uid: BINARY.PEEK[] bytes} (RFC 3516) for UIDs of the folder last examined ({} without
+        BINARY). Through imaplib, whose literal reader takes `~{n}` (imapclient's parser does not).
+        BINARY[] decodes encoded parts; a UID the server cannot decode ([PARSE]) is left out."""
+        out: dict[int, bytes] = {}
+        for uid in uids if self.has("BINARY") else ():  # one by one: a [PARSE] NO fails a whole FETCH
+            try:
+                typ, data = self.client._imap.uid("FETCH", str(uid), "(BINARY.PEEK[])")  # noqa: SLF001
+            except (OSError, imaplib.IMAP4.abort) as exc:
+                raise ConnectionLost(str(exc)) from exc
+            except imaplib.IMAP4.error:
+                continue
+            for part in data if typ == "OK" else ():
+                if isinstance(part, tuple) and re.search(rb"BINARY\[\] ~?\{\d+\}$", part[0]):  # one UID asked
+                    out[uid] = part[1]
+        return out
+
+    def noop(self) -> None:
+        try:
+            self.client.noop()
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise ConnectionLost(str(exc)) from exc

@@ -1,0 +1,86 @@
+"""The state file's own faults (part of the journal, migrator/state.py, which holds all the SQL).
+
+A state file on a read-only or full file system, one without permission, or one that is damaged
+(not SQLite, or PRAGMA quick_check fails) must end a command with one line and exit 5, never a
+traceback: `state_fault` is the one rule that names such a fault, and `Guarded` applies it to
+every statement the journal runs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from migrator.domain.errors import StateCorrupt, StateError, StateUnwritable
+
+
+_FILE_FAULTS = ("full", "readonly", "read-only", "unable to open", "disk i/o", "malformed", "not a database",
+                "encrypted", "integrity")
+
+
+def is_file_fault(exc: sqlite3.Error) -> bool:
+    """Whether an SQLite error is a fault of the file itself (full, read-only, unopenable,
+    damaged), not of a statement (a constraint, a column an older file lacks)."""
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
+        return False
+    low = str(exc).lower()
+    return any(w in low for w in _FILE_FAULTS)
+
+
+def state_fault(path: Path, exc: BaseException) -> StateError:
+    """The one rule that turns a fault of the state file itself into a StateError (exit 5, one line).
+
+    sqlite3.DatabaseError "malformed"/"not a database"/"encrypted" and a failed integrity check
+    mean a damaged journal (StateCorrupt); SQLITE_FULL, SQLITE_READONLY, SQLITE_CANTOPEN, an
+    I/O error or an OSError (EROFS, ENOSPC, EACCES) mean a file that cannot be written
+    (StateUnwritable). Anything else is a bug and is returned as is by the callers' re-raise."""
+    if isinstance(exc, StateError):
+        return exc
+    text = str(exc)
+    low = text.lower()
+    if isinstance(exc, OSError):
+        why = exc.strerror or text
+        return StateUnwritable(f"cannot write the state file {path}: {why}")
+    if any(w in low for w in ("malformed", "not a database", "encrypted", "integrity")):
+        return StateCorrupt(f"the state file {path} is damaged ({text})")
+    if "full" in low:
+        return StateUnwritable(f"the disk holding the state file {path} is full ({text})")
+    return StateUnwritable(f"cannot write the state file {path} ({text})")
+
+
+class Guarded:
+    """A sqlite3.Connection whose faults (disk full, read-only, damaged file) become StateErrors.
+
+    Every statement of State goes through here: one place for the rule, whatever the caller."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self._path = path
+        self._conn = conn
+
+    def _wrap(self, fn, *args):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args)
+        except sqlite3.DatabaseError as exc:
+            if not is_file_fault(exc):  # a constraint, "no such column" on an older file: the caller's
+                raise
+            raise state_fault(self._path, exc) from exc
+
+    def execute(self, sql: str, args: Iterable[object] = ()) -> sqlite3.Cursor:
+        return self._wrap(self._conn.execute, sql, args)  # type: ignore[no-any-return]
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[object]]) -> sqlite3.Cursor:
+        return self._wrap(self._conn.executemany, sql, rows)  # type: ignore[no-any-return]
+
+    def executescript(self, sql: str) -> sqlite3.Cursor:
+        return self._wrap(self._conn.executescript, sql)  # type: ignore[no-any-return]
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        except sqlite3.Error:  # a checkpoint on a full disk: what is committed is in the WAL
+            pass

@@ -1,0 +1,250 @@
+"""(pure) Pictures of a plan: mail volume by year against the quota, in the terminal and in a
+self-contained HTML report (inline CSS and SVG: it opens without network access, no scripts).
+
+The picture answers "if I keep mail from year Y on, does it fit?": per year, newest first, a bar
+as long as everything to upload from that year on, the free space as a line across the bars,
+and the suggested `--since` cut-off marked on its year.
+"""
+
+from __future__ import annotations
+
+import os
+
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from migrator.domain import safefile
+from migrator.flows.quota import human, quota_lines
+from migrator.domain.models import Plan
+
+GLYPHS = {True: ("█", "░", "│", "✂"), False: ("#", ".", "|", "<")}
+
+
+def _rows(plan: Plan) -> list[tuple[str, int, int, int, int]]:
+    """(year, messages, bytes, upload bytes of the year, upload bytes from that year on), newest first."""
+    years = sorted(set(plan.by_year) | set(plan.upload_by_year), reverse=True)
+    out = []
+    running = 0
+    for y in years:
+        n, b = (plan.by_year.get(y) or [0, 0])[:2]
+        up = (plan.upload_by_year.get(y) or [0, 0])[1]
+        running += up
+        out.append((y, n, b, up, running))
+    return out
+
+
+def year_chart(plan: Plan, width: int = 40, unicode: bool = True) -> str:
+    """The terminal picture; empty when there is no mail to show."""
+    rows = _rows(plan)
+    if not rows:
+        return ""
+    full, newer, line, cut = GLYPHS[unicode]
+    q = plan.quota
+    free = q.free if q.free is not None and q.free >= 0 else None
+    total = rows[-1][4]
+    scale = max(total, free or 0, 1) / width
+    mark = round(free / scale) if free is not None else None
+    cut_year = q.suggested_since[:4] if q.suggested_since and q.fits is not True else None
+    table = [("year", "messages", "size", "to upload", "")]
+    for y, n, b, up, running in rows:
+        end = round(running / scale)
+        start = round((running - up) / scale)
+        cells = [newer if i < start else full for i in range(end)]
+        if mark is not None:
+            cells += [" "] * (mark + 1 - len(cells))
+            cells[mark] = line
+        bar = "".join(cells).rstrip()
+        if cut_year == y:
+            bar += f" {cut} --since {q.suggested_since}"
+        table.append((y, f"{n:,}", human(b), human(up), bar))
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    lines = []
+    legend = (f"Mail by year, newest first. Bar: what goes up if you keep mail from that year on "
+              f"({full} that year, {newer} newer years)")
+    if free is not None:
+        legend += f"; {line} the free space ({human(free)})"
+    lines.append(legend + ".")
+    for r in table:
+        lines.append("  ".join([r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in (1, 2, 3)] + [r[4]])
+                     .rstrip())
+    return "\n".join(lines)
+
+
+# -- HTML -----------------------------------------------------------------------------------
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans CJK JP",sans-serif;
+margin:2em auto;max-width:1100px;color:#1d2330;padding:0 1em}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #dde}
+.meta{color:#667}.verdict{padding:.8em 1em;border-radius:6px;margin:1em 0}
+.fits{background:#e8f6ec;border:1px solid #8c8}.nofit{background:#fdecea;border:1px solid #d88}
+.unknown{background:#f3f4f7;border:1px solid #ccd}
+table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .6em;border-bottom:1px solid #eef;text-align:left}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:600;border-top:2px solid #ccd}
+svg{max-width:100%;height:auto}svg text{font:12px system-ui,sans-serif;fill:#334}
+.legend span{display:inline-block;width:.9em;height:.9em;vertical-align:middle;margin:0 .3em 0 1em}
+code{background:#f3f4f7;padding:0 .3em;border-radius:3px}
+"""
+C_UP, C_SCOPE, C_NEWER, C_QUOTA, C_CUT = "#3b6fd8", "#c9d3e6", "#9fb6e8", "#d33", "#e08a00"
+
+
+def _svg_years(plan: Plan) -> str:
+    """Bars per year (chronological): bytes in scope, the part to upload in front."""
+    years = sorted(set(plan.by_year) | set(plan.upload_by_year))
+    if not years:
+        return ""
+    w, h, left, bottom, top = 900, 260, 70, 30, 20
+    bw = (w - left - 10) / len(years)
+    peak = max(max((plan.by_year.get(y) or [0, 0])[1], (plan.upload_by_year.get(y) or [0, 0])[1]) for y in years) or 1
+    ys = (h - bottom - top) / peak
+    parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="mail volume by year">']
+    parts.append(_gridlines(peak, ys, w, h, left, bottom))
+    for i, yr in enumerate(years):
+        n, b = (plan.by_year.get(yr) or [0, 0])[:2]
+        un, ub = (plan.upload_by_year.get(yr) or [0, 0])[:2]
+        x = left + i * bw + bw * 0.1
+        bwid = bw * 0.8
+        tip = escape(f"{yr}: {n:,} messages, {human(b)} in scope; {un:,} messages, {human(ub)} to upload")
+        parts.append(f'<g><title>{tip}</title>'
+                     f'<rect x="{x:.1f}" y="{h - bottom - b * ys:.1f}" width="{bwid:.1f}" height="{b * ys:.1f}" '
+                     f'fill="{C_SCOPE}"/>'
+                     f'<rect x="{x:.1f}" y="{h - bottom - ub * ys:.1f}" width="{bwid:.1f}" height="{ub * ys:.1f}" '
+                     f'fill="{C_UP}"/></g>')
+        if len(years) <= 30 or i % max(1, len(years) // 15) == 0:
+            parts.append(f'<text x="{x + bwid / 2:.1f}" y="{h - bottom + 16}" text-anchor="middle">{escape(yr)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _gridlines(peak: float, ys: float, w: int, h: int, left: int, bottom: int) -> str:
+    """Five horizontal lines with their byte values, shared by both charts."""
+    out = []
+    for i in range(5):
+        v = peak * i / 4
+        y = h - bottom - v * ys
+        out.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef"/>'
+                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(human(int(v)))}</text>')
+    return "".join(out)
+
+
+def _svg_cutoff(plan: Plan) -> str:
+    """Upload needed when keeping mail from each year on (newest on the left), the free space as
+    a horizontal line, the suggested cut-off as a marker."""
+    rows = _rows(plan)
+    if not rows:
+        return ""
+    q = plan.quota
+    free = q.free if q.free is not None and q.free >= 0 else None
+    w, h, left, bottom, top = 900, 260, 70, 30, 24
+    bw = (w - left - 10) / len(rows)
+    peak = max([r[4] for r in rows] + [free or 0, 1])
+    ys = (h - bottom - top) / peak
+    parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="upload needed by cut-off year">']
+    parts.append(_gridlines(peak, ys, w, h, left, bottom))
+    cut_year = q.suggested_since[:4] if q.suggested_since and q.fits is not True else None
+    for i, (yr, _n, _b, up, running) in enumerate(rows):
+        x = left + i * bw + bw * 0.1
+        bwid = bw * 0.8
+        over = free is not None and running > free
+        tip = escape(f"keep mail from {yr} on: {human(running)} to upload" + (" (does not fit)" if over else ""))
+        parts.append(f'<g><title>{tip}</title>'
+                     f'<rect x="{x:.1f}" y="{h - bottom - running * ys:.1f}" width="{bwid:.1f}" '
+                     f'height="{(running - up) * ys:.1f}" fill="{C_NEWER}"/>'
+                     f'<rect x="{x:.1f}" y="{h - bottom - up * ys:.1f}" width="{bwid:.1f}" height="{up * ys:.1f}" '
+                     f'fill="{C_UP}"/></g>')
+        if len(rows) <= 30 or i % max(1, len(rows) // 15) == 0:
+            parts.append(f'<text x="{x + bwid / 2:.1f}" y="{h - bottom + 16}" text-anchor="middle">{escape(yr)}</text>')
+        if yr == cut_year:
+            parts.append(f'<line x1="{x + bwid + bw * 0.1:.1f}" x2="{x + bwid + bw * 0.1:.1f}" y1="{top - 10}" '
+                         f'y2="{h - bottom}" stroke="{C_CUT}" stroke-width="2"/>'
+                         f'<text x="{x + bwid + bw * 0.1 - 4:.1f}" y="{top - 12}" text-anchor="end" '
+                         f'style="fill:{C_CUT}">--since {escape(q.suggested_since or "")}</text>')
+    if free is not None:
+        y = h - bottom - free * ys
+        parts.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="{C_QUOTA}" '
+                     f'stroke-width="2" stroke-dasharray="6 4"/>'
+                     f'<text x="{left + 6}" y="{y - 5:.1f}" style="fill:{C_QUOTA}">'
+                     f'free space {escape(human(free))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int], total: bool = False) -> str:
+    head = "".join(f'<th class="n">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
+                   for i, h in enumerate(headers))
+    body = []
+    for k, r in enumerate(rows):
+        cls = ' class="total"' if total and k == len(rows) - 1 else ""
+        body.append(f"<tr{cls}>" + "".join(f'<td class="n">{escape(c)}</td>' if i in numeric else
+                                           f"<td>{escape(c)}</td>" for i, c in enumerate(r)) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _kept_table(kept: dict[str, object]) -> str:
+    folders: dict[str, dict[str, Any]] = kept.get("folders") or {}  # type: ignore[assignment]
+    rows = [[name, f"{int(k.get('messages', 0)):,}", human(int(k.get('bytes', 0))),
+             str(k.get("oldest") or ""), str(k.get("newest") or "")]
+            for name, k in folders.items()]
+    return _table(["source folder", "messages", "size", "from", "to"], rows, {1, 2}) if rows else ""
+
+
+def html_report(plan: Plan, generated: datetime | None = None) -> str:
+    when = (generated or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    q = plan.quota
+    cls = "fits" if q.fits else "nofit" if q.fits is False else "unknown"
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>Migration plan: {escape(plan.target)}</title><style>{CSS}</style></head><body>",
+           "<h1>Migration plan</h1>",
+           f'<p class="meta">{escape(plan.target)} · {escape(when)} · a dry run: nothing was written</p>',
+           f'<div class="verdict {cls}">' + "<br>".join(escape(s) for s in quota_lines(q)) + "</div>"]
+    if plan.by_year or plan.upload_by_year:
+        out += ["<h2>Mail by year</h2>",
+                f'<p class="legend"><span style="background:{C_SCOPE}"></span>in scope'
+                f'<span style="background:{C_UP}"></span>to upload</p>', _svg_years(plan),
+                "<h2>If you keep mail from a year on</h2>",
+                f'<p class="legend"><span style="background:{C_UP}"></span>that year'
+                f'<span style="background:{C_NEWER}"></span>newer years'
+                + (f'<span style="background:{C_QUOTA}"></span>free space' if q.free is not None else "")
+                + (f'<span style="background:{C_CUT}"></span>suggested cut-off' if q.suggested_since else "")
+                + "</p>", _svg_cutoff(plan)]
+    if q.options:
+        rows = [[o.flags, o.what, human(o.needed), "yes" if o.fits else "no" if o.fits is False else "?",
+                 f"{o.kept_messages:,}", human(o.kept_bytes)] for o in q.options]
+        out += ["<h2>Ways to make it fit</h2>",
+                _table(["add to the command", "what it does", "upload", "fits", "stay local", "size"], rows,
+                       {2, 4, 5})]
+    if q.suggested_kept_local:
+        out += [f"<h2>What stays on this computer with --since {escape(q.suggested_since or '')}</h2>",
+                _kept_table(q.suggested_kept_local)]
+    t = plan.totals
+    rows = [[f.source, f.target, f"{f.messages:,}", human(f.bytes), f"{f.to_upload:,}", human(f.upload_bytes),
+             f"{f.already:,}", f"{f.duplicates:,}", f"{f.filtered:,}",
+             ", ".join(f"{n} {why}" for why, n in f.skipped.items()) + (f" {f.unreadable} unreadable"
+                                                                         if f.unreadable else "")]
+            for f in plan.folders]
+    rows.append(["total", "", f"{t.messages:,}", human(t.bytes), f"{t.to_upload:,}", human(t.upload_bytes),
+                 f"{t.already:,}", f"{t.duplicates:,}", f"{t.filtered:,}", f"{t.skipped:,} skipped"])
+    out += ["<h2>Folders</h2>", _table(["source folder", "target folder", "messages", "size", "to upload",
+                                        "upload size", "already there", "duplicates", "filtered", "skipped"],
+                                       rows, {2, 3, 4, 5, 6, 7, 8}, total=True)]
+    if plan.kept_local:
+        out += ["<h2>Kept local by the filters</h2>", _kept_table(plan.kept_local)]
+    if plan.too_big:
+        rows = [[m.folder, m.locator, m.subject, m.date, human(m.size)] for m in plan.too_big]
+        out += [f"<h2>Too large for the server (over {escape(human(plan.max_message_bytes))})</h2>",
+                _table(["folder", "where", "subject", "date", "size"], rows, {4})]
+    if plan.warnings:
+        out += ["<h2>Notes</h2><ul>" + "".join(f"<li>{escape(w)}</li>" for w in plan.warnings) + "</ul>"]
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report(plan: Plan, path: Path) -> None:
+    """Write the report next to its final name, then rename: never a half-written file."""
+    tmp = path.with_name(path.name + ".part")
+    fd = safefile.open_fd(tmp)  # private (it names folders and senders); never through a planted link
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(html_report(plan))
+    tmp.replace(path)

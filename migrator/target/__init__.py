@@ -1,1 +1,0 @@
-"""The IMAP target (imap.py) and pure diagnosis helpers (diagnose.py)."""
