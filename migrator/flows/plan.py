@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime, timezone
 from email.header import decode_header, make_header
-from typing import Any
+from typing import Any, TypeVar
 
 from migrator.flows import quota as diet
-from migrator.domain.errors import ConnectionLost
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, folder_role, map_stores
 from migrator.domain.identity import as_read_back, at_risk, fingerprint, to_crlf
@@ -28,10 +27,13 @@ from migrator.domain.headers import Headers, header_value, message_id
 from migrator.domain.dates import FALLBACK_SOURCE
 from migrator.flows.server_index import ServerIndex, build_index  # noqa: F401 - re-exported
 from migrator.journal.state import Row, State
-from migrator.imap.client import ImapTarget
+from migrator.flows.retry import retrying
+from migrator.flows.server import Server
 
 QUOTA_MARGIN = 0.05  # keep 5% of the quota free: servers count a little more than the raw bytes
 HASH_CHUNK = 20  # server bodies fetched per round trip when matching by content (memory: 20 messages)
+SCAN_RECONNECTS = 3  # a dropped connection re-opened this often per lookup (run only)
+T = TypeVar("T")
 MAX_QUOTA_LOOKUPS = 50  # GETQUOTAROOT round trips per plan; further folders are taken to share INBOX's root
 
 UPLOAD, ALREADY, DUPLICATE, SKIPPED, FILTERED, UNREADABLE = (
@@ -100,8 +102,8 @@ class Scanner:
     """Classifies every source message once per pass; shared by plan, run and verify."""
 
     def __init__(self, sources: list[Source], layout: TargetLayout, scope: Scope, state: State,
-                 target: ImapTarget | None, use_settled: bool = False,
-                 reconnect: Callable[[], ImapTarget] | None = None) -> None:
+                 target: Server | None, use_settled: bool = False,
+                 reconnect: Callable[[], Server] | None = None) -> None:
         self.sources = sources
         self.layout = layout
         self.scope = scope
@@ -200,17 +202,17 @@ class Scanner:
 
     def server_index(self, folder: str) -> ServerIndex:
         if folder not in self._indexes:
-            for attempt in range(4):
-                try:
-                    self._indexes[folder] = (
-                        build_index(self.target, folder, self.state) if self.target is not None else ServerIndex()
-                    )
-                    break
-                except ConnectionLost:
-                    if self.reconnect is None or attempt == 3:
-                        raise
-                    self.target = self.reconnect()
+            self._indexes[folder] = self.on_server(
+                lambda t: build_index(t, folder, self.state) if t is not None else ServerIndex())
         return self._indexes[folder]
+
+    def on_server(self, fn: Callable[[Server | None], T]) -> T:
+        """`fn(self.target)`, on a fresh connection after a drop when the run gave a `reconnect`
+        (flows/retry.py: at most SCAN_RECONNECTS times); plan and verify raise ConnectionLost."""
+        def again() -> None:
+            assert self.reconnect is not None
+            self.target = self.reconnect()
+        return retrying(fn, lambda: self.target, again if self.reconnect is not None else None, SCAN_RECONNECTS)
 
     def _hash_server(self, folder: str, uids: list[int]) -> list[tuple[int, str]]:
         """(uid, fingerprint) of server messages of `folder` (BODY.PEEK[], a few at a time: only
@@ -218,17 +220,7 @@ class Scanner:
         out: list[tuple[int, str]] = []
         for i in range(0, len(uids), HASH_CHUNK):
             part = uids[i:i + HASH_CHUNK]
-            for attempt in range(4):
-                try:
-                    assert self.target is not None
-                    self.target.examine(folder)  # the connection may have selected another folder since
-                    out.extend((uid, fingerprint(to_crlf(raw)))
-                               for uid, raw, _f, _d, _s in self.target.fetch_messages(part, body=True, chunk=len(part)))
-                    break
-                except ConnectionLost:
-                    if self.reconnect is None or attempt == 3:
-                        raise
-                    self.target = self.reconnect()
+            out.extend(self.on_server(lambda t: _hashes(t, folder, part)))
         return out
 
     def found_on_server(self, target: str, mid: str | None, fp: str, size: int, read_back: str | None = None) -> bool:
@@ -543,7 +535,7 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
     plan.upload_by_year = dict(sorted(plan.upload_by_year.items()))
     plan.too_big = acc.too_big
     needed = plan.totals.upload_bytes - acc.too_big_bytes
-    plan.quota = _reconnecting(scanner, lambda target: quota_verdict(target, needed, acc, limits))
+    plan.quota = scanner.on_server(lambda target: quota_verdict(target, needed, acc, limits))
     if plan.max_message_bytes:
         n = sum(f.too_big for f in plan.folders)
         source = "APPENDLIMIT" if plan.max_message_bytes == append_limit else "the provider's limit"
@@ -574,20 +566,16 @@ def totals(folders: list[FolderPlan]) -> Totals:
     return t
 
 
-def _reconnecting(scanner: Scanner, ask: Callable[[ImapTarget | None], QuotaInfo]) -> QuotaInfo:
-    """Ask the server again on a fresh connection when it dropped (run passes a reconnect)."""
-    for attempt in range(4):
-        try:
-            return ask(scanner.target)
-        except ConnectionLost:
-            reconnect = getattr(scanner, "reconnect", None)
-            if reconnect is None or attempt == 3:
-                raise
-            scanner.target = reconnect()
-    raise AssertionError("unreachable")
+def _hashes(target: Server | None, folder: str, uids: list[int]) -> list[tuple[int, str]]:
+    """(uid, identity.fingerprint) of these server messages of `folder` (EXAMINEd again: the
+    connection may have selected another folder since)."""
+    assert target is not None
+    target.examine(folder)
+    return [(uid, fingerprint(to_crlf(raw)))
+            for uid, raw, _f, _d, _s in target.fetch_messages(uids, body=True, chunk=len(uids))]
 
 
-def quota_verdict(target: ImapTarget | None, needed: int, acc: _Acc, limits: diet.Limits | None = None) -> QuotaInfo:
+def quota_verdict(target: Server | None, needed: int, acc: _Acc, limits: diet.Limits | None = None) -> QuotaInfo:
     """Does the upload fit? Per quota root: limit minus QUOTA_MARGIN minus used, against the
     candidates whose target folder lies under it (see diet.verdict)."""
     return diet.verdict(target, needed, acc, limits, margin=QUOTA_MARGIN, max_lookups=MAX_QUOTA_LOOKUPS)

@@ -9,11 +9,11 @@ from collections import defaultdict
 
 from migrator.domain.identity import NUL_READ_BACK, fingerprint, to_crlf
 from migrator.journal.state import State
-from migrator.imap.client import ImapTarget
+from migrator.flows.server import Server
 from migrator.flows.verify import size_chunks
 
 
-def _hash_candidates(target: ImapTarget, uids: list[int], sizes: dict[int, int]) -> dict[str, list[int]]:
+def _hash_candidates(target: Server, uids: list[int], sizes: dict[int, int]) -> dict[str, list[int]]:
     """{fingerprint: UIDs} of what the server holds (the folder last examined); bodies fetched in
     groups bounded in bytes (`sizes`: RFC822.SIZE by UID), so that a few big messages are not in
     memory at once. A message whose BODY[] shows 0x80 (where a stored NUL reads back,
@@ -49,7 +49,7 @@ def _take(by_fp: dict[str, list[int]], fps: tuple[str | None, ...], claimed: set
     return None
 
 
-def resolve_intents(target: ImapTarget, state: State, folder: str,
+def resolve_intents(target: Server, state: State, folder: str,
                     only: set[str] | None = None) -> tuple[int, int]:
     """Mark intents whose message reached the server as done, re-queue the others.
 
@@ -85,7 +85,7 @@ def resolve_intents(target: ImapTarget, state: State, folder: str,
     return len(done), len(requeue)
 
 
-def revalidate_folder(target: ImapTarget, state: State, folder: str, uidvalidity: int) -> tuple[int, int]:
+def revalidate_folder(target: Server, state: State, folder: str, uidvalidity: int) -> tuple[int, int]:
     """UIDVALIDITY changed: our UIDs mean nothing now. Find each done message again by
     Message-ID + size (by content when it has no Message-ID); mark the rest missing so the
     next pass uploads them. Returns (found, missing)."""

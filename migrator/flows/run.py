@@ -57,7 +57,8 @@ from migrator.flows.plan import (
 from migrator.flows.quarantine import Quarantine
 from migrator.flows.resolve import resolve_intents, revalidate_folder
 from migrator.journal.state import State
-from migrator.imap.client import ImapTarget
+from migrator.flows.server import Server
+from migrator.flows.retry import RetryPolicy, default_backoff, retrying
 from migrator.flows.upload import Uploader
 
 
@@ -72,7 +73,7 @@ class RunOptions:
     exact_plan: bool = False  # always read everything once before uploading (else only when quota is tight)
     ignore_quota: bool = False
     max_reconnects: int = 6  # with the backoff below: about 30 s of trying before giving up
-    backoff: Callable[[int], float] = lambda attempt: min(30.0, 0.5 * 2**attempt)
+    backoff: Callable[[int], float] = default_backoff  # seconds before reconnect attempt n (0-based)
     stop_requested: Callable[[], bool] = lambda: False
     on_plan: Callable[[Plan], None] | None = None
     on_scan: Callable[[int], None] | None = None
@@ -80,11 +81,15 @@ class RunOptions:
     limits: Limits | None = None  # the provider's published limits (max message size, daily cap, size)
     pacer: DailyPacer | None = None  # the daily upload cap: waits for the next window when it is used up
 
+    def policy(self) -> RetryPolicy:
+        """The reconnect policy of this run (flows/retry.py): max_reconnects tries, `backoff` between."""
+        return RetryPolicy(attempts=self.max_reconnects, backoff=self.backoff)
+
 
 class Session:
     """A target connection that can be re-established after a drop."""
 
-    def __init__(self, connect: Callable[[], ImapTarget], opts: RunOptions, stats: RunStats) -> None:
+    def __init__(self, connect: Callable[[], Server], opts: RunOptions, stats: RunStats) -> None:
         self._raw_connect = connect
         self.opts = opts
         self.stats = stats
@@ -92,7 +97,7 @@ class Session:
         self._refused: MigratorError | None = None
         self.target = self._connect()
 
-    def _connect(self) -> ImapTarget:
+    def _connect(self) -> Server:
         """Every connection of the run (main and upload workers) is opened here, one at a time.
 
         Once the server has refused the credentials (errors.login_refused), no connection is
@@ -114,51 +119,38 @@ class Session:
                 self._refused = exc
                 raise exc from None
 
-    def retry(self, fn: Callable[[ImapTarget], T]) -> T:
-        """Run `fn` on the main connection, reconnecting when it drops."""
-        for _ in range(self.opts.max_reconnects):
-            try:
-                return fn(self.target)
-            except ConnectionLost:
-                self.reconnect()
-        return fn(self.target)
+    def retry(self, fn: Callable[[Server], T]) -> T:
+        """Run `fn` on the main connection, reconnecting when it drops (flows/retry.py's policy)."""
+        return retrying(fn, lambda: self.target, self.reconnect, self.opts.max_reconnects)
 
-    def connect_new(self) -> ImapTarget:
+    def connect_new(self) -> Server:
         """Another connection with the same settings (for upload workers)."""
         return self._connect()
 
-    def reconnect(self) -> ImapTarget:
+    def reconnect(self) -> Server:
+        """Replace the main connection (after a drop, or an idle wait): the policy's back-off
+        between tries; a refused login is raised at once; TargetError (exit 3) after ~30 s."""
         try:
             self.target.close()
         except Exception:  # noqa: BLE001 - the old connection is gone anyway
             pass
-        last: Exception | None = None
-        for attempt in range(self.opts.max_reconnects):
-            time.sleep(self.opts.backoff(attempt))
-            try:
-                self.target = self._connect()
-                self.stats.reconnects += 1
-                return self.target
-            except (TargetError, ConnectionLost) as exc:
-                if login_refused(exc):
-                    raise  # the password was changed or revoked: trying again would only lock the account
-                last = exc
-        raise TargetError(f"lost the connection and could not reconnect: {last}",
-                          hint="Run the same command again when the server is reachable; nothing is lost.")
+        self.target = self.opts.policy().reconnect(self._connect)
+        self.stats.reconnects += 1
+        return self.target
 
 
-def layout_of(target: ImapTarget) -> TargetLayout:
+def layout_of(target: Server) -> TargetLayout:
     folders = target.folders()
     return TargetLayout(delimiter=target.delimiter, special=target.special_use(folders),
                         existing=frozenset(folders))
 
 
-def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scope, opts: RunOptions,
+def execute(sources: list, connect: Callable[[], Server], state: State, scope, opts: RunOptions,
             quarantine_dir: Path) -> RunStats:
     started = time.monotonic()
     stats = RunStats(target="", state=str(state.path))
     session = Session(connect, opts, stats)
-    stats.target = session.target.cfg.url
+    stats.target = session.target.url
     quarantine = Quarantine(quarantine_dir)
     for folder in state.intent_targets():
         stats.recovered_intents += session.retry(lambda t: resolve_intents(t, state, folder))[0]
@@ -178,7 +170,7 @@ def execute(sources: list, connect: Callable[[], ImapTarget], state: State, scop
     uploader = Uploader(
         connect=session.connect_new, main=lambda: session.target, reconnect_main=session.reconnect, state=state,
         stats=stats, quarantine=quarantine, connections=opts.connections, batch_count=opts.batch_count,
-        batch_bytes=opts.batch_bytes, max_attempts=opts.max_reconnects, backoff=opts.backoff,
+        batch_bytes=opts.batch_bytes, policy=opts.policy(),
         on_upload=opts.on_upload, binary=session.target.has("BINARY"),
     )
     # --ignore-quota on a plan that does not fit: the newest mail first, by whole UTC days. The
@@ -397,7 +389,7 @@ def _count_unchanged(frun: FolderRun, fp: FolderPlan, stats: RunStats) -> None:
     stats.filtered += frun.filtered
 
 
-def _create_folder(name: str, target: ImapTarget, claimed: frozenset[str] = frozenset()) -> str:
+def _create_folder(name: str, target: Server, claimed: frozenset[str] = frozenset()) -> str:
     """Create the folder when absent; when the server refuses the name, a safe spelling of it that
     is no other source folder's target (`claimed`: their folders.collision_key)."""
     if name in target.known_folders():
@@ -419,14 +411,14 @@ def _create_folder(name: str, target: ImapTarget, claimed: frozenset[str] = froz
         raise first
 
 
-def _open_folder(name: str, target: ImapTarget, state: State) -> int:
+def _open_folder(name: str, target: Server, state: State) -> int:
     """The folder's UIDNEXT (noted with each intent); _create_folder made sure it exists."""
     st = target.status(name)
     state.set_folder(name, st.uidvalidity, st.uidnext)
     return st.uidnext
 
 
-def _check_uidvalidity(name: str, target: ImapTarget, state: State, scanner: Scanner) -> None:
+def _check_uidvalidity(name: str, target: Server, state: State, scanner: Scanner) -> None:
     """A folder recreated on the server (new UIDVALIDITY): re-establish what is there, by content."""
     known_uv, _ = state.folder(name)
     if known_uv is None or name not in target.known_folders():

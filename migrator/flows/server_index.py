@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from migrator.journal.state import State
-from migrator.imap.client import ImapTarget
+from migrator.flows.server import Server
 
 
 @dataclass
@@ -55,7 +55,7 @@ class ServerIndex:
         return True
 
 
-def build_index(target: ImapTarget, folder: str, state: State) -> ServerIndex:
+def build_index(target: Server, folder: str, state: State) -> ServerIndex:
     idx = ServerIndex()
     if folder not in target.known_folders():
         return idx

@@ -11,24 +11,22 @@ from __future__ import annotations
 import queue
 from array import array
 from collections import deque
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from migrator.domain.errors import ConnectionLost, TargetError, login_refused
+from migrator.domain.errors import TargetError, login_refused
 from migrator.domain.identity import as_read_back, at_risk, fingerprint
 from migrator.domain.models import FolderRun, RunStats
 from migrator.flows.plan import Scanned, subject_of_scanned
 from migrator.flows.quarantine import Quarantine
 from migrator.flows.resolve import resolve_intents
+from migrator.flows.retry import DROPS, GIVE_UP_HINT, RetryPolicy, pushback_delay, transient
 from migrator.journal.state import Intent, State
-from migrator.imap.client import AppendItem, AppendOutcome, ImapTarget, PendingAppend
+from migrator.flows.server import AppendItem, AppendOutcome, PendingAppend, Server
 from migrator.imap.wire import invalid_flags, keywords, system_flags
 
-TRANSIENT_CODES = {"UNAVAILABLE", "INUSE", "SERVERBUG"}
-_BACKOFF_HINT = re.compile(r"backoff time[:\s]+(\d+)\s*(ms|milliseconds|s|seconds)?", re.I)
 
 
 @dataclass
@@ -96,28 +94,13 @@ class Throttle:
             self._cond.notify_all()
 
 
-def pushback_delay(outcomes: list[AppendOutcome], attempt: int) -> float | None:
-    """Seconds to wait when the server throttles (NO [UNAVAILABLE], a suggested backoff), else None."""
-    for out in outcomes:
-        if out.ok:
-            continue
-        m = _BACKOFF_HINT.search(out.text)
-        if m:
-            value = float(m.group(1))
-            return value / 1000 if (m.group(2) or "ms").lower().startswith("m") else value
-        if out.code in TRANSIENT_CODES:
-            return min(60.0, 2.0 * 2**attempt)
-    return None
-
-
 class Workers:
     """N sender threads, each with a connection of its own (opened lazily, re-opened after a drop)."""
 
-    def __init__(self, connect: Callable[[], ImapTarget], n: int, backoff: Callable[[int], float],
-                 depth: int = 2) -> None:
+    def __init__(self, connect: Callable[[], Server], n: int, policy: RetryPolicy, depth: int = 2) -> None:
         self._connect = connect
         self.depth = depth  # batches sent ahead of their answers, per connection
-        self._backoff = backoff
+        self._policy = policy
         self.jobs: queue.Queue[Batch | None] = queue.Queue(maxsize=max(2, 2 * n))
         self.done: queue.Queue[Batch] = queue.Queue()
         self.throttle = Throttle(n * depth)  # batches in flight over all connections
@@ -130,7 +113,7 @@ class Workers:
 
     def _loop(self) -> None:
         """Send a batch, and while its answer is on the way send the next one (up to `depth`)."""
-        conn: ImapTarget | None = None
+        conn: Server | None = None
         failures = 0
         in_flight: deque[tuple[Batch, PendingAppend]] = deque()
         stopping = False
@@ -154,7 +137,7 @@ class Workers:
                     try:
                         if conn is None:
                             if failures:
-                                time.sleep(self._backoff(failures - 1))
+                                self._policy.pause(failures - 1)
                             conn = self._connect()
                             if failures:
                                 with self._lock:
@@ -181,8 +164,8 @@ class Workers:
                         self.throttle.release(pushed_back)
                 self.done.put(done)
                 del done, pending  # see `del items`
-            except (ConnectionLost, TargetError, OSError) as exc:
-                if not login_refused(exc):  # a refusal is final: the main thread stops the run, no backoff
+            except DROPS as exc:
+                if transient(exc):  # a refused login is final: the main thread stops the run, no backoff
                     failures += 1
                 with self._lock:
                     self.drops += 1
@@ -221,9 +204,9 @@ class Workers:
 class Uploader:
     """Main-thread side: batches per folder, journals intents, settles outcomes."""
 
-    connect: Callable[[], ImapTarget]
-    main: Callable[[], ImapTarget]  # the main thread's own connection (for resolving after a drop)
-    reconnect_main: Callable[[], ImapTarget]
+    connect: Callable[[], Server]
+    main: Callable[[], Server]  # the main thread's own connection (for resolving after a drop)
+    reconnect_main: Callable[[], Server]
     state: State
     stats: RunStats
     quarantine: Quarantine
@@ -232,8 +215,7 @@ class Uploader:
     batch_bytes: int = 4 * 1024 * 1024
     in_flight_budget: int = 24 * 1024 * 1024  # bytes queued or being sent: bounds memory
     settle_delay: float = 2.0  # seconds between a dropped connection and asking the server what arrived
-    max_attempts: int = 8
-    backoff: Callable[[int], float] = lambda a: min(30.0, 0.5 * 2**a)
+    policy: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=8))  # flows/retry.py
     on_upload: Callable[[int, int], None] | None = None
     binary: bool = False  # the server offers BINARY (RFC 3516): messages at risk go as literal8
     uidnext: dict[str, int] = field(default_factory=dict)
@@ -255,7 +237,7 @@ class Uploader:
     warnings: list[str] = field(default_factory=list)  # flags dropped, folders refused (for RunStats.warnings)
 
     def start(self) -> None:
-        self._workers = Workers(self.connect, self.connections, self.backoff)
+        self._workers = Workers(self.connect, self.connections, self.policy)
 
     def add(self, s: Scanned, folder: str, frun: FolderRun) -> None:
         bad = invalid_flags(s.record.flags)
@@ -355,7 +337,7 @@ class Uploader:
         if batch.error is not None and login_refused(batch.error):
             raise batch.error  # its intents stay journalled: the next run resolves them against the server
         if batch.error is not None:
-            if not isinstance(batch.error, (ConnectionLost, TargetError, OSError)):
+            if not isinstance(batch.error, DROPS):
                 raise batch.error
             self._after_drop(batch)
             return
@@ -374,7 +356,7 @@ class Uploader:
                     self.uidnext[batch.folder] = max(self.uidnext.get(batch.folder, 1), out.uid + 1)
             elif out.code == "OVERQUOTA":
                 over_quota.append(s)
-            elif delay is not None and batch.attempts < self.max_attempts:
+            elif delay is not None and batch.attempts < self.policy.attempts:
                 retry.append(s)
             elif not batch.bare and out.code != "TOOBIG" and keywords(s.record.flags):
                 bare.append(s)  # a refused keyword never costs the message: sent again without keywords
@@ -415,9 +397,8 @@ class Uploader:
     def _after_drop(self, batch: Batch) -> None:
         """The connection died mid-batch: some messages may be on the server. Ask it, by content."""
         self._drops_in_a_row += 1
-        if batch.attempts >= self.max_attempts or self._drops_in_a_row > 2 * self.max_attempts:
-            raise TargetError(f"lost the connection {batch.attempts} times in a row: {batch.error}",
-                              hint="Run the same command again when the server is reachable; nothing is lost.")
+        if batch.attempts >= self.policy.attempts or self._drops_in_a_row > 2 * self.policy.attempts:
+            raise TargetError(f"lost the connection {batch.attempts} times in a row: {batch.error}", hint=GIVE_UP_HINT)
         # A batch sent in full may still be committed by the server after the client saw the
         # connection die (the server reads what is already in its socket buffer): give it time,
         # or asking now finds nothing, the batch is sent again, and the late commit duplicates it.
@@ -427,8 +408,8 @@ class Uploader:
         try:
             target = self.main()
             resolve_intents(target, self.state, batch.folder, only={s.fingerprint for s in batch.items})
-        except (ConnectionLost, TargetError, OSError):
-            time.sleep(self.backoff(batch.attempts))
+        except DROPS:
+            self.policy.pause(batch.attempts)
             target = self.reconnect_main()
             resolve_intents(target, self.state, batch.folder, only={s.fingerprint for s in batch.items})
         still, arrived = [], []

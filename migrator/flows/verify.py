@@ -27,7 +27,7 @@ from migrator.domain.models import VERIFY_COUNTS, FolderVerify, Problem, VerifyR
 from migrator.flows.plan import DUPLICATE, FILTERED, SKIPPED, UNREADABLE, Entry, Scanned, Scanner
 from migrator.domain.headers import header_value, message_id
 from migrator.journal.state import Row, State
-from migrator.imap.client import ImapTarget
+from migrator.flows.server import Server
 
 SHALLOW, SAMPLE, DEEP = 0, 1, 2
 FETCH_BYTES = 8 * 1024 * 1024  # bodies per FETCH: at most this many bytes...
@@ -149,7 +149,7 @@ def size_chunks(uids: Sequence[int], sizes: dict[int, int], max_bytes: int = FET
         yield group
 
 
-def verify(scanner: Scanner, target: ImapTarget, state: State, *, deep: bool = False, sample: float | None = None,
+def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False, sample: float | None = None,
            list_all: bool = False, fresh: bool = False, sources: Sequence[str] = (), quarantine: str = "",
            on_message: Callable[[int], None] | None = None, seed: int | None = None) -> VerifyReport:
     """Check every in-scope source message against the server; see the module docstring."""
@@ -188,7 +188,7 @@ def verify(scanner: Scanner, target: ImapTarget, state: State, *, deep: bool = F
 
 
 class _Verifier:
-    def __init__(self, scanner: Scanner, target: ImapTarget, state: State, *, deep: bool, sample: float | None,
+    def __init__(self, scanner: Scanner, target: Server, state: State, *, deep: bool, sample: float | None,
                  list_all: bool, fresh: bool, on_message: Callable[[int], None] | None, rng: random.Random) -> None:
         self.scanner = scanner
         self.target = target
@@ -199,7 +199,7 @@ class _Verifier:
         self.fresh = fresh
         self.on_message = on_message
         self.rng = rng
-        self.report = VerifyReport(target=target.cfg.url, deep=self.level > SHALLOW, sample=self.sample)
+        self.report = VerifyReport(target=target.url, deep=self.level > SHALLOW, sample=self.sample)
         self.has_history = bool(state.counts())
         self.kept = {(t, fp): reason for _sid, _sf, t, fp, _size, _d, reason in state.ledger()}
         self.missing_ids: list[int] = []

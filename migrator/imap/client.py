@@ -19,13 +19,12 @@ from imapclient import exceptions as imap_exc
 
 from migrator.domain.config import TargetConfig
 from migrator.domain.errors import ConnectionLost, FolderRefused, MigratorError, TargetError
-from migrator.domain.identity import at_risk
 from migrator.domain.headers import message_id as parse_message_id
 from migrator.domain import providers
 from migrator.imap import auth
 from migrator.imap import diagnose
-from migrator.imap.wire import (
-    TAGGED,
+from migrator.imap.append import PipelinedAppend, server_words, translated
+from migrator.imap.wire import (  # noqa: F401 - re-exported: the flows' names for the wire records
     AppendItem,
     AppendOutcome,
     CrashPoint,
@@ -33,12 +32,12 @@ from migrator.imap.wire import (
     PendingAppend,
     Quota,
     ServerMessage,
-    flag_list,
-    internaldate,
-    parse_uid_set,
     quote,
 )
 from migrator.imap.trace import ProtocolTrace
+
+__all__ = ["ImapTarget", "AppendItem", "AppendOutcome", "FolderStatus", "PendingAppend", "Quota",
+           "ServerMessage", "server_words", "SPECIAL_USE"]
 
 SPECIAL_USE = {  # RFC 6154 attribute (lower case) -> role
     "\\sent": "sent",
@@ -48,43 +47,7 @@ SPECIAL_USE = {  # RFC 6154 attribute (lower case) -> role
     "\\archive": "archive",
 }
 
-class _Coalescer:
-    """Joins small pieces of a command into writes of about `chunk` bytes; a large piece (a big
-    message) is written as it is, not copied."""
-
-    def __init__(self, send: Callable[[bytes], None], chunk: int = 1 << 20) -> None:
-        self._send = send
-        self._chunk = chunk
-        self._parts: list[bytes] = []
-        self._size = 0
-
-    def add(self, data: bytes) -> None:
-        if len(data) >= self._chunk:
-            self.flush()
-            self._send(data)
-            return
-        self._parts.append(data)
-        self._size += len(data)
-        if self._size >= self._chunk:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._parts:
-            self._send(b"".join(self._parts))
-            self._parts.clear()
-            self._size = 0
-
-
-def server_words(error: str) -> str:
-    """What the server said, from an imapclient error: "create failed: [CANNOT] Mailbox name too
-    long (0.001 + 0.000 secs)." -> "[CANNOT] Mailbox name too long" (Dovecot's timing dropped)."""
-    text = re.sub(r"^[a-z ]+ (?:failed|command error):\s*", "", error.strip())
-    text = re.sub(r"^(?:BAD|NO)\s+", "", text)
-    text = re.sub(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)\.?$", "", text)
-    return text.strip() or error
-
-
-class ImapTarget:
+class ImapTarget(PipelinedAppend):
     """One authenticated connection. Use as a context manager."""
 
     def __init__(self, cfg: TargetConfig, on_plaintext: Callable[[str], None] | None = None) -> None:
@@ -277,6 +240,7 @@ class ImapTarget:
         return self._client
 
     def close(self) -> None:
+        """LOGOUT, or drop the socket when that fails; never raises. Closes the trace too."""
         if self._client is None:
             return
         try:
@@ -297,18 +261,22 @@ class ImapTarget:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def url(self) -> str:
+        """The target URL without secrets (imaps://user@host:993): flows.server.Server.url."""
+        return self.cfg.url
+
     def has(self, capability: str) -> bool:
+        """Whether the server announced `capability` after login (case-insensitive; RFC 3501 6.1.1)."""
         return capability.upper() in self.capabilities
 
     # -- folders ----------------------------------------------------------------------
     def folders(self) -> dict[str, frozenset[str]]:
         """{name: LIST attributes} for every folder."""
         out: dict[str, frozenset[str]] = {}
-        try:
+        with translated():
             for flags, _delim, name in self.client.list_folders():
                 out[str(name)] = frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in flags)
-        except (OSError, imaplib.IMAP4.abort) as exc:
-            raise ConnectionLost(str(exc)) from exc
         return out
 
     def known_folders(self) -> set[str]:
@@ -329,15 +297,16 @@ class ImapTarget:
 
     def create_folder(self, name: str) -> None:
         """CREATE + SUBSCRIBE; the caller checked that the folder is absent."""
-        try:
-            self.client.create_folder(name)
-        except imap_exc.IMAPClientError as exc:
-            if "ALREADYEXISTS" not in str(exc).upper():
-                words = server_words(str(exc))
-                raise FolderRefused(f"the server refuses to create folder {name!r}: {words}",
-                                    server_words=words) from exc
-        except (OSError, imaplib.IMAP4.abort) as exc:
-            raise ConnectionLost(str(exc)) from exc
+        with translated():
+            try:
+                self.client.create_folder(name)
+            except imap_exc.IMAPClientAbortError:
+                raise
+            except imap_exc.IMAPClientError as exc:
+                if "ALREADYEXISTS" not in str(exc).upper():
+                    words = server_words(str(exc))
+                    raise FolderRefused(f"the server refuses to create folder {name!r}: {words}",
+                                        server_words=words) from exc
         self.known_folders().add(name)
         try:
             self.client.subscribe_folder(name)
@@ -345,10 +314,9 @@ class ImapTarget:
             pass
 
     def status(self, name: str) -> FolderStatus:
-        try:
+        """STATUS (UIDVALIDITY UIDNEXT MESSAGES), RFC 3501 6.3.10; ConnectionLost on a drop."""
+        with translated():
             st = self.client.folder_status(name, [b"UIDVALIDITY", b"UIDNEXT", b"MESSAGES"])
-        except (OSError, imaplib.IMAP4.abort) as exc:
-            raise ConnectionLost(str(exc)) from exc
         return FolderStatus(int(st[b"UIDVALIDITY"]), int(st[b"UIDNEXT"]), int(st[b"MESSAGES"]))
 
     def quota(self, name: str = "INBOX") -> Quota | None:
@@ -360,11 +328,10 @@ class ImapTarget:
             return None
         imap = self.client._imap  # noqa: SLF001 - GETQUOTAROOT parsed by hand, see docstring
         try:
-            typ, _data = imap._simple_command("GETQUOTAROOT", quote(name).decode("ascii"))  # noqa: SLF001
-            _typ, quotas = imap._untagged_response(typ, [None], "QUOTA")  # noqa: SLF001
-        except (imaplib.IMAP4.error, OSError) as exc:
-            if isinstance(exc, (OSError, imaplib.IMAP4.abort)):
-                raise ConnectionLost(str(exc)) from exc
+            with translated():
+                typ, _data = imap._simple_command("GETQUOTAROOT", quote(name).decode("ascii"))  # noqa: SLF001
+                _typ, quotas = imap._untagged_response(typ, [None], "QUOTA")  # noqa: SLF001
+        except imaplib.IMAP4.error:  # NO/BAD: no quota to report
             return None
         if typ != "OK":
             return None
@@ -381,6 +348,7 @@ class ImapTarget:
         return None
 
     def append_limit(self) -> int | None:
+        """The APPENDLIMIT=n capability in bytes (RFC 7889), None when absent or garbled."""
         for cap in self.capabilities:
             if cap.startswith("APPENDLIMIT="):
                 try:
@@ -389,182 +357,11 @@ class ImapTarget:
                     return None
         return None
 
-    # -- APPEND (raw, pipelined) ------------------------------------------------------
-    def _tag(self) -> bytes:
-        self._tagn += 1
-        return b"M%05d" % self._tagn
-
-    def _send(self, data: bytes) -> None:
-        try:
-            self.client._imap.send(data)  # noqa: SLF001 - imaplib's socket writer
-        except (OSError, imaplib.IMAP4.abort) as exc:
-            raise ConnectionLost(f"connection lost while sending: {exc}") from exc
-
-    def _readline(self) -> bytes:
-        try:
-            line = self.client._imap.readline()  # noqa: SLF001
-        except (OSError, imaplib.IMAP4.abort, imaplib.IMAP4.error) as exc:
-            raise ConnectionLost(f"connection lost while reading: {exc}") from exc
-        if not line:
-            raise ConnectionLost("the server closed the connection")
-        if line.startswith(b"* BYE"):
-            raise ConnectionLost("server said BYE: " + line[5:].strip().decode("utf-8", "replace"))
-        return line.rstrip(b"\r\n")
-
-    def _literal(self, size: int, binary: bool = False) -> tuple[bytes, bool]:
-        """The literal prefix and whether it is non-synchronizing (RFC 7888). `binary`: a literal8
-        (`~{n}`, RFC 3516 section 4.4; RFC 7888 section 4 allows `~{n+}` with LITERAL+)."""
-        mark = b"~" if binary else b""
-        if self.has("LITERAL+") or (self.has("LITERAL-") and size <= 4096):
-            return mark + b"{%d+}\r\n" % size, True
-        return mark + b"{%d}\r\n" % size, False
-
-    def sends_literal8(self, wire: bytes) -> bool:
-        """Whether this message goes as a literal8: its bytes are at risk in a plain literal
-        (identity.at_risk: NUL) and the server offers BINARY (RFC 3516; MULTIAPPEND may mix
-        both kinds, RFC 3502)."""
-        return self.has("BINARY") and at_risk(wire) is not None
-
-    def _await_continuation(self, tag: bytes) -> tuple[bytes, ...] | None:
-        while True:
-            line = self._readline()
-            if line.startswith(b"+"):
-                return None
-            m = TAGGED.match(line)
-            if m and m.group("tag") == tag:
-                return (m.group("status"), m.group("code") or b"", m.group("text"))
-
-    def _await_tagged(self, tags: Sequence[bytes]) -> dict[bytes, tuple[bytes, bytes, bytes]]:
-        """Read until every tag in `tags` is answered; answers to other pipelined commands are kept."""
-        done = {t: self._stash.pop(t) for t in tags if t in self._stash}
-        pending = set(tags) - set(done)
-        while pending:
-            line = self._readline()
-            m = TAGGED.match(line)
-            if m and m.group("tag").startswith(b"M"):
-                reply = (m.group("status").upper(), m.group("code") or b"", m.group("text"))
-                if self._crash:
-                    self._crash.step("answered")
-                if m.group("tag") in pending:
-                    done[m.group("tag")] = reply
-                    pending.discard(m.group("tag"))
-                else:
-                    self._stash[m.group("tag")] = reply
-        return done
-
-    def _append_command(self, tag: bytes, folder: str, items: Sequence[AppendItem]) -> tuple[bytes, ...] | None:
-        """Send one APPEND (MULTIAPPEND when several items); returns an early tagged reply if refused.
-
-        With non-synchronizing literals the whole command goes out in few large writes: each
-        write is one TLS record run and one release of the GIL, so small writes per message
-        would leave the sending thread queueing for the GIL behind the reader."""
-        out = _Coalescer(self._send)
-        out.add(tag + b" APPEND " + quote(folder))
-        flag_lists = self._flag_lists
-        for item in items:
-            data = item.raw  # CRLF already (AppendItem's contract)
-            prefix, plus = self._literal(len(data), self.sends_literal8(data))
-            flags = flag_lists.get(item.flags)
-            if flags is None:
-                flags = flag_lists[item.flags] = flag_list(item.flags)
-            out.add(b" %s %s %s" % (flags, internaldate(item.date), prefix))
-            if not plus:
-                out.flush()
-                early = self._await_continuation(tag)
-                if early is not None:
-                    return early
-            out.add(data)
-        out.add(b"\r\n")
-        out.flush()
-        if self._crash:
-            self._crash.step("sent")
-        return None
-
-    @staticmethod
-    def _appenduid(code: str) -> tuple[int, list[int]] | None:
-        """(UIDVALIDITY, UIDs) from an APPENDUID response code (RFC 4315), None when absent or garbled."""
-        parts = code.split()
-        if not parts or parts[0].upper() != "APPENDUID":
-            return None
-        try:
-            return int(parts[1]), parse_uid_set(parts[2])
-        except (IndexError, ValueError):
-            return None
-
-    @classmethod
-    def _outcome(cls, reply: tuple[bytes, bytes, bytes], index: int = 0) -> AppendOutcome:
-        return cls._outcomes(reply, index + 1)[index]
-
-    @classmethod
-    def _outcomes(cls, reply: tuple[bytes, bytes, bytes], n: int) -> list[AppendOutcome]:
-        """The outcomes of the first `n` messages of an APPEND (a MULTIAPPEND answers for all of its
-        messages at once): the APPENDUID set is read once, not once per message."""
-        status, code, text = reply
-        code_s = code.decode("ascii", "replace")
-        text_s = text.decode("utf-8", "replace")
-        if status != b"OK":
-            failed = AppendOutcome(ok=False, code=code_s.split()[0].upper() if code_s else None,
-                                   text=f"{status.decode()} {('[' + code_s + '] ') if code_s else ''}{text_s}")
-            return [failed] * n
-        uid = cls._appenduid(code_s)
-        uids = uid[1] if uid else []
-        return [AppendOutcome(ok=True, uidvalidity=uid[0], uid=uids[i]) if uid and i < len(uids)
-                else AppendOutcome(ok=True, text=text_s) for i in range(n)]
-
-    def append_many(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
-        """Append every item; one outcome per item, in order (see send_append)."""
-        return self.collect_append(self.send_append(folder, items))
-
-    def send_append(self, folder: str, items: Sequence[AppendItem]) -> PendingAppend:
-        """Send the items without waiting for the answer, so that the next batch can follow at once
-        (pipelining; needs LITERAL+ or LITERAL-, otherwise this waits for each continuation).
-
-        Several items go as one MULTIAPPEND (RFC 3502) when the server offers it."""
-        if len(items) > 1 and self.has("MULTIAPPEND"):
-            tag = self._tag()
-            early = self._append_command(tag, folder, items)
-            return PendingAppend(folder, list(items), [tag], multi=True, early={tag: early} if early else {})
-        return self._send_singles(folder, items)
-
-    def _send_singles(self, folder: str, items: Sequence[AppendItem]) -> PendingAppend:
-        """One APPEND per item, pipelined."""
-        tags: list[bytes] = []
-        early_replies: dict[bytes, tuple[bytes, bytes, bytes]] = {}
-        for item in items:
-            tag = self._tag()
-            tags.append(tag)
-            early = self._append_command(tag, folder, [item])
-            if early is not None:
-                early_replies[tag] = early  # type: ignore[assignment]
-        return PendingAppend(folder, list(items), tags, multi=False, early=early_replies)
-
-    def collect_append(self, pending: PendingAppend) -> list[AppendOutcome]:
-        """The outcomes of a sent batch. A MULTIAPPEND is atomic: when it fails for any reason but
-        quota, its items are appended again one by one, so that only the message the server really
-        refuses is reported as failed."""
-        if not pending.items:
-            return []
-        replies = dict(pending.early)
-        replies.update(self._await_tagged([t for t in pending.tags if t not in replies]))
-        if not pending.multi:
-            return [self._outcome(replies[t]) for t in pending.tags]
-        reply = replies[pending.tags[0]]
-        if reply[0] == b"OK":
-            return self._outcomes(reply, len(pending.items))
-        first = self._outcome(reply)
-        if first.code == "OVERQUOTA":
-            return [first] * len(pending.items)
-        return self._append_singles(pending.folder, pending.items)
-
-    def _append_singles(self, folder: str, items: Sequence[AppendItem]) -> list[AppendOutcome]:
-        return self.collect_append(self._send_singles(folder, items))
-
     # -- read-only lookups (EXAMINE, BODY.PEEK) ---------------------------------------------
     def examine(self, folder: str) -> FolderStatus:
-        try:
+        """EXAMINE (read-only SELECT, RFC 3501 6.3.2): UIDVALIDITY, UIDNEXT, EXISTS; ConnectionLost on a drop."""
+        with translated():
             info = self.client.select_folder(folder, readonly=True)
-        except (OSError, imaplib.IMAP4.abort) as exc:
-            raise ConnectionLost(str(exc)) from exc
         return FolderStatus(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT", 0)), int(info[b"EXISTS"]))
 
     def index(self, folder: str, min_uid: int = 1, chunk: int = 2000) -> Iterator[ServerMessage]:
@@ -576,10 +373,8 @@ class ImapTarget:
         field = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
         for i in range(0, len(uids), chunk):
             part = uids[i : i + chunk]
-            try:
+            with translated():
                 data = self.client.fetch(part, [b"RFC822.SIZE", b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
-            except (OSError, imaplib.IMAP4.abort) as exc:
-                raise ConnectionLost(str(exc)) from exc
             for uid in part:
                 item = data.get(uid)
                 if item is None:
@@ -588,10 +383,8 @@ class ImapTarget:
                 yield ServerMessage(uid=uid, size=int(item.get(b"RFC822.SIZE", 0)), message_id=parse_message_id(hdr))
 
     def _search_uids(self, min_uid: int) -> list[int]:
-        try:
+        with translated():
             return list(self.client.search(["UID", f"{max(1, min_uid)}:*"]))
-        except (OSError, imaplib.IMAP4.abort) as exc:
-            raise ConnectionLost(str(exc)) from exc
 
     def fetch_messages(
         self, uids: Sequence[int], *, body: bool = True, chunk: int = 200
@@ -600,10 +393,8 @@ class ImapTarget:
         items = [b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"] + ([b"BODY.PEEK[]"] if body else [])
         for i in range(0, len(uids), chunk):
             part = list(uids[i : i + chunk])
-            try:
+            with translated():
                 data = self.client.fetch(part, items)
-            except (OSError, imaplib.IMAP4.abort) as exc:
-                raise ConnectionLost(str(exc)) from exc
             for uid in part:
                 item = data.get(uid)
                 if item is None:
@@ -621,10 +412,9 @@ class ImapTarget:
         out: dict[int, bytes] = {}
         for uid in uids if self.has("BINARY") else ():  # one by one: a [PARSE] NO fails a whole FETCH
             try:
-                typ, data = self.client._imap.uid("FETCH", str(uid), "(BINARY.PEEK[])")  # noqa: SLF001
-            except (OSError, imaplib.IMAP4.abort) as exc:
-                raise ConnectionLost(str(exc)) from exc
-            except imaplib.IMAP4.error:
+                with translated():
+                    typ, data = self.client._imap.uid("FETCH", str(uid), "(BINARY.PEEK[])")  # noqa: SLF001
+            except imaplib.IMAP4.error:  # NO [PARSE]: this one is left out
                 continue
             for part in data if typ == "OK" else ():
                 if isinstance(part, tuple) and re.search(rb"BINARY\[\] ~?\{\d+\}$", part[0]):  # one UID asked
@@ -632,7 +422,6 @@ class ImapTarget:
         return out
 
     def noop(self) -> None:
-        try:
+        """NOOP (RFC 3501 6.1.2); ConnectionLost when the connection is gone."""
+        with translated():
             self.client.noop()
-        except (OSError, imaplib.IMAP4.abort) as exc:
-            raise ConnectionLost(str(exc)) from exc
