@@ -48,11 +48,13 @@ class RetryPolicy:
 
     `attempts`: connections tried after a drop before giving up (6 with the default back-off:
     about 30 s); `backoff(attempt)`: seconds before attempt `attempt` (0-based); `sleep`: the
-    clock's sleep (tests pass a no-op)."""
+    clock's sleep (tests pass a no-op); `settle`: seconds to let a server commit what it had
+    read when the connection died, before asking it by content what arrived."""
 
     attempts: int = 6
     backoff: Callable[[int], float] = default_backoff
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    settle: float = 2.0  # seconds between a drop and asking the server what arrived (late commits)
 
     def pause(self, attempt: int) -> None:
         """Wait the back-off of attempt `attempt` (0-based), in seconds."""

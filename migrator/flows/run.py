@@ -74,6 +74,7 @@ class RunOptions:
     ignore_quota: bool = False
     max_reconnects: int = 6  # with the backoff below: about 30 s of trying before giving up
     backoff: Callable[[int], float] = default_backoff  # seconds before reconnect attempt n (0-based)
+    settle_delay: float = 2.0  # seconds after a drop before asking the server what arrived
     stop_requested: Callable[[], bool] = lambda: False
     on_plan: Callable[[Plan], None] | None = None
     on_scan: Callable[[int], None] | None = None
@@ -83,7 +84,7 @@ class RunOptions:
 
     def policy(self) -> RetryPolicy:
         """The reconnect policy of this run (flows/retry.py): max_reconnects tries, `backoff` between."""
-        return RetryPolicy(attempts=self.max_reconnects, backoff=self.backoff)
+        return RetryPolicy(attempts=self.max_reconnects, backoff=self.backoff, settle=self.settle_delay)
 
 
 class Session:

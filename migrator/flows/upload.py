@@ -214,7 +214,6 @@ class Uploader:
     batch_count: int = 100
     batch_bytes: int = 4 * 1024 * 1024
     in_flight_budget: int = 24 * 1024 * 1024  # bytes queued or being sent: bounds memory
-    settle_delay: float = 2.0  # seconds between a dropped connection and asking the server what arrived
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=8))  # flows/retry.py
     on_upload: Callable[[int, int], None] | None = None
     binary: bool = False  # the server offers BINARY (RFC 3516): messages at risk go as literal8
@@ -402,7 +401,7 @@ class Uploader:
         # A batch sent in full may still be committed by the server after the client saw the
         # connection die (the server reads what is already in its socket buffer): give it time,
         # or asking now finds nothing, the batch is sent again, and the late commit duplicates it.
-        wait = batch.failed_at + self.settle_delay - time.monotonic()
+        wait = batch.failed_at + self.policy.settle - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         try:
