@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from migrator.domain.models import DietOption, QuotaInfo
+from migrator.flows.server import Server
 
 DAY = 86400.0
 MIN_SIZE_CAP = 1024 * 1024  # a size cap below this keeps too much ordinary mail local: not offered
@@ -237,7 +238,7 @@ def options(dates: Sequence[float], sizes: Sequence[int], where: Sequence[int], 
 
 
 # -- the verdict: per quota root ------------------------------------------------------------
-def quota_roots(target: Any, folders: set[str], max_lookups: int) -> dict[str, Any]:
+def quota_roots(target: Server, folders: set[str], max_lookups: int) -> dict[str, Any]:
     """The quota (root) of each target folder: GETQUOTAROOT per folder, INBOX's for the rest
     when there are very many (servers have one root per user, or per namespace)."""
     inbox = target.quota("INBOX")
@@ -247,7 +248,7 @@ def quota_roots(target: Any, folders: set[str], max_lookups: int) -> dict[str, A
     return out
 
 
-def verdict(target: Any, needed: int, acc: Any, limits: Limits | None, *, margin: float,
+def verdict(target: Server | None, needed: int, acc: Any, limits: Limits | None, *, margin: float,
             max_lookups: int = 50) -> QuotaInfo:
     """The quota verdict for plan._Acc's candidates: the root with the least room is reported;
     when it does not fit, the `--since` that fits every root, what it keeps local, and other diets.

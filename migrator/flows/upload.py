@@ -121,7 +121,11 @@ class Workers:
             batch: Batch | None = None
             if not stopping and len(in_flight) < self.depth:
                 # a permit first: never wait for one while answers are due on this connection
-                permit = self.throttle.try_acquire() if in_flight else (self.throttle.acquire() or True)
+                if in_flight:
+                    permit = self.throttle.try_acquire()
+                else:
+                    self.throttle.acquire()
+                    permit = True
                 if permit:
                     try:
                         batch = self.jobs.get() if not in_flight else self.jobs.get_nowait()
@@ -411,7 +415,8 @@ class Uploader:
             self.policy.pause(batch.attempts)
             target = self.reconnect_main()
             resolve_intents(target, self.state, batch.folder, only={s.fingerprint for s in batch.items})
-        still, arrived = [], []
+        still: list[Scanned] = []
+        arrived: list[Scanned] = []
         for s in batch.items:
             row = self.state.lookup(batch.folder, s.fingerprint)
             (arrived if row is not None and row.status == "done" else still).append(s)
@@ -427,7 +432,9 @@ class Uploader:
         self.full = True
         for pending in list(self._pending):  # batches still being filled go out one by one too
             b = self._pending.pop(pending, None)
-            for s in b.items if b is not None else ():
+            if b is None:
+                continue
+            for s in b.items:
                 self._send_alone(b.folder, s, b.frun)
         try:
             q = self.main().quota(folder)

@@ -131,7 +131,7 @@ class PipelinedAppend:
         both kinds, RFC 3502)."""
         return self.has("BINARY") and at_risk(wire) is not None
 
-    def _await_continuation(self, tag: bytes) -> tuple[bytes, ...] | None:
+    def _await_continuation(self, tag: bytes) -> tuple[bytes, bytes, bytes] | None:
         while True:
             line = self._readline()
             if line.startswith(b"+"):
@@ -158,7 +158,8 @@ class PipelinedAppend:
                     self._stash[m.group("tag")] = reply
         return done
 
-    def _append_command(self, tag: bytes, folder: str, items: Sequence[AppendItem]) -> tuple[bytes, ...] | None:
+    def _append_command(self, tag: bytes, folder: str,
+                        items: Sequence[AppendItem]) -> tuple[bytes, bytes, bytes] | None:
         """Send one APPEND (MULTIAPPEND when several items); returns an early tagged reply if refused.
 
         With non-synchronizing literals the whole command goes out in few large writes: each
@@ -241,7 +242,7 @@ class PipelinedAppend:
             tags.append(tag)
             early = self._append_command(tag, folder, [item])
             if early is not None:
-                early_replies[tag] = early  # type: ignore[assignment]
+                early_replies[tag] = early
         return PendingAppend(folder, list(items), tags, multi=False, early=early_replies)
 
     def collect_append(self, pending: PendingAppend) -> list[AppendOutcome]:
