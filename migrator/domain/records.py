@@ -1,16 +1,11 @@
-"""The contract every mail store reader implements.
-
-A `Source` lists folders and streams `MessageRecord`s, one at a time (memory stays flat).
-It never writes to the store: every file is opened read-only, nothing is locked or touched.
+"""What a mail store reader yields: folders and message records (the `Source` contract that
+yields them is migrator/sources/base.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 # Folder roles, mapped to RFC 6154 special-use folders on the target.
 ROLE_INBOX = "inbox"
@@ -88,23 +83,3 @@ class MessageRecord:
     @property
     def size(self) -> int:
         return len(self.raw)
-
-
-@runtime_checkable
-class Source(Protocol):
-    """A read-only mail store."""
-
-    kind: str  # "mbox", "maildir", "pst", "thunderbird"
-    root: Path
-
-    def folders(self) -> list[Folder]:
-        """All folders of the store, parents before children."""
-        ...
-
-    def messages(self, folder: Folder) -> Iterator[MessageRecord]:
-        """Stream the folder's messages in store order, including skipped and unreadable ones."""
-        ...
-
-    def close(self) -> None:
-        """Release file handles."""
-        ...

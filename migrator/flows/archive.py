@@ -27,7 +27,8 @@ from migrator.domain import utf7
 from migrator.domain.errors import UnsafePath, UsageError
 from migrator.domain.filters import Scope
 from migrator.domain.models import ArchiveFolder, ArchiveReport
-from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord, Source
+from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
+from migrator.sources.base import Source
 
 MARKER = ".migrate-archive-partial"
 _QUOTE = re.compile(rb"^(>*From )", re.M)

@@ -8,7 +8,6 @@ opened read-only by the caller.
 from __future__ import annotations
 
 import hashlib
-import inspect
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, folder_role, map_stores
 from migrator.domain.identity import as_read_back, at_risk, fingerprint, to_crlf
 from migrator.domain.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
-from migrator.domain.records import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord, Source
+from migrator.domain.records import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord
+from migrator.sources.base import Source
 from migrator.domain.headers import Headers, header_value, message_id
 from migrator.domain.dates import FALLBACK_SOURCE
 from migrator.flows.server_index import ServerIndex, build_index  # noqa: F401 - re-exported
@@ -131,8 +131,7 @@ class Scanner:
 
     def token(self, entry: Entry) -> str | None:
         """Changes whenever the folder's content (or the scope) may have changed; None: unknown."""
-        fn: Callable[[Folder], str | None] | None = getattr(entry.source, "token", None)
-        base = fn(entry.folder) if fn else None
+        base = entry.source.token(entry.folder) if entry.source.capabilities.change_token else None
         if base is None:
             return None
         scope = repr((self.scope, entry.target)).encode()
@@ -152,20 +151,21 @@ class Scanner:
             return Work(tok, None, 0)
         if saved_token == tok:
             return Work(tok, summary, None)
-        resume_fn = getattr(entry.source, "resume_offset", None)
         info = summary.get("resume")
-        if resume_fn is not None and isinstance(info, dict):
-            start = resume_fn(entry.folder, info)
+        if entry.source.capabilities.resume_offset and isinstance(info, dict):
+            start = entry.source.resume_offset(entry.folder, info)
             if start:
                 return Work(tok, summary, start)
         return Work(tok, None, 0)
 
     def records(self, entry: Entry, start: int) -> Iterator[MessageRecord]:
-        if start:
-            return entry.source.messages(entry.folder, start=start)  # type: ignore[call-arg]
-        if (self.use_settled and "known" in inspect.signature(entry.source.messages).parameters
-                and self._settled_any(entry)):
-            return entry.source.messages(entry.folder,  # type: ignore[call-arg]
+        """The folder's records: from byte `start` (Work.start) when the source resumes, passing
+        over messages an earlier run settled when the source can skip them (its capabilities)."""
+        caps = entry.source.capabilities
+        if start and caps.resume_offset:
+            return entry.source.messages(entry.folder, resume=start)
+        if self.use_settled and caps.skip_known and caps.reload and self._settled_any(entry):
+            return entry.source.messages(entry.folder,
                                          known=lambda sid, size: self.state.settled(
                                              settled_key(entry, sid), size) is not None)
         return entry.source.messages(entry.folder)
@@ -186,8 +186,7 @@ class Scanner:
         """What to remember of a settled folder, for the next run's shortcut."""
         out: dict[str, object] = {**fp.model_dump(exclude={"source", "origin", "unchanged"}), "by_year": years,
                                   "target": entry.target}
-        info_fn = getattr(entry.source, "resume_info", None)
-        info = info_fn(entry.folder) if info_fn is not None else None
+        info = entry.source.resume_info(entry.folder) if entry.source.capabilities.resume_offset else None
         if info:
             out["resume"] = info
         return out
@@ -196,7 +195,7 @@ class Scanner:
         """Warnings from the stores (e.g. a newer Thunderbird) and from single messages, once each."""
         out: list[str] = []
         for source in self.sources:
-            out.extend(getattr(source, "warnings", None) or [])
+            out.extend(source.warnings)
         out.extend(self.warnings)
         return list(dict.fromkeys(out))
 
@@ -265,7 +264,7 @@ class Scanner:
             settled = self.state.settled(settled_key(entry, rec.stable_id), int(rec.extra["size"]))
             if settled is not None and settled[0] == entry.target:
                 return self._known(entry, rec, settled[1])
-            rec = entry.source.reload(rec)  # type: ignore[attr-defined]  # not settled after all: read it
+            rec = entry.source.reload(rec)  # not settled after all: read it (capabilities.reload)
         wire = to_crlf(rec.raw)
         if entry.excluded:
             return Scanned(entry, rec, FILTERED, wire=wire, reason="folder excluded")

@@ -28,6 +28,7 @@ from migrator.domain import utf7
 from migrator.domain.errors import SourceError
 from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
 from migrator.domain.headers import EPOCH_FALLBACK
+from migrator.sources.base import Capabilities, Known, SourceBase
 from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir
 
 MBOX, MAILDIR, UNREADABLE = "mbox", "maildir", "unreadable"
@@ -195,10 +196,14 @@ def unreadable_record(folder: Folder, reason: str) -> MessageRecord:
                          locator=folder.origin, error=reason)
 
 
-class TreeSource:
-    """A directory of mbox files and Maildirs, or one mbox file (see the module docstring)."""
+class TreeSource(SourceBase):
+    """A directory of mbox files and Maildirs, or one mbox file (see the module docstring).
+
+    Its mbox folders resume from an offset; its Maildir folders skip known messages: each
+    capability applies to the folders of its kind (the others get the defaults)."""
 
     kind = "mbox"
+    capabilities = Capabilities(change_token=True, resume_offset=True, skip_known=True, reload=True)
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -220,10 +225,10 @@ class TreeSource:
     def folders(self) -> list[Folder]:
         return list(self._found.folders)
 
-    def messages(self, folder: Folder, start: int = 0,
-                 known: Callable[[str, int], bool] | None = None) -> Iterator[MessageRecord]:
-        """The folder's messages; `start` (mbox: a byte offset to resume at) and `known`
-        (Maildir: messages settled already are not read) apply to their kind only."""
+    def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:
+        """The folder's messages (Source.messages); `resume` (mbox: a byte offset from
+        resume_offset) and `known` (Maildir: messages settled already are not read) apply to
+        folders of their kind only."""
         kind = self.folder_kind(folder)
         if kind == UNREADABLE:
             yield unreadable_record(folder, self._found.reasons.get(folder.key, "cannot be read"))
@@ -234,7 +239,7 @@ class TreeSource:
         else:
             from migrator.sources.mbox import reader as mbox
 
-            yield from mbox.read_folder(folder, start, self._ends)
+            yield from mbox.read_folder(folder, resume, self._ends)
 
     def _tree_dirs(self) -> frozenset[str]:
         """Real paths of the Maildir folders read: a linked message file pointing into one is read there."""
@@ -277,4 +282,5 @@ class TreeSource:
         return mbox.resume_offset(folder, info)
 
     def close(self) -> None:
+        """Nothing is held open between messages."""
         return None

@@ -240,7 +240,7 @@ def test_resume_from_the_end_of_the_last_read(tmp_path: Path):
     again = MboxSource(f)
     start = again.resume_offset(folder, info)
     assert start == len(MBOX)
-    recs = list(again.messages(folder, start=start))
+    recs = list(again.messages(folder, resume=start))
     assert [(r.stable_id, r.raw) for r in recs] == [(f"mbox:Inbox:{len(MBOX)}", b"Subject: 3\n\nnew\n")]
     f.write_bytes(MBOX + b"From here on, prose\nonly\n")  # not a separator: read everything again
     assert MboxSource(f).resume_offset(folder, info) is None

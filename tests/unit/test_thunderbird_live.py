@@ -57,7 +57,7 @@ def test_append_while_reading_stops_at_the_last_complete_message(man: Manifest) 
     again = ThunderbirdSource(man.profile, accounts=[LOCAL])
     start = again.resume_offset(inbox, src.resume_info(inbox))  # type: ignore[arg-type]
     assert start == size
-    assert [r.raw for r in again.messages(inbox, start=start)] == [new]
+    assert [r.raw for r in again.messages(inbox, resume=start)] == [new]
 
 
 def test_half_written_last_message_is_left_for_the_next_run(man: Manifest) -> None:

@@ -12,22 +12,17 @@ is in memory. An .ost (Outlook's offline cache) is read the same way; `warnings`
 Mail kept directly at the top of the store gets a folder named after the store (Outlook shows
 the store's display name there). Property tags and their decoding live in `pst_mapi`.
 
-Embedded messages (attach method 5): the Python bindings have no accessor for them, but the
-libpff C library inside the same extension module has `libpff_attachment_get_item()`; we call it
-through ctypes and wrap the result with the module's own `pypff_item_create()`, so an embedded
-message is read by libpff like any other (bodies, recipients, its own attachments). The pointer
-taken from the attachment object is checked against libpff's own identifier call before use.
-Where the symbols are not exported (some Windows builds), the embedded message is kept as a
-binary attachment and the record says so in `extra["warning"]`.
+Embedded messages (attach method 5) are opened through libpff's C API by pst/embedded.py (the
+one ctypes user); where that is not possible the embedded message is kept as a binary attachment
+and the record says so in `extra["warning"]`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import struct
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,6 +33,7 @@ from migrator.domain.records import Folder, MessageRecord
 from migrator.domain.headers import EPOCH_FALLBACK
 from migrator.domain.dates import CREATION_TIME, DELIVERY_TIME, SUBMIT_TIME, internaldate
 from migrator.sources.pst import mapi
+from migrator.sources.base import Capabilities, Known, SourceBase
 from migrator.sources.pst.damage import PST_MAGIC, FolderCount, guard, is_ost, ost_note
 from migrator.sources.pst.damage import first_sentence as _first_sentence
 from migrator.sources.pst.mapi import (
@@ -51,6 +47,7 @@ from migrator.sources.pst.mapi import (
     smtp_address,
     strip_subject_prefix,
 )
+from migrator.sources.pst.embedded import EmbeddedOpener
 from migrator.sources.pst.mime import Attachment, MapiMessage, Recipient, build_message
 
 REINSTALL_HINT = "pip install --force-reinstall libpff-python"
@@ -67,55 +64,14 @@ def detect(path: Path) -> bool:
         return False
 
 
-class _EmbeddedOpener:
-    """Opens an attach-method-5 attachment as a pypff.message through libpff's C API (see module doc)."""
+class PstSource(SourceBase):
+    """A read-only Outlook .pst/.ost file (see the module docstring).
 
-    def __init__(self, pypff: Any) -> None:
-        self.pypff = pypff
-        self.lib: Any = None
-        try:
-            lib = ctypes.PyDLL(pypff.__file__)
-            vp, err = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
-            lib.libpff_attachment_get_item.argtypes = [vp, ctypes.POINTER(vp), err]
-            lib.libpff_attachment_get_item.restype = ctypes.c_int
-            lib.libpff_item_get_identifier.argtypes = [vp, ctypes.POINTER(ctypes.c_uint32), err]
-            lib.libpff_item_get_identifier.restype = ctypes.c_int
-            lib.libpff_error_free.argtypes = [err]
-            lib.libpff_error_free.restype = None
-            lib.pypff_item_create.argtypes = [vp, ctypes.py_object]
-            lib.pypff_item_create.restype = ctypes.py_object
-        except (OSError, AttributeError, TypeError):
-            return
-        # pypff_item_t is {PyObject_HEAD; libpff_item_t *item; ...}: the pointer follows the header.
-        if pypff.attachment.__basicsize__ < object.__basicsize__ + ctypes.sizeof(ctypes.c_void_p):
-            return
-        self.lib = lib
-
-    def open(self, attachment: Any) -> Any:
-        """The embedded message, or None when this build of pypff cannot give it."""
-        if self.lib is None:
-            return None
-        lib = self.lib
-        pointer = ctypes.c_void_p.from_address(id(attachment) + object.__basicsize__).value
-        error = ctypes.c_void_p()
-        ident = ctypes.c_uint32()
-        if not pointer or lib.libpff_item_get_identifier(pointer, ctypes.byref(ident), ctypes.byref(error)) != 1:
-            lib.libpff_error_free(ctypes.byref(error))
-            return None
-        if ident.value != attachment.identifier:
-            return None  # not the layout we expect: do not touch it
-        sub = ctypes.c_void_p()
-        if lib.libpff_attachment_get_item(pointer, ctypes.byref(sub), ctypes.byref(error)) != 1 or not sub.value:
-            lib.libpff_error_free(ctypes.byref(error))
-            return None
-        item = lib.pypff_item_create(sub, attachment)
-        return item if isinstance(item, self.pypff.message) else None
-
-
-class PstSource:
-    """A read-only Outlook .pst/.ost file (see the module docstring)."""
+    It skips known items (converting an item is the costly part) and reloads one on demand; it
+    has no change token (a PST changes in place) and never resumes from an offset."""
 
     kind = "pst"
+    capabilities = Capabilities(skip_known=True, reload=True)
 
     def __init__(self, path: Path, ansi_codepage: int | None = None) -> None:
         self.root = Path(path)
@@ -147,7 +103,7 @@ class PstSource:
                 f"({_first_sentence(exc)})",
                 hint="Repair it with Outlook's Inbox Repair Tool (scanpst.exe) and try again.",
             ) from exc
-        self._embedded = _EmbeddedOpener(pypff)
+        self._embedded = EmbeddedOpener(pypff)
         self._folders: list[Folder] | None = None
         self._pff_folders: dict[str, Any] = {}
         self._account_tag: int | None = None
@@ -332,8 +288,8 @@ class PstSource:
 
     # ------------------------------------------------------------------ messages
 
-    def messages(self, folder: Folder, known: Callable[[str, int], bool] | None = None) -> Iterator[MessageRecord]:
-        """Stream the folder's items. An item `known(stable_id, modification time)` to be on the
+    def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:
+        """Stream the folder's items (Source.messages; `resume` is always 0 here). An item `known(stable_id, modification time)` to be on the
         target already is not converted again (that is the costly part of reading a PST): it comes
         with empty bytes and extra["known"]; extra["size"] carries the change detector."""
         if self._folders is None:
@@ -361,7 +317,7 @@ class PstSource:
             self._notes[folder.key] = note
 
     def _items(self, folder: Folder, pff: Any, tally: FolderCount,
-               known: Callable[[str, int], bool] | None) -> Iterator[MessageRecord]:
+               known: Known | None) -> Iterator[MessageRecord]:
         """The items the folder's contents table lists; each one libpff cannot read is counted in tally."""
         for index in range(tally.listed or 0):
             item, why = guard(lambda: pff.get_sub_message(index))
@@ -393,7 +349,7 @@ class PstSource:
             return -1
 
     def _known_record(self, folder: Folder, item: Any, nid: int,
-                      known: Callable[[str, int], bool]) -> MessageRecord | None:
+                      known: Known) -> MessageRecord | None:
         stamp = self._change_detector(item)
         if stamp < 0 or not known(f"pst:{nid}", stamp):
             return None
@@ -557,6 +513,7 @@ class PstSource:
                           mime_type="application/octet-stream")
 
     def close(self) -> None:
+        """Close the libpff file and the file handle."""
         with contextlib.suppress(OSError, AttributeError):
             self._file.close()
         self._fh.close()

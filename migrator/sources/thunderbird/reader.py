@@ -35,6 +35,7 @@ from migrator.sources.discovery import (
     profile_notes,
     read_accounts,
 )
+from migrator.sources.base import Capabilities, Known, SourceBase
 from migrator.sources.mbox.reader import (
     from_line_time,
     is_from_line,
@@ -292,10 +293,13 @@ def read_maildir(folder: Folder, path: Path) -> Iterator[MessageRecord]:
 # ---------------------------------------------------------------- the source
 
 
-class ThunderbirdSource:
-    """A Thunderbird profile: the POP accounts and Local Folders (or the accounts named)."""
+class ThunderbirdSource(SourceBase):
+    """A Thunderbird profile: the POP accounts and Local Folders (or the accounts named).
+
+    mbox folders resume from an offset (what Thunderbird appended); none skips known messages."""
 
     kind = "thunderbird"
+    capabilities = Capabilities(change_token=True, resume_offset=True)
 
     def __init__(self, path: Path, accounts: list[str] | None = None, account_prefix: bool = False) -> None:
         self.root = resolve_profile(Path(path).expanduser())
@@ -388,12 +392,14 @@ class ThunderbirdSource:
     def folders(self) -> list[Folder]:
         return list(self._folders)
 
-    def messages(self, folder: Folder, start: int = 0) -> Iterator[MessageRecord]:
+    def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:
+        """The folder's messages (Source.messages); `resume` is a byte offset into an mbox folder
+        from resume_offset; `known` is ignored (capabilities.skip_known is False)."""
         kind = self._kinds.get(folder.key)
         if kind == "unreadable":
             yield unreadable_record(folder, self._reasons.get(folder.key, "cannot be read"))
         elif kind == "mbox":
-            yield from read_mbox(folder, Path(folder.origin), self._log, start)
+            yield from read_mbox(folder, Path(folder.origin), self._log, resume)
         elif kind == "maildir":
             yield from read_maildir(folder, Path(folder.origin))
 
@@ -448,6 +454,7 @@ class ThunderbirdSource:
         return end if head.startswith(b"From ") and is_from_line(head) else None
 
     def close(self) -> None:
+        """Nothing is held open between messages."""
         return None
 
 
