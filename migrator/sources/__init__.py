@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from migrator.domain.errors import SourceError
-from migrator.domain.records import Folder, MessageRecord, Source
+from migrator.domain.records import Folder, MessageRecord
+from migrator.sources.base import Capabilities, Source
 
-__all__ = ["Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
+__all__ = ["Capabilities", "Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
 
 
 def detect_kind(path: Path) -> str:

@@ -308,7 +308,7 @@ def test_embedded_message_without_the_c_accessor_is_kept_as_a_file(monkeypatch: 
     """Builds of pypff that do not export libpff's symbols (Windows): no data is dropped silently."""
     from migrator.sources.pst import reader as pst
 
-    monkeypatch.setattr(pst._EmbeddedOpener, "open", lambda self, attachment: None)
+    monkeypatch.setattr(pst.EmbeddedOpener, "open", lambda self, attachment: None)
     with PstSource(fixture("pstsdk-submessage.pst")) as src:
         (rec,) = [r for f in src.folders() for r in src.messages(f) if not r.skip_reason]
     assert "attached message could not be decoded" in rec.extra["warning"]

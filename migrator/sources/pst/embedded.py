@@ -54,8 +54,8 @@ class EmbeddedOpener:
         """The embedded message of a pypff.attachment as a pypff.message (its parent keeps the
         file alive), or None when this build of pypff cannot give it or the pointer taken from
         the attachment is not the item libpff identifies as the attachment. Never raises."""
-        if self.lib is None:
-            return None
+        if self.lib is None or not isinstance(attachment, self.pypff.attachment):
+            return None  # only a pypff.attachment has a libpff_item_t pointer after its header
         lib = self.lib
         pointer = ctypes.c_void_p.from_address(id(attachment) + object.__basicsize__).value
         error = ctypes.c_void_p()
