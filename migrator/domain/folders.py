@@ -6,7 +6,6 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
-from migrator.domain import utf7
 
 from migrator.domain.records import (
     ROLE_ARCHIVE,
@@ -128,17 +127,37 @@ def clean_component(component: str, delimiter: str) -> tuple[str, list[str]]:
     return out, reasons
 
 
+def utf7_length(name: str) -> int:
+    """Bytes of `name` in IMAP modified UTF-7 (RFC 3501 section 5.1.3), without encoding it (the
+    domain layer does not import the IMAP layer's codec, migrator/imap/utf7.py): printable ASCII
+    is 1 byte ("&" is "&-", 2); each run of other characters is "&", its UTF-16BE bytes in
+    base64 without padding (4 characters per 3 bytes, rounded up), and "-"."""
+    total = 0
+    run = 0  # UTF-16BE bytes of the current run of non-ASCII characters
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            if run:
+                total += 2 + (run * 4 + 2) // 3
+                run = 0
+            total += 2 if ch == "&" else 1
+        else:
+            run += 4 if ord(ch) > 0xFFFF else 2
+    if run:
+        total += 2 + (run * 4 + 2) // 3
+    return total
+
+
 def shorten(name: str, budget: int = MAX_NAME_BYTES) -> str:
     """`name` cut to at most `budget` bytes of modified UTF-7, ending in '~' and 6 hex digits of
     the SHA-1 of the whole name: readable, unique, the same on every run."""
     from hashlib import sha1
 
-    if len(utf7.encode(name)) <= budget:
+    if utf7_length(name) <= budget:
         return name
     tail = "~" + sha1(name.encode("utf-8")).hexdigest()[:6]
     keep = len(name)
-    while keep > 0 and len(utf7.encode(name[:keep].rstrip() + tail)) > budget:
-        keep -= max(1, (len(utf7.encode(name[:keep] + tail)) - budget) // 8)
+    while keep > 0 and utf7_length(name[:keep].rstrip() + tail) > budget:
+        keep -= max(1, (utf7_length(name[:keep] + tail) - budget) // 8)
     return name[:max(keep, 0)].rstrip() + tail
 
 
@@ -314,10 +333,10 @@ def _map(folder: Folder, layout: TargetLayout, roles_by_path: dict[tuple[str, ..
     if roles and parts[0].upper() == "INBOX":
         parts[0] = "INBOX"
     name = layout.delimiter.join(parts)
-    if layout.delimiter == "." and len(utf7.encode(name)) > MAX_NAME_BYTES + 40:
+    if layout.delimiter == "." and utf7_length(name) > MAX_NAME_BYTES + 40:
         # Maildir++ keeps every level in one directory name: the whole name has a limit there
         head, _, last = name.rpartition(".")
-        room = MAX_NAME_BYTES + 40 - len(utf7.encode(head)) - 1
+        room = MAX_NAME_BYTES + 40 - utf7_length(head) - 1
         if room >= 16:
             name = f"{head}.{shorten(last, room)}" if head else shorten(last, room)
             reasons.append("name too long for the server: shortened")

@@ -23,7 +23,7 @@ from datetime import timezone
 from pathlib import Path
 from typing import IO
 
-from migrator.domain import utf7
+from migrator.imap import utf7
 from migrator.domain.errors import UnsafePath, UsageError
 from migrator.domain.filters import Scope
 from migrator.domain.models import ArchiveFolder, ArchiveReport

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from migrator.domain import utf7
+from migrator.imap import utf7
 
 TAGGED = re.compile(rb"^(?P<tag>\S+) (?P<status>OK|NO|BAD)(?: \[(?P<code>[^\]]*)\])? ?(?P<text>.*)$", re.I)
 _KEYWORD = re.compile(r"^[!#$%&'+\-.0-9A-Z^_`a-z|~]+$")

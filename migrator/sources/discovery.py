@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
-from migrator.domain import utf7
+from migrator.imap import utf7
 from migrator.domain.errors import SourceError
 
 MAILDIR_STORE = "@mozilla.org/msgstore/maildirstore;1"

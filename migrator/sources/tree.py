@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator.domain import utf7
+from migrator.imap import utf7
 from migrator.domain.errors import SourceError
 from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
 from migrator.domain.headers import EPOCH_FALLBACK

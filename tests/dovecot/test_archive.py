@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 
-from migrator.domain import utf7
+from migrator.imap import utf7
 from tests.dovecot.test_quota_diet import (
     crlf, db_rows, expected, half_quota_setup, migrate, nonempty, server,
 )

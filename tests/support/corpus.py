@@ -9,7 +9,7 @@ from email import base64mime
 from email.header import Header
 from pathlib import Path
 
-from migrator.domain import utf7
+from migrator.imap import utf7
 
 
 def jis(text: str) -> bytes:

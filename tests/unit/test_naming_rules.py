@@ -3,7 +3,7 @@ pure functions, no server."""
 
 from __future__ import annotations
 
-from migrator.domain import utf7
+from migrator.imap import utf7
 from migrator.domain.folders import (
     MAX_NAME_BYTES,
     TargetLayout,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.domain import utf7
+from migrator.imap import utf7
 from migrator.domain.errors import SourceError
 from migrator.sources import detect_kind, open_source
 from migrator.domain.headers import (
