@@ -420,7 +420,8 @@ def check(target_url: str, provider: str | None, password_file: Path | None, oau
 @click.option("--no-count", is_flag=True, help="Do not read the mail to count messages (faster).")
 def sources(paths: tuple[Path, ...], no_count: bool) -> int:
     """List the mail stores found on this machine (Thunderbird profiles and their accounts), or describe PATHs."""
-    from migrator.sources.discovery import describe_path, find_stores, render_stores
+    from migrator.render.stores import render_stores
+    from migrator.sources.discovery import describe_path, find_stores
 
     if paths:
         stores = [s for p in paths for s in describe_path(p.expanduser(), count=not no_count)]

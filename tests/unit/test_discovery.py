@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 
 from migrator.domain.errors import SourceError
-from migrator.sources.discovery import (
-    candidate_dirs,
-    find_stores,
-    parse_prefs,
-    pick_profile,
-    read_profiles_ini,
-    render_stores,
-)
+from migrator.render.stores import render_stores
+from migrator.sources.discovery import candidate_dirs, find_stores
+from migrator.sources.thunderbird.profile import parse_prefs, pick_profile, read_profiles_ini
 from tests.tbprofile import IMAP, LOCAL, POP_COM, POP_JP, POP_MAILDIR, RSS, Manifest, build_profiles
 
 LAYOUTS = {

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from migrator.domain.records import MessageRecord
-from migrator.sources.discovery import find_stores, render_stores
+from migrator.render.stores import render_stores
+from migrator.sources.discovery import find_stores
 from migrator.sources.thunderbird.reader import ThunderbirdSource
 from tests.tbprofile import IMAP, LOCAL, POP_COM, Manifest, build_profiles, from_line, message, snapshot
 

@@ -29,7 +29,7 @@ from migrator.domain.errors import SourceError
 from migrator.domain.records import Folder, MessageRecord
 from migrator.domain.headers import EPOCH_FALLBACK, header_value
 from migrator.domain.dates import FILE_NAME, FROM_LINE, internaldate, timestamp_date
-from migrator.sources.discovery import (
+from migrator.sources.thunderbird.profile import (
     AccountInfo,
     pick_profile,
     profile_notes,
