@@ -1,19 +1,27 @@
 """One conformance suite for every Source (rclone's fstests idea): each store type must honour
-the same contract, whatever its format."""
+the same contract (migrator/sources/base.py), whatever its format.
+
+Every test below is one NAMED property, parametrized over every reader through `MAKERS`: a new
+reader (Becky!, .eml, .emlx, IMAP, POP3) joins the whole suite by adding one maker there. A maker
+builds a store in a temporary directory (or skips with a reason when its fixture is absent) and
+returns the path `open_source` is given.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from migrator.sources import Source, open_source
-from migrator.domain.records import DELETED, ROLES
 from migrator.domain.dates import DATE_HEADER, DATE_SOURCES, FALLBACK_SOURCE, implausible
-from tests.support.corpus import sample_items, write_maildirpp, write_mbox_tree
+from migrator.domain.records import DELETED, ROLES, Folder, MessageRecord
+from migrator.sources import Capabilities, Source, open_source
+from tests.support.corpus import Item, msg, sample_items, write_maildir_message, write_maildirpp, write_mbox, write_mbox_tree
 
 # RFC 5322 field name and colon: what every message handed on for upload begins with (a reader that
 # cut a message in two would hand on a header-less "message").
@@ -75,12 +83,36 @@ def _pst2(tmp: Path) -> Path:
     return f
 
 
-MAKERS = {"mbox": _mbox, "mbox-tricky": _mbox_tricky, "maildir": _maildir, "thunderbird": _thunderbird, "pst": _pst, "pst-japanese": _pst2}
+def _maildir_plain(tmp: Path) -> Path:
+    """A plain Maildir (one folder, no Maildir++ children), messages in new/ and cur/."""
+    root = tmp / "plain"
+    for n, it in enumerate(sample_items()[("Inbox",)]):
+        write_maildir_message(root, it, n + 1, 1654084800 + n * 60)
+    return root
+
+
+def _tree(tmp: Path) -> Path:
+    """A directory holding a mix: an mbox file, a Maildir++ and a nested directory of mbox files."""
+    root = tmp / "tree"
+    items = sample_items()
+    write_mbox(root / "Archive 2019.mbox", items[("Inbox",)])
+    write_maildirpp(root / "Maildir", {("Inbox",): items[("Sent",)], ("取引先",): items[("取引先",)]})
+    write_mbox_tree(root / "old" / "export", {("Work & Play",): items[("Work & Play",)]})
+    return root
+
+
+MAKERS: dict[str, Callable[[Path], Path]] = {
+    "mbox": _mbox, "mbox-tricky": _mbox_tricky, "maildir": _maildir, "maildir-plain": _maildir_plain,
+    "tree": _tree, "thunderbird": _thunderbird, "pst": _pst, "pst-japanese": _pst2,
+}
 
 
 @pytest.fixture(params=sorted(MAKERS))
-def store(request, tmp_path: Path) -> Path:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     return MAKERS[request.param](tmp_path)
+
+
+Read = list[tuple[Folder, list[MessageRecord]]]
 
 
 def _snapshot(path: Path) -> dict[str, tuple[bytes, int]]:
@@ -88,44 +120,299 @@ def _snapshot(path: Path) -> dict[str, tuple[bytes, int]]:
     return {str(p): (p.read_bytes(), os.stat(p).st_mtime_ns) for p in files}
 
 
-def _read_all(src: Source):
+def _read_all(src: Source) -> Read:
     return [(f, list(src.messages(f))) for f in src.folders()]
 
 
-def test_contract(store: Path):
+def _open_read(store: Path) -> tuple[Source, Read]:
+    src = open_source(store)
+    try:
+        return src, _read_all(src)
+    finally:
+        src.close()
+
+
+def _records(read: Read) -> list[MessageRecord]:
+    return [r for _, recs in read for r in recs]
+
+
+def _messages(read: Read) -> list[MessageRecord]:
+    """The records handed on for upload (neither skipped nor failed)."""
+    return [r for r in _records(read) if r.error is None and r.skip_reason is None]
+
+
+# -- the store is left as it was ------------------------------------------------------------------
+
+
+def test_read_only_bytes_and_mtimes(store: Path) -> None:
+    """Invariant 1: opening and reading every folder twice changes no byte and no mtime."""
     before = _snapshot(store)
     src = open_source(store)
     try:
-        assert isinstance(src, Source)
-        folders = src.folders()
-        assert folders, "a store has at least one folder"
-        assert len({f.key for f in folders}) == len(folders), "folder keys are unique"
-        first = _read_all(src)
-        second = _read_all(src)
+        _read_all(src)
+        _read_all(src)
     finally:
         src.close()
+    assert _snapshot(store) == before
+
+
+# -- the declared contract ------------------------------------------------------------------------
+
+
+def test_is_a_source_that_declares_its_capabilities(store: Path) -> None:
+    src, _ = _open_read(store)
+    assert isinstance(src, Source)
+    assert isinstance(src.capabilities, Capabilities), "capabilities are declared, never sniffed"
+    assert isinstance(src.kind, str) and src.kind
+    assert isinstance(src.warnings, list) and all(isinstance(w, str) for w in src.warnings)
+    if src.capabilities.skip_known:
+        assert src.capabilities.reload, "a reader that passes messages over can read them again"
+
+
+def test_one_messages_signature(store: Path) -> None:
+    """messages(folder, *, resume=0, known=None) for every reader: the flows call no other form."""
+    src, _ = _open_read(store)
+    params = inspect.signature(src.messages).parameters
+    assert list(params)[:1] == ["folder"]
+    for name, default in (("resume", 0), ("known", None)):
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY and params[name].default == default
+
+
+# -- folders --------------------------------------------------------------------------------------
+
+
+def test_folders_exist_with_unique_keys(store: Path) -> None:
+    _, read = _open_read(store)
+    keys = [f.key for f, _ in read]
+    assert keys, "a store has at least one folder"
+    assert len(set(keys)) == len(keys), "folder keys are unique"
+
+
+def test_folder_paths_and_roles(store: Path) -> None:
+    _, read = _open_read(store)
+    for folder, _ in read:
+        assert folder.path and all(isinstance(p, str) and p for p in folder.path), folder
+        assert folder.role is None or folder.role in ROLES, folder
+
+
+def test_folders_parents_before_children(store: Path) -> None:
+    """A folder listed with its parent comes after it (the target creates parents first)."""
+    _, read = _open_read(store)
+    paths = [f.path for f, _ in read]
+    for i, path in enumerate(paths):
+        for cut in range(1, len(path)):
+            if path[:cut] in paths:
+                assert paths.index(path[:cut]) < i, f"{'/'.join(path)} before its parent"
+
+
+def test_folder_keys_stable_across_opens(store: Path) -> None:
+    """Folder keys are part of every journal key: two opens give the same keys in the same order."""
+    _, first = _open_read(store)
+    _, second = _open_read(store)
+    assert [(f.key, f.path) for f, _ in first] == [(f.key, f.path) for f, _ in second]
+
+
+# -- records --------------------------------------------------------------------------------------
+
+
+def test_records_belong_to_their_folder(store: Path) -> None:
+    _, read = _open_read(store)
+    for folder, recs in read:
+        assert all(r.folder == folder for r in recs)
+
+
+def test_stable_ids_unique(store: Path) -> None:
+    _, read = _open_read(store)
+    ids = [r.stable_id for r in _records(read)]
+    assert all(ids), "every record has a stable id"
+    assert len(set(ids)) == len(ids), "stable ids are unique in the source"
+
+
+def test_stable_ids_and_bytes_stable_across_opens(store: Path) -> None:
+    """Two opens (two runs) give the same ids, bytes, flags and dates, in the same order."""
+    _, first = _open_read(store)
+    _, second = _open_read(store)
+
+    def shape(read: Read) -> list[list[tuple[object, ...]]]:
+        return [[(r.stable_id, r.raw, r.flags, r.date, r.skip_reason, r.error) for r in recs] for _, recs in read]
+
+    assert shape(first) == shape(second)
+
+
+def test_dates_tz_aware_never_the_time_of_reading(store: Path) -> None:
+    _, read = _open_read(store)
     now = datetime.now(timezone.utc)
-    ids: set[str] = set()
-    for folder, recs in first:
-        assert folder.path and all(isinstance(p, str) and p for p in folder.path)
-        assert folder.role is None or folder.role in ROLES
-        for r in recs:
-            assert r.folder == folder
-            assert r.stable_id and r.stable_id not in ids, "stable ids are unique in the source"
-            ids.add(r.stable_id)
-            assert r.date.tzinfo is not None, "dates are timezone-aware"
-            assert abs(now - r.date) > timedelta(minutes=5), "never the time of reading as the date"
-            assert DELETED not in r.flags
-            assert all(isinstance(f, str) for f in r.flags)
-            if r.error is None and r.skip_reason is None:
-                assert r.raw and b"\n" in r.raw, "a message has bytes"
-                assert _HEADER_START.match(r.raw), "a message starts with a header field, never a body fragment"
-                assert r.size == len(r.raw)
-                assert r.locator
-    # reading twice gives the same ids and bytes (stable across runs)
-    assert [[(r.stable_id, r.raw) for r in recs] for _, recs in first] == \
-        [[(r.stable_id, r.raw) for r in recs] for _, recs in second]
-    assert _snapshot(store) == before, "the source is read-only (invariant 1)"
+    for r in _records(read):
+        assert r.date.tzinfo is not None, r.locator
+        assert abs(now - r.date) > timedelta(minutes=5), f"{r.locator}: the time of reading as the date"
+
+
+def test_every_record_says_where_its_date_came_from(store: Path) -> None:
+    _, read = _open_read(store)
+    for r in _records(read):
+        if r.error is None:
+            assert r.date_source in DATE_SOURCES, r.locator
+            assert implausible(r.date) is None or r.date_source == FALLBACK_SOURCE, r.locator
+
+
+def test_no_deleted_flag(store: Path) -> None:
+    """\\Deleted is never handed on: a message deleted in the store is skipped with a reason."""
+    _, read = _open_read(store)
+    for r in _records(read):
+        assert DELETED not in r.flags, r.locator
+        assert all(isinstance(f, str) and f for f in r.flags), r.locator
+
+
+def test_a_message_starts_with_a_header_field(store: Path) -> None:
+    _, read = _open_read(store)
+    for r in _messages(read):
+        assert r.raw and b"\n" in r.raw, r.locator
+        assert _HEADER_START.match(r.raw), f"{r.locator}: a body fragment, not a message"
+        assert r.size == len(r.raw)
+        assert r.locator
+
+
+def test_skipped_and_failed_records_carry_a_reason(store: Path) -> None:
+    """Nothing is lost silently (invariant 3): a record not handed on says why, and where it is."""
+    _, read = _open_read(store)
+    for r in _records(read):
+        for reason in (r.skip_reason, r.error):
+            assert reason is None or (isinstance(reason, str) and reason.strip()), r
+        if r.skip_reason is not None or r.error is not None:
+            assert r.locator, r
+
+
+# -- what a reader declares it can do -------------------------------------------------------------
+
+
+def test_change_token_stable_while_unchanged(store: Path) -> None:
+    src = open_source(store)
+    try:
+        if not src.capabilities.change_token:
+            pytest.skip(f"{src.kind}: no change token declared")
+        first = {f.key: src.token(f) for f in src.folders()}
+        _read_all(src)
+    finally:
+        src.close()
+    again = open_source(store)
+    try:
+        assert {f.key: again.token(f) for f in again.folders()} == first
+    finally:
+        again.close()
+
+
+def test_known_messages_are_passed_over_and_reload_gives_them_back(store: Path) -> None:
+    """skip_known: with known() saying yes to everything, a message comes without its bytes
+    (extra["known"], extra["size"]) and reload() gives the record a full read gives."""
+    src = open_source(store)
+    try:
+        if not src.capabilities.skip_known:
+            pytest.skip(f"{src.kind}: does not skip known messages")
+        full = {r.stable_id: r for r in _records(_read_all(src))}
+        asked: list[tuple[str, int]] = []
+
+        def known(sid: str, size: int) -> bool:
+            asked.append((sid, size))
+            return True
+
+        light = [r for f in src.folders() for r in src.messages(f, known=known)]
+        assert {r.stable_id for r in light} == set(full), "the same messages, read or not"
+        passed = [r for r in light if r.extra.get("known")]
+        if not passed:
+            pytest.skip("no folder of this store passes messages over (e.g. a tree of mbox files)")
+        for r in passed:
+            assert r.raw == b"" and int(r.extra["size"]) >= 0 and r.date.tzinfo is not None
+            back = src.reload(r)
+            assert (back.stable_id, back.raw, back.flags) == (r.stable_id, full[r.stable_id].raw,
+                                                              full[r.stable_id].flags)
+    finally:
+        src.close()
+
+
+_APPENDED = b"From: late@example.com\nSubject: appended later\nDate: Tue, 02 Jan 2024 10:00:00 +0900\n\nnew\n"
+
+
+def test_resume_gives_the_same_tail(store: Path) -> None:
+    """resume_offset: after a complete read, a folder that only grew is read on from the offset
+    its token gives, and that yields exactly what a full read yields after the old messages."""
+    src = open_source(store)
+    try:
+        if not src.capabilities.resume_offset:
+            pytest.skip(f"{src.kind}: does not resume from an offset")
+        read = _read_all(src)
+        infos = {f.key: src.resume_info(f) for f, _ in read}
+    finally:
+        src.close()
+    grown = [(f, recs) for f, recs in read if infos[f.key] and Path(f.origin).is_file()]
+    if not grown:
+        pytest.skip("no folder the reader can resume")
+    for f, _ in grown:
+        path = Path(f.origin)
+        data = path.read_bytes()
+        eol = b"\n" if b"\n" in data else b"\r"  # a CR-only mbox grows with CR line ends
+        lead = b"" if not data or data.endswith(eol) else eol
+        with path.open("ab") as fh:  # as a mail client appends: a separator line, the message, a blank line
+            fh.write(lead + (b"From late@example.com Tue Jan  2 01:00:00 2024\n" + _APPENDED + b"\n").replace(b"\n", eol))
+        old = os.stat(path).st_mtime - 3600
+        os.utime(path, (old, old))  # at rest: a reader of a live store reads the last message too
+    again = open_source(store)
+    try:
+        for f, before in grown:
+            info = infos[f.key]
+            assert info is not None
+            offset = again.resume_offset(f, info)
+            full = list(again.messages(f))
+            if not before and not offset:
+                continue  # an empty folder that grew: reading it whole is the same thing
+            assert offset, f"{f.display}: only grew, so it resumes"
+            resumed = list(again.messages(f, resume=offset))
+            assert [(r.stable_id, r.raw) for r in resumed] == [(r.stable_id, r.raw) for r in full[len(before):]]
+            assert [r.stable_id for r in full[:len(before)]] == [r.stable_id for r in before], "old ids unchanged"
+            assert any(b"appended later" in r.raw for r in resumed)
+    finally:
+        again.close()
+
+
+def test_resume_refused_when_the_folder_was_rewritten(store: Path) -> None:
+    """A folder whose old bytes changed (compacted, edited) is read whole: no offset."""
+    src = open_source(store)
+    try:
+        if not src.capabilities.resume_offset:
+            pytest.skip(f"{src.kind}: does not resume from an offset")
+        read = _read_all(src)
+        infos = {f.key: src.resume_info(f) for f, _ in read}
+    finally:
+        src.close()
+    targets = [f for f, _ in read if infos[f.key] and Path(f.origin).is_file()]
+    if not targets:
+        pytest.skip("no folder the reader can resume")
+    for f in targets:
+        path = Path(f.origin)
+        data = path.read_bytes()
+        path.write_bytes(data.replace(b"Subject:", b"Subject: X", 1) + b"From x Tue Jan  2 01:00:00 2024\n" + _APPENDED)
+    again = open_source(store)
+    try:
+        for f in targets:
+            info = infos[f.key]
+            assert info is not None
+            assert again.resume_offset(f, info) is None, f.display
+    finally:
+        again.close()
+
+
+# -- journals of earlier runs keep matching -------------------------------------------------------
+
+
+def test_stable_ids_and_folder_keys_keep_their_form(tmp_path: Path) -> None:
+    """The forms earlier journals hold (settled table, source_folder table): never change them."""
+    _, read = _open_read(_mbox_tricky(tmp_path))
+    assert sorted(f.key for f, _ in read) == ["INBOX", "Mac", "export.txt"]
+    ids = {r.stable_id for r in _records(read)}
+    assert "mbox:export.txt:4" in ids and all(re.fullmatch(r"mbox:[^:]+:\d+", i) for i in ids), ids
+    _, read = _open_read(_maildir(tmp_path))
+    keys = {f.key for f, _ in read}
+    assert "." in keys and ".&U9ZfFVFI-.&,yF5Pg-" in keys, keys
+    assert all(re.fullmatch(r"maildir:[^:]+:\d+\.M\d+P1\.testhost", r.stable_id) for r in _records(read))
 
 
 # -- the INTERNALDATE policy (migrator/sources/dates.py), for every reader ---------------------------------
@@ -179,18 +466,6 @@ def test_implausible_store_date_gets_the_header_date(kind: str, tmp_path: Path) 
     assert recs, "the planted messages are read"
     for r in recs:
         assert (r.date, r.date_source) == (_HEADER_DATE, DATE_HEADER), r.locator
-
-
-def test_every_record_says_where_its_date_came_from(store: Path) -> None:
-    src = open_source(store)
-    try:
-        for folder in src.folders():
-            for r in src.messages(folder):
-                if r.error is None:
-                    assert r.date_source in DATE_SOURCES, r.locator
-                    assert implausible(r.date) is None or r.date_source == FALLBACK_SOURCE, r.locator
-    finally:
-        src.close()
 
 
 # -- a directory tree: symlink loops and special files, for every reader of a tree ---------------
