@@ -21,7 +21,7 @@ import pytest
 from migrator.domain.dates import DATE_HEADER, DATE_SOURCES, FALLBACK_SOURCE, implausible
 from migrator.domain.records import DELETED, ROLES, Folder, MessageRecord
 from migrator.sources import Capabilities, Source, open_source
-from tests.support.corpus import Item, msg, sample_items, write_maildir_message, write_maildirpp, write_mbox, write_mbox_tree
+from tests.support.corpus import sample_items, write_maildir_message, write_maildirpp, write_mbox, write_mbox_tree
 
 # RFC 5322 field name and colon: what every message handed on for upload begins with (a reader that
 # cut a message in two would hand on a header-less "message").
