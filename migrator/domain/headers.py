@@ -7,13 +7,21 @@ import errno
 import os
 import re
 import stat
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 # a line end not followed by a folded continuation line (one starting with a space or a tab)
 _UNFOLDED_EOL = re.compile(rb"\r\n(?![ \t])|\r(?![\n \t])|\n(?![ \t])")
 # A date no real mail has: used only when a message carries no usable date at all and the
 # store offers none either (never the upload time, which would put old mail at the top).
 EPOCH_FALLBACK = datetime(1980, 1, 1, tzinfo=timezone.utc)
+# Zone names seen in Date:/Received: headers and on mbox From_ lines, in hours east of UTC
+# ("MET DST" adds one). RFC 5322 4.3 defines only UT, GMT and the US zones and asks to read any
+# other name as -0000 (unknown), but Japanese mailers wrote `JST` alone for years: read as UTC,
+# such a date would be nine hours off. One table for every date parser (headers and From_ lines).
+ZONE_HOURS = {"UT": 0, "UTC": 0, "GMT": 0, "WET": 0, "BST": 1, "CET": 1, "MET": 1, "MEZ": 1, "CEST": 2,
+              "MEST": 2, "EET": 2, "JST": 9, "KST": 9, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+              "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}
+_NAMED_ZONE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s+([A-Za-z]{2,4})(\s+DST)?\b")
 _ANGLED = re.compile(r"<[^<>\s]+>")
 _READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # binary on Windows
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO never blocks the read (absent on Windows)
@@ -134,10 +142,20 @@ def parse_date(value: str | None) -> datetime | None:
         except ValueError:
             return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=_named_zone(value) or timezone.utc)
     if not (1970 <= dt.year <= 2100):
         return None
     return dt
+
+
+def _named_zone(value: str) -> timezone | None:
+    """The zone a date text names after its time (`10:00:00 JST`, `MET DST`), from ZONE_HOURS;
+    None when it names none or one not in the table."""
+    m = _NAMED_ZONE.search(value)
+    hours = ZONE_HOURS.get(m.group(1).upper()) if m else None
+    if m is None or hours is None:
+        return None
+    return timezone(timedelta(hours=hours + (1 if m.group(2) else 0)))
 
 
 def header_date(raw: bytes) -> datetime | None:

@@ -299,3 +299,20 @@ def test_plan_warns_about_a_message_nothing_dates(tmp_path: Path) -> None:
         for entry in scanner.entries():
             list(scanner.scan(entry))
     assert any("no plausible date" in w and "1980-01-01" in w for w in scanner.all_warnings())
+
+
+@pytest.mark.parametrize(("text", "hours"), [
+    ("Tue, 2 Jan 2024 10:00:00 JST", 9), ("Tue, 2 Jan 2024 10:00:00 jst (Japan)", 9),
+    ("Tue, 2 Jan 2024 10:00:00 KST", 9), ("Tue, 2 Jan 2024 10:00:00 CET", 1),
+    ("Tue, 2 Jan 2024 10:00:00 MET DST", 2), ("Tue, 2 Jan 2024 10:00:00 EST", -5),
+    ("Tue, 2 Jan 2024 10:00:00 +0900 (JST)", 9), ("Tue, 2 Jan 2024 10:00:00 XYZ", 0),
+    ("Tue, 2 Jan 2024 10:00:00 -0000", 0),
+])
+def test_header_zone_names_are_read(text: str, hours: int) -> None:
+    """A zone NAME in Date:/Received: (old Japanese mailers write `JST` alone) is read from the
+    same table as mbox From_ lines; an unknown name is UTC (RFC 5322 4.3: -0000)."""
+    want = datetime(2024, 1, 2, 10, 0, tzinfo=timezone(timedelta(hours=hours)))
+    dt, source = internaldate(_msg(f"Date: {text}"), now=NOW)
+    assert (dt, dt.utcoffset(), source) == (want, want.utcoffset(), DATE_HEADER)
+    dt, source = internaldate(_msg(f"Received: from a by b; {text}\nDate: Mon, 1 Jan 2024 00:00:00 +0000"), now=NOW)
+    assert (dt, source) == (want, RECEIVED)

@@ -133,6 +133,16 @@ def test_cr_only_file_three_messages_crlf():
     assert [m[0] for m in out] == [0, step, 2 * step]
 
 
+def test_cr_cr_lf_blank_lines_separate_and_end_messages():
+    """A file whose lines end CR CR LF: its blank lines end the header block and the message
+    (the blank line before a separator belongs to the mbox), exactly as LF blank lines do."""
+    msgs = [b"Subject: m%d\r\r\n\r\r\nline one\r\r\n" % i for i in range(3)]
+    data = b"".join(b"From a@b Mon Jan  1 10:00:00 2024\r\r\n" + m + b"\r\r\n" for m in msgs)
+    assert [m[2] for m in _read(data)] == msgs
+    empty = b"From a@b Mon Jan  1 10:00:00 2024\r\r\n" + msgs[0] + b"\r\r\nFrom a@b Mon Jan  1 10:00:00 2024\r\r\n"
+    assert [m[2] for m in _read(empty)] == [msgs[0], b""]
+
+
 def test_bom_and_blank_lines_before_the_first_separator():
     data = b"\xef\xbb\xbf\n\r\n\nFrom a@b Mon Jan  1 10:00:00 2024\nSubject: one\n\nbody\n"
     assert _read(data) == [(7, b"From a@b Mon Jan  1 10:00:00 2024", b"Subject: one\n\nbody\n")]
@@ -311,12 +321,13 @@ def test_python_mailbox_mboxo_reads_back(tmp_path: Path, msgs: list[bytes]):
 
 
 @SETTINGS
-@given(st.lists(messages(), min_size=1, max_size=6), st.sampled_from([b"\n", b"\r\n", b"\r"]))
+@given(st.lists(messages(), min_size=1, max_size=6), st.sampled_from([b"\n", b"\r\n", b"\r", b"\r\r\n"]))
 def test_mboxrd_reads_back_exactly(msgs: list[bytes], eol: bytes):
-    """mboxrd with LF, CRLF or (classic Mac OS) CR line ends; CR-only comes back CRLF."""
+    """mboxrd with LF, CRLF, CR CR LF or (classic Mac OS) CR line ends; CR-only comes back CRLF,
+    CR CR LF as stored (the upload makes it CRLF: identity.to_crlf)."""
     data = b"".join(b"From someone@example.com Mon Jan  1 00:00:00 2024\n" + _mboxrd_quote(m) + b"\n" for m in msgs)
     out = [raw for _, _, raw in iter_mbox(io.BytesIO(data.replace(b"\n", eol)))]
-    assert out == [m if eol == b"\n" else m.replace(b"\n", b"\r\n") for m in msgs]
+    assert out == [m.replace(b"\n", b"\r\n" if eol == b"\r" else eol) for m in msgs]
 
 
 @SETTINGS

@@ -17,7 +17,7 @@ from typing import IO
 
 from migrator.domain.errors import SourceError
 from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, SEEN, Folder, MessageRecord
-from migrator.domain.headers import header_value, header_values
+from migrator.domain.headers import ZONE_HOURS, header_value, header_values
 from migrator.domain.dates import FROM_LINE, internaldate
 from migrator.sources.tree import MBOX, Found, TreeSource, discover
 from migrator.sources.walk import open_regular
@@ -48,7 +48,6 @@ _FROM_LINE = re.compile(rb"From +(?:(?P<sender>" + _SENDER + rb") +)?(?P<date>" 
 # before the colon), or the UUCP ">From " line some exports keep right after the From_ line.
 _FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:|>From ")
 _QUOTED_FROM = re.compile(rb"^>+From ")
-_BLANK = (b"\n", b"\r\n", b"\r", b"")
 BOM = b"\xef\xbb\xbf"
 MBOX_SUFFIXES = (".mbox", ".mbx", ".mbs")
 # Files that sit beside mbox files in a profile or export and never hold mail (Thunderbird's list;
@@ -57,10 +56,6 @@ IGNORED_SUFFIXES = (".msf", ".dat", ".html", ".htm", ".json", ".sqlite", ".log",
 # UW-IMAP/Pine (and Dovecot's mbox) keep the folder's UIDs in a first pseudo-message.
 SKIP_FOLDER_DATA = "UW-IMAP/Pine folder internal data (X-IMAP pseudo-message), not mail"
 SKIP_EMPTY = "empty entry in the mbox (a separator line with no message)"
-# Zone names seen on From_ lines, in hours east of UTC ("MET DST" adds one).
-_ZONE_HOURS = {"UT": 0, "UTC": 0, "GMT": 0, "WET": 0, "BST": 1, "CET": 1, "MET": 1, "MEZ": 1, "CEST": 2,
-               "MEST": 2, "EET": 2, "JST": 9, "KST": 9, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
-               "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}
 _SNIFF = 65536  # bytes read to tell an mbox (and its line ends) by content
 
 MOZ_READ = 0x0001
@@ -83,6 +78,14 @@ def is_field_line(line: bytes | None) -> bool:
     return line is not None and _FIELD_LINE.match(line) is not None
 
 
+def is_blank(line: bytes) -> bool:
+    """Whether `line` (with its line end) holds no text: LF, CR LF, a lone CR (classic Mac OS),
+    CR CR LF (any run of CRs before the LF: some Japanese bounce mail), or b"" (the end of file).
+    The one test of a blank line for every mbox reader: the blank line that ends a header block
+    and the one before a separator (which belongs to the mbox) are found by it."""
+    return not line.strip(b"\r\n")
+
+
 def is_separator(line: bytes, following: bytes | None, after_blank: bool) -> bool:
     """THE mbox boundary rule: whether `line` starts a new message.
 
@@ -98,7 +101,7 @@ def is_separator(line: bytes, following: bytes | None, after_blank: bool) -> boo
     """
     if not is_from_line(line):
         return False
-    if following is None or following in _BLANK:
+    if following is None or is_blank(following):
         return after_blank
     return is_field_line(following)
 
@@ -150,8 +153,8 @@ def from_line_time(line: bytes) -> datetime | None:
         offset = timedelta(hours=int(zone.group(2)), minutes=int(zone.group(3)))
         return (dt - (offset if zone.group(1) == "+" else -offset)).replace(tzinfo=timezone.utc)
     named = re.search(r"\b([A-Z]{2,4})( DST)?\b", without_clock.replace(month.group(1), "") + " " + rest[:12])
-    if named and named.group(1) in _ZONE_HOURS:
-        dt -= timedelta(hours=_ZONE_HOURS[named.group(1)] + (1 if named.group(2) else 0))
+    if named and named.group(1) in ZONE_HOURS:
+        dt -= timedelta(hours=ZONE_HOURS[named.group(1)] + (1 if named.group(2) else 0))
         return dt.replace(tzinfo=timezone.utc)
     return dt
 
@@ -323,7 +326,7 @@ class _Lines:
             self.seek(pos)
             line = self.readline()
             after_blank = False
-            if line in _BLANK[:3]:
+            if line and is_blank(line):
                 line, after_blank = self.readline(), True
             if not line:
                 return True
@@ -372,7 +375,7 @@ def iter_mbox(fh: IO[bytes], start: int = 0) -> Iterator[tuple[int, bytes, bytes
             cur_off, cur_from, in_headers = offset, line.rstrip(b"\r\n"), True
             after_blank = False
             continue
-        blank = line in _BLANK
+        blank = is_blank(line)
         if cur_off < 0:
             if not blank:
                 raise SourceError(
@@ -411,9 +414,9 @@ def _finish(parts: list[bytes], body: bytearray, last: bytes, strip: bool = True
     if not strip:
         pass
     elif body:
-        if last in _BLANK:
+        if is_blank(last):
             del body[len(body) - len(last):]
-    elif parts and parts[-1] in _BLANK:
+    elif parts and is_blank(parts[-1]):
         parts.pop()
     data = b"".join(parts) + body if body else b"".join(parts)
     parts.clear()

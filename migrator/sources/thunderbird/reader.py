@@ -38,6 +38,7 @@ from migrator.sources.thunderbird.profile import (
 from migrator.sources.base import Capabilities, Known, SourceBase
 from migrator.sources.mbox.reader import (
     from_line_time,
+    is_blank,
     is_from_line,
     is_separator,
     status_flags,
@@ -131,7 +132,7 @@ def _scan_mbox(fh: IO[bytes], start: int, limit: int) -> Iterator[_Chunk]:
             cur_off, cur_from, lines = pos, stripped, []
         else:
             lines.append(unquote_from(line) if at_line_start and cur_from is not None else line)
-        prev_blank = at_line_start and line in (b"\n", b"\r\n")
+        prev_blank = at_line_start and is_blank(line)
         at_line_start = line.endswith(b"\n")
         pos += len(line)
     if cur_from is not None or lines:
@@ -147,7 +148,7 @@ def _peek_line(fh: IO[bytes], limit: int) -> bytes | None:
 
 
 def _finish(lines: list[bytes]) -> bytes:
-    if lines and lines[-1] in (b"\n", b"\r\n"):
+    if lines and is_blank(lines[-1]):
         lines = lines[:-1]
     return b"".join(lines)
 
