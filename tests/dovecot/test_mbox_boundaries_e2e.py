@@ -87,3 +87,32 @@ def test_tricky_mbox_tree(tmp_path: Path, imap_user):
     r = run(["verify", str(root), "--deep"], imap_user, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert {p: p.read_bytes() for p in root.iterdir()} == before, "the source is untouched"
+
+
+def test_cr_cr_lf_mbox_zone_names_and_display_name_senders(tmp_path: Path, imap_user):
+    """Found by trying to break issue 15: an mbox whose lines all end CR CR LF kept the blank line
+    before each separator (one extra line per message on the server); a `Date: ... JST` (no
+    offset) was read as UTC, nine hours off; `From John Doe <addr> date` was not a separator."""
+    root = tmp_path / "mail"
+    root.mkdir()
+    a = _msg(1, "Tue, 02 Jan 2024 10:00:00 JST", body="bounce\n\nFrom 10:00 to 12:30 we meet\n")
+    b = _msg(2, "Wed, 03 Jan 2024 09:00:00 +0000")
+    (root / "Bounces").write_bytes((b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n" + a + b"\n"
+                                    + b"From b@example.jp Wed Jan  3 09:00:00 2024\n" + b + b"\n").replace(b"\n", b"\r\r\n"))
+    c = _msg(3, "Thu, 04 Jan 2024 09:00:00 +0000")
+    d = _msg(4, "Fri, 05 Jan 2024 09:00:00 +0000")
+    (root / "export").write_bytes(b'From "Taro Yamada" <c@example.jp> Thu Jan  4 09:00:00 2024\n' + c
+                                  + b"From Taro Yamada <d@example.jp> Fri Jan  5 09:00:00 2024\n" + d)
+    want = {"Bounces": [(a, utc(2024, 1, 2, 1)), (b, utc(2024, 1, 3, 9))],
+            "export": [(c, utc(2024, 1, 4, 9)), (d, utc(2024, 1, 5, 9))]}
+    r = run(["run", str(root)], imap_user, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "In scope: 4 = uploaded 4 + already on target 0 + duplicates 0 + failed 0" in r.stdout, r.stdout
+    _delim, server = read_server(imap_user)
+    assert set(server) == set(want)
+    for name, msgs in want.items():
+        got = server[name]
+        assert [g[0] for g in got] == [crlf(m) for m, _ in msgs], f"{name}: bytes (CR CR LF made CRLF, nothing added)"
+        assert [g[2].astimezone(timezone.utc) for g in got] == [d for _, d in msgs], f"{name}: INTERNALDATE"
+    r = run(["verify", str(root), "--deep"], imap_user, tmp_path)
+    assert r.returncode == 0 and "VERIFIED" in r.stdout, r.stdout + r.stderr

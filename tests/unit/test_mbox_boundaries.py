@@ -44,6 +44,10 @@ FROM_LINES = [
     b"From user@x Sat Jan  3 01:05:34 96",
     b'From "John Doe"@x Mon Jan  1 00:00:00 2024',
     b"From user@x Mon Jan 1 2024 10:00:00",
+    b'From "John Doe" <john@x> Mon Jan  1 00:00:00 2024',
+    b"From John Doe <john@x> Mon Jan  1 00:00:00 2024",
+    "From 山田 太郎 <taro@x.jp> Mon Jan  1 00:00:00 2024".encode(),
+    b"From <> Mon Jan  1 00:00:00 2024",
 ]
 NOT_FROM_LINES = [
     b"From 10:00 to 12:30 on 3 March 2024 we meet in room 3",
@@ -54,6 +58,7 @@ NOT_FROM_LINES = [
     b"from user@x Mon Jan  1 00:00:00 2024",
     b">From user@x Mon Jan  1 00:00:00 2024",
     b"From:user@x",
+    b"From me <to you> on Mon Jan 1 we met",
 ]
 
 

@@ -42,7 +42,9 @@ _DATE = (
     + rb"|\d{4}-\d{2}-\d{2}(?:[ T]" + _TIME + rb"(?:\.\d+)?)?"
     rb")"
 )
-_SENDER = rb'(?:"[^"]*"\S*|[^\s"]\S*)'
+# a sender: one word, a quoted local part ("John Doe"@x), or a display name with an angle address
+# ("John Doe" <john@x>, John Doe <john@x>: some Windows exporters write the From: header's form)
+_SENDER = rb'(?:[^<>\r\n]{0,200}?<[^<>\s]*>|"[^"]*"\S*|[^\s"]\S*)'
 _FROM_LINE = re.compile(rb"From +(?:(?P<sender>" + _SENDER + rb") +)?(?P<date>" + _DATE + rb")(?P<rest>.*)\Z")
 # An RFC 5322 header field line: a name of printable ASCII but ':' (obsolete syntax allows blanks
 # before the colon), or the UUCP ">From " line some exports keep right after the From_ line.
