@@ -182,6 +182,17 @@ def test_content_length_ignored_when_the_file_disagrees(length: int):
     assert [m[2].split(b"\n\n", 1)[-1] for m in out] == [b"body\n", b"end\n"]
 
 
+def test_content_length_ending_inside_a_line_is_ignored():
+    """A length that points into the middle of a line is never consistent, even when the rest of
+    that line reads like a separator: the message is not cut there."""
+    body = b"see: From x@y Mon Jan  1 10:00:00 2024\nSubject: inner\n\nend\n"
+    second = b"From c@d Tue Jan  2 10:00:00 2024\nSubject: two\n\nx\n"
+    out = _read(_cl_message(body, len(b"see: ")) + b"\n" + second)
+    assert [m[2].split(b"\n\n", 1)[1] for m in out] == [body, b"x\n"]
+    out = _read(_cl_message(b"no line end", 11))  # a body without a final line end, up to the end of the file
+    assert [m[2].split(b"\n\n", 1)[1] for m in out] == [b"no line end"]
+
+
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path

@@ -318,15 +318,21 @@ class _Lines:
 
     def separator_at(self, pos: int) -> bool:
         """Whether the file ends at `pos` or a message starts there (after at most one blank
-        line): what makes a Content-Length consistent. The position is left unchanged."""
+        line): what makes a Content-Length consistent. A `pos` inside a line (the byte before
+        it is no line end) is never consistent, whatever text follows (a "From ..." quoted in
+        the middle of a line is no separator). The position is left unchanged."""
         here = self.pos
         try:
+            prev = b"\n"
             if pos > 0:
                 self.seek(pos - 1)
-                if not self._src.read(1):
+                prev = self._src.read(1)
+                if not prev:
                     return False  # past the end of the file
             self.seek(pos)
             line = self.readline()
+            if line and prev not in (b"\n", b"\r"):
+                return False  # inside a line
             after_blank = False
             if line and is_blank(line):
                 line, after_blank = self.readline(), True
