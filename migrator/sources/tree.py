@@ -29,7 +29,7 @@ from migrator.domain.errors import SourceError
 from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
 from migrator.domain.headers import EPOCH_FALLBACK
 from migrator.sources.base import Capabilities, Known, SourceBase
-from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir
+from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir, open_regular
 
 MBOX, MAILDIR, UNREADABLE = "mbox", "maildir", "unreadable"
 # More entries of one kind in one directory than this are listed as one line with a count.
@@ -142,7 +142,7 @@ class _Discovery:
             self.found.add(MBOX, Folder(path=prefix + (folder_name(name),), origin=node.path, key=rel + name),
                            link=node.link)
             return
-        self.unread.setdefault((directory, "not a mail store migrate can read"), []).append(name)
+        self.unread.setdefault((directory, not_read_reason(node.path)), []).append(name)
 
     def visit(self, node: Node, prefix: tuple[str, ...], rel: str, name: str, shown: str) -> None:
         """A subdirectory: now if it is a real one, after the real tree if reached through a link."""
@@ -188,6 +188,27 @@ def discover(root: Path, decode: bool = False) -> Found:
     from migrator.sources.mbox.reader import looks_like_mbox
 
     return _Discovery(root, decode, looks_like_mbox).run()
+
+
+_PST_HINT = "Outlook data files (.pst/.ost), not read inside a directory: give each to migrate on its own"
+_UTF16_HINT = "UTF-16 text (mail is stored as bytes, not UTF-16: an mbox saved as UTF-16 must be converted back)"
+
+
+def not_read_reason(path: str) -> str:
+    """Why a regular file in a tree is not read, for the note that lists it: an Outlook data file
+    (header `!BDN`, [MS-PST] 2.2.2.6) is named as such, so that the user gives it to migrate on its
+    own; UTF-16 text (a byte-order mark FF FE / FE FF) is named; anything else is "not a mail store
+    migrate can read". Reads at most 4 bytes; never blocks."""
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(4)
+    except OSError:
+        head = b""
+    if head == b"!BDN":
+        return _PST_HINT
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return _UTF16_HINT
+    return "not a mail store migrate can read"
 
 
 def unreadable_record(folder: Folder, reason: str) -> MessageRecord:

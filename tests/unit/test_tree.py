@@ -100,6 +100,18 @@ def test_junk_is_listed_and_companions_pass_silently(tmp_path: Path):
     assert _count(src) == (2, 0)
 
 
+def test_a_pst_or_a_utf16_file_in_a_tree_is_named_for_what_it_is(tmp_path: Path):
+    """A .pst inside a directory is not read there: the note says it is an Outlook data file to
+    give to migrate on its own (not "not a mail store"); a UTF-16 mbox is named as UTF-16."""
+    write_mbox(tmp_path / "Inbox", [Item(msg("a", "x\n"))])
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "backup.pst").write_bytes(b"!BDN" + bytes(600))
+    (tmp_path / "u16.mbox").write_bytes("From a@b Mon Jan  1 00:00:00 2024\nSubject: x\n\nhi\n".encode("utf-16"))
+    notes = " | ".join(open_source(tmp_path).warnings)
+    assert "backup.pst (Outlook data files (.pst/.ost)" in notes and "on its own" in notes, notes
+    assert "u16.mbox (UTF-16 text" in notes, notes
+
+
 def test_mbox_named_txt_or_without_extension_is_found_by_content(tmp_path: Path):
     write_mbox(tmp_path / "old-mail.txt", [Item(msg("a", "x\n")), Item(msg("b", "y\n"))])
     write_mbox(tmp_path / "archive", [Item(msg("c", "z\n"))])
