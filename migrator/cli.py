@@ -507,8 +507,22 @@ class StopFlag:
                 signal.signal(s, h)
 
 
+def _tolerant_output() -> None:
+    """Text the console cannot encode is written escaped (`\\udc91`, `\\U0001f600`), never an
+    error: a file name that is not valid UTF-8 (a Shift_JIS name from a zip, kept by Python as
+    lone surrogates, PEP 383) or a character a cp932 console lacks must not end a run with exit 70."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream already detached or written to in a way that forbids it
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every outcome becomes one documented exit code."""
+    _tolerant_output()
     try:
         rv = cli.main(args=argv, prog_name="migrate", standalone_mode=False)
         return int(rv or 0)

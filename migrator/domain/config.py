@@ -137,7 +137,7 @@ def data_dir() -> Path:
 
 def default_state_path(sources: list[Path], target: TargetConfig) -> Path:
     key = "\n".join(sorted(str(p.expanduser().resolve()) for p in sources)) + "\n" + target.ident
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return data_dir() / f"state-{digest}.db"
 
 

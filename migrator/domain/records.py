@@ -26,6 +26,34 @@ DRAFT = "\\Draft"
 DELETED = "\\Deleted"  # never sent to the server: a deleted message is skipped instead
 
 
+# Names in these encodings, tried in order, when a file name is not valid UTF-8 (a Shift_JIS name
+# from a zip made on Japanese Windows, an EUC-JP name from an old Unix box); latin-1 always decodes.
+_FS_NAME_ENCODINGS = ("utf-8", "cp932", "euc_jp", "latin-1")
+
+
+def _is_escaped(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def fs_name_text(name: str) -> str:
+    """A file or directory name as text a person and an IMAP server can read.
+
+    Python gives a POSIX name whose bytes are not valid in the file system encoding (UTF-8) with
+    each bad byte as a lone surrogate (PEP 383 surrogateescape): such a string cannot be encoded
+    (modified UTF-7, UTF-8, SQLite). The bytes are recovered and decoded as UTF-8, then cp932
+    (Shift_JIS as Windows writes it), then EUC-JP, then latin-1 (which always succeeds). A name
+    without such bytes is returned unchanged. Source: PEP 383; docs/concepts.md "Folder mapping"."""
+    if not _is_escaped(name):
+        return name
+    raw = name.encode("utf-8", "surrogateescape")
+    for encoding in _FS_NAME_ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")  # not reached: latin-1 decodes every byte
+
+
 @dataclass(frozen=True)
 class Folder:
     """One source folder.
@@ -41,6 +69,10 @@ class Folder:
     origin: str
     key: str
     role: str | None = None
+
+    def __post_init__(self) -> None:
+        if any(_is_escaped(part) for part in self.path):
+            object.__setattr__(self, "path", tuple(fs_name_text(part) for part in self.path))
 
     @property
     def display(self) -> str:

@@ -83,8 +83,9 @@ def write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
 
 
 def append_text(path: Path, text: str, mode: int = 0o600) -> None:
-    """Append `text` (UTF-8) to `path`, creating it `mode` (see open_fd)."""
-    with os.fdopen(open_fd(path, append=True, mode=mode), "a", encoding="utf-8") as fh:
+    """Append `text` (UTF-8) to `path`, creating it `mode` (see open_fd). A lone surrogate (a
+    file name that is not UTF-8, PEP 383) is written escaped (`\\udc91`), never an error."""
+    with os.fdopen(open_fd(path, append=True, mode=mode), "a", encoding="utf-8", errors="backslashreplace") as fh:
         fh.write(text)
 
 

@@ -107,7 +107,7 @@ class AccountLock:
     def __init__(self, key: str, directory: Path | None = None) -> None:
         self.key = key
         self.directory = directory or lock_dir()
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+        digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
         self.path = self.directory / f"account-{digest}.lock"
         self._held: _Held | None = None
 

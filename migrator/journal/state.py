@@ -483,7 +483,7 @@ class State:
         It has no content, so its row is keyed by its stable id ("unreadable:" + SHA-1 of it) in the
         place of a fingerprint: a re-run that still cannot read it updates the same row.
         """
-        key = "unreadable:" + hashlib.sha1(stable_id.encode("utf-8")).hexdigest()
+        key = "unreadable:" + hashlib.sha1(stable_id.encode("utf-8", "surrogateescape")).hexdigest()
         with self.transaction() as c:
             c.execute(
                 "INSERT INTO messages (target, fingerprint, size, stable_id, source_folder, locator, status, error,"

@@ -8,6 +8,7 @@ every statement the journal runs.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -49,6 +50,37 @@ def state_fault(path: Path, exc: BaseException) -> StateError:
     return StateUnwritable(f"cannot write the state file {path} ({text})")
 
 
+# A POSIX file name that is not valid UTF-8 (a Shift_JIS name from a zip) reaches Python with each
+# bad byte as a lone surrogate U+DC80..U+DCFF (PEP 383), which SQLite's UTF-8 cannot hold. The
+# journal stores such a character as U+F780..U+F7FF (private use; Windows' EUDC/gaiji range ends at
+# U+E757) and gives it back as read, so locators and ids keep matching the files across runs.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+_STORED = re.compile("[\uf780-\uf7ff]")
+_STORED_UTF8 = (b"\xef\x9e", b"\xef\x9f")  # the UTF-8 lead bytes of U+F780..U+F7FF
+
+
+def _to_db(value: object) -> object:
+    if isinstance(value, str) and not value.isascii() and _ESCAPED.search(value):
+        return _ESCAPED.sub(lambda m: chr(ord(m.group()) - 0xDC80 + 0xF780), value)
+    return value
+
+
+def _from_db(data: bytes) -> str:
+    """sqlite3 text_factory: TEXT as stored, the characters `_to_db` mapped given back."""
+    text = data.decode("utf-8", "replace")
+    if _STORED_UTF8[0] in data or _STORED_UTF8[1] in data:
+        text = _STORED.sub(lambda m: chr(ord(m.group()) - 0xF780 + 0xDC80), text)
+    return text
+
+
+def _args(args: object) -> object:
+    if isinstance(args, dict):
+        return {k: _to_db(v) for k, v in args.items()}
+    if isinstance(args, (list, tuple)):
+        return tuple(_to_db(v) for v in args)
+    return args
+
+
 class Guarded:
     """A sqlite3.Connection whose faults (disk full, read-only, damaged file) become StateErrors.
 
@@ -57,6 +89,7 @@ class Guarded:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self._path = path
         self._conn = conn
+        conn.text_factory = _from_db
 
     def _wrap(self, fn, *args):  # type: ignore[no-untyped-def]
         try:
@@ -67,10 +100,10 @@ class Guarded:
             raise state_fault(self._path, exc) from exc
 
     def execute(self, sql: str, args: Iterable[object] = ()) -> sqlite3.Cursor:
-        return self._wrap(self._conn.execute, sql, args)  # type: ignore[no-any-return]
+        return self._wrap(self._conn.execute, sql, _args(args))  # type: ignore[no-any-return]
 
     def executemany(self, sql: str, rows: Iterable[Iterable[object]]) -> sqlite3.Cursor:
-        return self._wrap(self._conn.executemany, sql, rows)  # type: ignore[no-any-return]
+        return self._wrap(self._conn.executemany, sql, (_args(r) for r in rows))  # type: ignore[no-any-return]
 
     def executescript(self, sql: str) -> sqlite3.Cursor:
         return self._wrap(self._conn.executescript, sql)  # type: ignore[no-any-return]

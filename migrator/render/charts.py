@@ -245,6 +245,6 @@ def write_report(plan: Plan, path: Path) -> None:
     """Write the report next to its final name, then rename: never a half-written file."""
     tmp = path.with_name(path.name + ".part")
     fd = safefile.open_fd(tmp)  # private (it names folders and senders); never through a planted link
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
         fh.write(html_report(plan))
     tmp.replace(path)

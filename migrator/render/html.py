@@ -194,7 +194,7 @@ def write_report(report: VerifyReport, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".verify-", suffix=".html", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(render_html(report))
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
