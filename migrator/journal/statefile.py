@@ -56,7 +56,7 @@ def state_fault(path: Path, exc: BaseException) -> StateError:
 # U+E757) and gives it back as read, so locators and ids keep matching the files across runs.
 _ESCAPED = re.compile("[\udc80-\udcff]")
 _STORED = re.compile("[\uf780-\uf7ff]")
-_STORED_UTF8 = (b"\xef\x9e", b"\xef\x9f")  # the UTF-8 lead bytes of U+F780..U+F7FF
+_STORED_UTF8 = re.compile(b"\xef[\x9e\x9f]")  # the UTF-8 lead bytes of U+F780..U+F7FF
 
 
 def _to_db(value: object) -> object:
@@ -67,8 +67,10 @@ def _to_db(value: object) -> object:
 
 def _from_db(data: bytes) -> str:
     """sqlite3 text_factory: TEXT as stored, the characters `_to_db` mapped given back."""
+    if data.isascii():  # nearly every value: the fast path
+        return data.decode("ascii")
     text = data.decode("utf-8", "replace")
-    if _STORED_UTF8[0] in data or _STORED_UTF8[1] in data:
+    if _STORED_UTF8.search(data):
         text = _STORED.sub(lambda m: chr(ord(m.group()) - 0xF780 + 0xDC80), text)
     return text
 
