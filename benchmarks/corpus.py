@@ -11,8 +11,7 @@ import base64
 import random
 from pathlib import Path
 
-WORDS = ("mail migration server folder message inbox quota project meeting invoice report schedule "
-         "見積もり 会議 資料 請求書 お世話になっております よろしくお願いします").split()
+WORDS = ["mail", "migration", "server", "folder", "message", "inbox", "quota", "project", "meeting", "invoice", "report", "schedule", "見積もり", "会議", "資料", "請求書", "お世話になっております", "よろしくお願いします"]
 
 
 def message(rng: random.Random, n: int) -> bytes:

@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.memory import write_small_maildir  # noqa: E402
 from dovecot_sandbox import DovecotSandbox  # noqa: E402
+
+from benchmarks.memory import write_small_maildir  # noqa: E402
 
 
 def norm(raw: bytes) -> str:

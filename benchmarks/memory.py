@@ -114,7 +114,7 @@ def main_big(a: argparse.Namespace) -> None:
     kind = "mbox" if a.mbox else "Maildir"
     print(f"{kind}: {a.big_count} big message(s) among {2 * 200} small ones")
     print(f"{'big MB':>8} {'total MB':>9} {'seconds':>8} {'peak RSS':>10} {'budget':>8} {'x big':>6}")
-    for mb, n, nbytes, secs, rss in rows:
+    for mb, _n, nbytes, secs, rss in rows:
         budget = 100 + 2 * mb
         print(f"{mb:>8g} {nbytes / 1e6:>9.1f} {secs:>8.1f} {rss / 1024:>7.0f} MB {budget:>5.0f} MB "
               f"{rss / 1024 / mb:>6.1f}{'' if rss / 1024 <= budget else '  OVER'}")
@@ -144,10 +144,10 @@ def main() -> None:
             if a.mbox:
                 src.mkdir()
                 names = ["Inbox"] + [f"f{k:03d}" for k in range(1, a.folders)]
-                nbytes = sum(write_small_mbox(src / name, c, s0) for name, c, s0 in zip(names, per, starts))
+                nbytes = sum(write_small_mbox(src / name, c, s0) for name, c, s0 in zip(names, per, starts, strict=True))
             else:
                 dirs = [src] + [src / f".f{k:03d}" for k in range(1, a.folders)]
-                nbytes = sum(write_small_maildir(d, c, s0) for d, c, s0 in zip(dirs, per, starts))
+                nbytes = sum(write_small_maildir(d, c, s0) for d, c, s0 in zip(dirs, per, starts, strict=True))
             user = f"mem{n}"
             sb.add_user(user, "pw")
             env = {**os.environ, "MIGRATE_PASSWORD": "pw", "SSL_CERT_FILE": str(sb.cafile)}

@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.corpus import write_corpus  # noqa: E402
 from dovecot_sandbox import DovecotSandbox  # noqa: E402
 from faultproxy import FaultProxy  # noqa: E402
+
+from benchmarks.corpus import write_corpus  # noqa: E402
 from benchmarks.store import server_store  # noqa: E402
 
 PASSWORD = "bench-password"
@@ -58,7 +59,7 @@ def run_timed(cmd: list[str], env: dict[str, str], server_pgid: int | None = Non
     run's writeback does not slow the next."""
     os.sync()
     time_bin = "/usr/bin/time"
-    out = tempfile.NamedTemporaryFile(delete=False)
+    out = tempfile.NamedTemporaryFile(delete=False)  # noqa: SIM115 - closed at once; /usr/bin/time writes it
     out.close()
     full = [time_bin, "-f", "%M %U %S", "-o", out.name] + cmd if os.path.exists(time_bin) else cmd
     server0 = group_cpu_seconds(server_pgid) if server_pgid else 0.0
@@ -97,8 +98,9 @@ def bench_migrate(sb: DovecotSandbox, user: str, port: int, src: Path, work: Pat
 
 def bench_baseline(sb: DovecotSandbox, user: str, port: int, src: Path, limit: int) -> dict[str, float]:
     """One APPEND at a time, waiting for each answer (what naive uploaders do)."""
-    import imapclient
     import ssl
+
+    import imapclient
 
     sb.add_user(user, PASSWORD)
     ctx = ssl.create_default_context(cafile=str(sb.cafile))

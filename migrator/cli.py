@@ -17,7 +17,6 @@ from typing import Any
 import click
 
 from migrator import __version__
-
 from migrator.domain.config import TargetConfig, default_state_path, parse_target, read_password, source_ident
 from migrator.domain.errors import ExitCode, MigratorError, QuotaError, UsageError
 from migrator.domain.filters import Scope, parse_day, parse_size
@@ -191,8 +190,8 @@ def plan(report_path: Path | None, **kw: Any) -> int:
 
     Exit 4 when the upload does not fit (with the --since date that fits and other diets).
     """
-    from migrator.flows.quota import limits_for
     from migrator.flows.plan import Scanner, build_plan
+    from migrator.flows.quota import limits_for
     from migrator.flows.run import layout_of
     from migrator.journal.state import State
 
@@ -354,7 +353,8 @@ def _percent(ctx: click.Context, param: click.Parameter, value: str | None) -> f
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html",
               help="Also write a self-contained HTML report to keep as the record of the migration.")
 @click.option("--fresh", is_flag=True,
-              help="Check every folder again, even those an earlier (interrupted) verify proved and that did not change.")
+              help="Check every folder again, even those an earlier (interrupted) verify proved and that did "
+                   "not change.")
 def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path: Path | None, fresh: bool,
            **kw: Any) -> int:
     """Proof, message by message, that everything in scope is on the server, before the old account goes.
@@ -364,8 +364,8 @@ def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path
     """
     from migrator.flows.plan import Scanner
     from migrator.flows.run import layout_of
-    from migrator.journal.state import State
     from migrator.flows.verify import verify as do_verify
+    from migrator.journal.state import State
     from migrator.render.html import write_report
 
     def on_sigterm(signum: int, frame: object) -> None:
@@ -454,7 +454,8 @@ def status(state_path: Path) -> int:
         click.echo(f"stored changed by the server: {changed} (of done: NUL bytes the server returns as 0x80)")
     if last and last.get("over_quota"):
         click.echo(f"not uploaded: over quota: {last['over_quota']} message(s), {human(int(last['over_quota_bytes']))} "
-                   f"left after the last run (which uploaded {last['uploaded']}, {human(int(last['uploaded_bytes']))}); "
+                   f"left after the last run (which uploaded {last['uploaded']}, "
+                   f"{human(int(last['uploaded_bytes']))}); "
                    "raise the quota and run again, or see `migrate plan` for a --since that fits")
     return 0
 

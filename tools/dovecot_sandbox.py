@@ -466,7 +466,8 @@ plugin {{
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 err = (self.base / "dovecot.stderr").read_text(errors="replace")
-                raise DovecotStartError(f"dovecot exited with {self._proc.returncode}: {err.strip()}\n{self.log_tail()}")
+                raise DovecotStartError(
+                    f"dovecot exited with {self._proc.returncode}: {err.strip()}\n{self.log_tail()}")
             if all(_port_open(self.host, p) for p in ports):
                 return
             time.sleep(0.02)

@@ -47,7 +47,8 @@ class TargetConfig(BaseModel):
         return f"{self.scheme}://{self.user}@{self.host}:{self.port}"
 
 
-def parse_target(url: str, *, insecure: bool = False, timeout: float = 60.0, provider: str | None = None) -> TargetConfig:
+def parse_target(url: str, *, insecure: bool = False, timeout: float = 60.0,
+                 provider: str | None = None) -> TargetConfig:
     """imaps://USER@HOST[:PORT] or imap://USER@HOST[:PORT]; with a provider preset also USER or imaps://USER@
     (host, port and TLS from the preset; an explicit host or port wins)."""
     from migrator.domain import providers
@@ -87,7 +88,8 @@ def parse_target(url: str, *, insecure: bool = False, timeout: float = 60.0, pro
         raise UsageError(f"--target {url!r}: the port must be a number") from exc
     if not host or not user:
         raise UsageError(f"--target {url!r}: host or user missing",
-                         hint="Write it as imaps://USER@HOST[:PORT], or name the provider: --provider NAME --target USER")
+                         hint="Write it as imaps://USER@HOST[:PORT], or name the provider: "
+                              "--provider NAME --target USER")
     user, host = unquote(user), host.strip("[]")
     if preset is None:
         preset = providers.detect(host, user)

@@ -15,8 +15,8 @@ import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import compress
 from datetime import datetime, timezone
+from itertools import compress
 from typing import Any
 
 from migrator.domain.models import DietOption, QuotaInfo
@@ -102,7 +102,7 @@ def since_that_fits(dates: Sequence[float], sizes: Sequence[int], free: int,
         dates, sizes = _subset(dates, sizes, select)
     per_day: dict[int, int] = {}
     get = per_day.get
-    for ts, size in zip(dates, sizes):
+    for ts, size in zip(dates, sizes, strict=True):
         day = int(ts // DAY)
         per_day[day] = get(day, 0) + size
     total = 0
@@ -129,7 +129,7 @@ def kept_before(dates: Sequence[float], sizes: Sequence[int], where: Sequence[in
         dates, sizes, where = _subset(dates, sizes, where, select)
     cut = day_start(day)
     acc: dict[int, list[float]] = {}  # folder index -> [messages, bytes, oldest, newest]
-    for ts, size, w in zip(dates, sizes, where):
+    for ts, size, w in zip(dates, sizes, where, strict=True):
         if ts >= cut:
             continue
         k = acc.get(w)
@@ -143,11 +143,11 @@ def kept_before(dates: Sequence[float], sizes: Sequence[int], where: Sequence[in
             elif ts > k[3]:
                 k[3] = ts
     folders: dict[str, dict[str, Any]] = {}
-    for w, (n, size, oldest, newest) in sorted(acc.items()):
+    for w, (n, total, oldest, newest) in sorted(acc.items()):
         name = names[w] if 0 <= w < len(names) else "?"
         f = folders.setdefault(name, {"messages": 0, "bytes": 0, "oldest": day_of(oldest), "newest": day_of(newest)})
         f["messages"] += int(n)
-        f["bytes"] += int(size)
+        f["bytes"] += int(total)
         f["oldest"] = min(f["oldest"], day_of(oldest))
         f["newest"] = max(f["newest"], day_of(newest))
     return {"messages": sum(f["messages"] for f in folders.values()),
@@ -206,7 +206,8 @@ def options(dates: Sequence[float], sizes: Sequence[int], where: Sequence[int], 
     junk_targets = sorted({t for t in trashy if t})
     if junk_targets:
         keep = [not (w < len(trashy) and trashy[w]) for w in where]
-        r_dates, r_sizes, r_where = (list(compress(c, keep)) for c in (dates, sizes, where))
+        r_dates, r_sizes = list(compress(dates, keep)), list(compress(sizes, keep))
+        r_where = list(compress(where, keep))
         saved = needed - sum(r_sizes)
         if saved:
             flags = " ".join(f"--exclude {shlex.quote(t)}" for t in junk_targets)

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 PROBE_TIMEOUT = 5.0
 USUAL_PORTS = "IMAP uses port 993 with TLS from the start (imaps://) or 143 with STARTTLS (imap://)"
-TLS_HINT = ("A wrong clock (date/time) on this computer, or a proxy/antivirus/firewall that intercepts TLS, causes this "
-            "too. --insecure skips the check: use it only for a server you trust (e.g. on your own network).")
+TLS_HINT = ("A wrong clock (date/time) on this computer, or a proxy/antivirus/firewall that intercepts TLS, "
+            "causes this too. --insecure skips the check: use it only for a server you trust "
+            "(e.g. on your own network).")
 
 # RFC 5530 response codes on a rejected LOGIN/AUTHENTICATE: (cause, next step)
 _CODE_HINTS = {
@@ -292,7 +293,8 @@ def connect_error(exc: BaseException, cfg: TargetConfig, *, starttls: bool = Fal
             return TlsError(f"{where} expects TLS from the start, but imap:// waits for a plain-text greeting",
                             hint=f"Use {imaps_url} (TLS from the start on this port).")
         return TargetError(f"no answer from {where} (timed out)",
-                           hint=f"A firewall, VPN or proxy may block the port, or the host/port is wrong. {USUAL_PORTS}.")
+                           hint="A firewall, VPN or proxy may block the port, or the host/port is wrong. "
+                                f"{USUAL_PORTS}.")
     if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
         return TargetError(f"{where} is unreachable ({exc.strerror})",
                            hint="This computer has no route to the server: check the network connection, VPN or proxy.")
@@ -312,7 +314,8 @@ def connect_error(exc: BaseException, cfg: TargetConfig, *, starttls: bool = Fal
 def no_starttls(cfg: TargetConfig) -> TlsError:
     return TlsError(
         f"{cfg.host}:{cfg.port} offers no STARTTLS: refusing to send the password in clear text",
-        hint=f"Use imaps://{cfg.user}@{cfg.host} (port 993, TLS from the start); only for a local test server: --insecure.",
+        hint=f"Use imaps://{cfg.user}@{cfg.host} (port 993, TLS from the start); "
+             "only for a local test server: --insecure.",
     )
 
 

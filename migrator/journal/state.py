@@ -322,7 +322,8 @@ class State:
             raise StateError(
                 f"{self.path} belongs to another migration ({rows.get('target')}, from "
                 f"{rows.get('source', '').replace(chr(10), ', ')})",
-                hint="Each source+target pair has its own state: drop --state to use the default, or pick another file.",
+                hint="Each source+target pair has its own state: drop --state to use the default, "
+                     "or pick another file.",
             )
 
     # -- this pass's dedupe set (a temp table: memory stays flat however big the source) ----
@@ -411,7 +412,7 @@ class State:
         with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def last_run(self) -> dict[str, object] | None:
+    def last_run(self) -> dict[str, Any] | None:
         """What the last `run` left over ({"uploaded", "uploaded_bytes", "over_quota",
         "over_quota_bytes", "finished"}: counts, bytes, epoch seconds), None before any run."""
         raw = self.meta("last_run")

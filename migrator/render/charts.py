@@ -9,15 +9,14 @@ and the suggested `--since` cut-off marked on its year.
 from __future__ import annotations
 
 import os
-
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from migrator.domain import safefile
-from migrator.flows.quota import human, quota_lines
 from migrator.domain.models import Plan
+from migrator.flows.quota import human, quota_lines
 
 GLYPHS = {True: ("█", "░", "│", "✂"), False: ("#", ".", "|", "<")}
 

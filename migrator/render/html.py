@@ -111,14 +111,16 @@ def _totals(r: VerifyReport) -> str:
 
 def _folders(r: VerifyReport) -> str:
     head = ("<tr><th>source folder</th><th>target folder</th><th></th><th>expected</th><th>present</th>"
-            "<th>missing</th><th>different</th><th>changed by the server</th><th>new</th><th>failed</th><th>kept local</th><th>extra on server</th>"
+            "<th>missing</th><th>different</th><th>changed by the server</th><th>new</th><th>failed</th>"
+            "<th>kept local</th><th>extra on server</th>"
             "<th>filtered</th><th>skipped</th></tr>")
     rows = []
     for f in r.folders:
         note = '<div class="note">checked earlier, unchanged</div>' if f.reused else ""
         rows.append(
             f"<tr><td>{_e(f.source)}</td><td>{_e(f.target)}{note}</td><td>{_bar(f)}</td>{_num(f.expected)}"
-            f"{_num(f.present)}{_num(f.missing, True)}{_num(f.different, True)}{_num(f.changed, True)}{_num(f.new_in_source, True)}"
+            f"{_num(f.present)}{_num(f.missing, True)}{_num(f.different, True)}{_num(f.changed, True)}"
+            f"{_num(f.new_in_source, True)}"
             f"{_num(f.failed_upload, True)}{_num(f.kept_local)}{_num(f.extra)}{_num(f.filtered)}{_num(f.skipped)}</tr>")
     legend = "".join(f'<span class="sw {css}"></span>{_e(label)}' for _a, label, css in SEGMENTS)
     return (f'<p class="legend">{legend}</p><table class="grid" id="folders"><thead>{head}</thead>'

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from migrator.flows.quota import human as human_bytes
 from migrator.domain.models import ArchiveReport, Plan, Problem, RunStats, VerifyReport
+from migrator.flows.quota import human as human_bytes
 
 
 def _width(text: str) -> int:
@@ -59,8 +59,8 @@ class Bar:
 
 def render_plan(plan: Plan, unicode: bool | None = None) -> str:
     """Folders table, the picture by year, the quota verdict with what to do, what stays local."""
-    from migrator.render.charts import year_chart
     from migrator.flows.quota import quota_lines
+    from migrator.render.charts import year_chart
 
     if unicode is None:
         unicode = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "").startswith("utf")
@@ -123,7 +123,8 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
         how = {True: "the server offers BINARY (RFC 3516): they go as literal8 and arrive exactly",
                False: "the server offers no BINARY (RFC 3516): it will store them changed (NUL returned as 0x80); "
                       "run and verify report them as \"stored changed by the server\", never as verified",
-               None: "whether they arrive exactly depends on the server offering BINARY (RFC 3516)"}[plan.at_risk_binary]
+               None: "whether they arrive exactly depends on the server offering BINARY (RFC 3516)",
+               }[plan.at_risk_binary]
         out += ["", f"Holding NUL bytes, which a plain IMAP literal cannot carry: {plan.at_risk} message(s); {how}:"]
         for m in plan.at_risk_messages[:20]:
             out.append(f"  {m.folder}: {m.locator} {m.subject!r} {m.date} ({human_bytes(m.size)})")
@@ -175,9 +176,9 @@ def render_run(stats: RunStats) -> str:
         out.append(f"Not uploaded: over quota: {stats.over_quota} message(s), {human_bytes(stats.over_quota_bytes)} "
                    f"left; {stats.uploaded} message(s), {human_bytes(stats.uploaded_bytes)} went up.")
     if stats.changed:
-        out.append(f"Stored changed by the server: {stats.changed} of the {stats.uploaded} uploaded (it offers no BINARY, "
-                   "RFC 3516: their NUL bytes come back as 0x80; a re-run would store them the same way; the "
-                   "source keeps the original):")
+        out.append(f"Stored changed by the server: {stats.changed} of the {stats.uploaded} uploaded "
+                   "(it offers no BINARY, RFC 3516: their NUL bytes come back as 0x80; a re-run would store them "
+                   "the same way; the source keeps the original):")
         out.extend(f"  * {m}" for m in stats.changed_messages[:20])
         if stats.changed > 20:
             out.append(f"  ... and {stats.changed - 20} more (`migrate verify --list`)")

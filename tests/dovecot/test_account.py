@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -191,12 +190,13 @@ def test_refused_login_after_reconnect_stops_at_once(tmp_path: Path, make_imap_u
 def test_reconnect_loops_stop_on_refusal_without_a_proxy(tmp_path: Path, make_imap_user, dovecot, monkeypatch):
     """Unit-sized check with the real server: Session's every connection path raises the first
     refusal and never logs in again."""
+    from pydantic import SecretStr
+
     from migrator.domain.config import parse_target
     from migrator.domain.errors import LoginError
     from migrator.domain.models import RunStats
     from migrator.flows.run import RunOptions, Session
     from migrator.imap.client import ImapTarget
-    from pydantic import SecretStr
 
     user = make_imap_user()
     monkeypatch.setenv("SSL_CERT_FILE", user.cafile)

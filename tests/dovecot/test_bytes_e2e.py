@@ -8,7 +8,6 @@ from __future__ import annotations
 import imaplib
 import json
 import os
-import re
 import subprocess
 import sys
 from collections import Counter

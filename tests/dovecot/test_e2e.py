@@ -59,7 +59,7 @@ def check(user, expected: dict[tuple[str, ...], list[tuple[bytes, frozenset[str]
     for name, msgs in want.items():
         got = server[name]
         assert len(got) == len(msgs), name
-        for (raw, flags, date), (g_raw, g_flags, g_date) in zip(msgs, got):
+        for (raw, flags, date), (g_raw, g_flags, g_date) in zip(msgs, got, strict=True):
             assert g_raw == crlf(raw), f"{name}: bytes differ"
             assert g_flags == set(flags), f"{name}: flags"
             assert g_date.astimezone(timezone.utc) == date, f"{name}: INTERNALDATE"
@@ -84,7 +84,7 @@ def test_maildirpp_roundtrip(tmp_path: Path, imap_user):
     assert "In scope: 9 = uploaded 9 + already on target 0 + duplicates 0 + failed 0" in r.stdout
     assert "skipped 1" in r.stdout
     expected = {k: [(it.raw, it.flags, datetime.fromtimestamp(t, timezone.utc))
-                    for it, t in zip(v, times[k]) if not it.deleted] for k, v in items.items()}
+                    for it, t in zip(v, times[k], strict=True) if not it.deleted] for k, v in items.items()}
     check(imap_user, expected)
     r = run(["verify", str(tmp_path / "Maildir")], imap_user, tmp_path)
     assert r.returncode == 0 and "VERIFIED" in r.stdout, r.stdout

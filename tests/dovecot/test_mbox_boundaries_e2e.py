@@ -80,7 +80,7 @@ def test_tricky_mbox_tree(tmp_path: Path, imap_user):
     for name, msgs in want.items():
         got = server[name]
         assert len(got) == len(msgs), name
-        for (raw, flags, date), (g_raw, g_flags, g_date) in zip(msgs, got):
+        for (raw, flags, date), (g_raw, g_flags, g_date) in zip(msgs, got, strict=True):
             assert g_raw == crlf(raw), f"{name}: bytes differ"
             assert g_flags == flags, f"{name}: flags"
             assert g_date.astimezone(timezone.utc) == date, f"{name}: INTERNALDATE"

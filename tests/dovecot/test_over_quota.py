@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests.dovecot.test_quota_diet import (
-    db_rows, diet_corpus, expected, half_quota_setup, migrate, nonempty, server, server_quota,
+    db_rows,
+    diet_corpus,
+    expected,
+    half_quota_setup,
+    migrate,
+    nonempty,
+    server,
+    server_quota,
 )
 
 pytestmark = pytest.mark.dovecot
@@ -35,9 +42,9 @@ def test_batch_refused_over_quota_is_sent_one_by_one(tmp_path: Path, make_imap_u
     from migrator.domain.config import parse_target
     from migrator.domain.filters import Scope
     from migrator.flows.run import RunOptions, execute
-    from migrator.sources import open_source
-    from migrator.journal.state import State
     from migrator.imap.client import ImapTarget
+    from migrator.journal.state import State
+    from migrator.sources import open_source
 
     src = tmp_path / "mail"
     mails = diet_corpus(src)

@@ -239,14 +239,15 @@ def test_plan_report_and_json_shape(tmp_path: Path, make_imap_user):
 def test_daily_cap_paces_the_run_and_it_carries_on(tmp_path: Path, make_imap_user, monkeypatch):
     """The provider's daily cap, in process with a fake clock: the run waits for each next
     window (reconnecting after the idle hours) and still uploads every message exactly once."""
-    from migrator.domain.config import parse_target
-    from migrator.flows.quota import DAY, DailyPacer
-    from migrator.domain.filters import Scope
-    from migrator.flows.run import RunOptions, execute
-    from migrator.sources import open_source
-    from migrator.journal.state import State
-    from migrator.imap.client import ImapTarget
     from pydantic import SecretStr
+
+    from migrator.domain.config import parse_target
+    from migrator.domain.filters import Scope
+    from migrator.flows.quota import DAY, DailyPacer
+    from migrator.flows.run import RunOptions, execute
+    from migrator.imap.client import ImapTarget
+    from migrator.journal.state import State
+    from migrator.sources import open_source
 
     src = tmp_path / "mail"
     mails = diet_corpus(src, n=12)

@@ -198,8 +198,8 @@ def test_state_refuses_other_pair_and_concurrent_run(tmp_path: Path, make_imap_u
     assert migrate(["run", str(tmp_path / "a")], user, state).returncode == 0
     r = migrate(["run", str(tmp_path / "b")], user, state)
     assert r.returncode == 5 and "belongs to another migration" in r.stderr
-    from migrator.journal.state import State
     from migrator.domain.config import source_ident
+    from migrator.journal.state import State
 
     with State.open(state, source_id=source_ident([tmp_path / "a"]), target_id=f"{user.user}@127.0.0.1:"
                     + user.url_imaps.rsplit(":", 1)[1]) as held:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dovecot.test_quota_diet import expected, nonempty, server
-from tests.dovecot.test_quota_diet import Mail, crlf
+from tests.dovecot.test_quota_diet import Mail, crlf, expected, nonempty, server
 from tests.support.corpus import Item, mbox_bytes_as_uploaded, msg, write_mbox_tree
 
 pytestmark = pytest.mark.dovecot

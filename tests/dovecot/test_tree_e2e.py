@@ -57,7 +57,8 @@ def test_mixed_tree_with_loops_and_fifos(tmp_path: Path, make_imap_user):
     assert any("Maildir" in name for name in want), "the Maildir inside the tree is migrated"
 
     r = run(["run", str(messy)], got_user, tmp_path / "b")
-    print(r.stdout); assert r.returncode == 1, "unreadable entries make the run incomplete\n" + r.stdout + r.stderr
+    print(r.stdout)
+    assert r.returncode == 1, "unreadable entries make the run incomplete\n" + r.stdout + r.stderr
     assert "Pipe" in r.stdout and "FIFO" in r.stdout, r.stdout
     assert "1654099999.Mpipe.host" in r.stdout, r.stdout
     assert "notes.pdf" in r.stdout, "a file that is not mail is listed"

@@ -7,8 +7,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from migrator.render.charts import html_report, write_report, year_chart
 from migrator.domain.models import BigMessage, DietOption, FolderPlan, Plan, QuotaInfo
+from migrator.render.charts import html_report, write_report, year_chart
 
 KB = 1024
 VOID = {"meta", "br", "rect", "line", "path", "circle", "img", "link", "input", "hr"}

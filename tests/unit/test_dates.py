@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from migrator.sources import open_source
-from migrator.domain.headers import EPOCH_FALLBACK, Headers
 from migrator.domain.dates import (
     DATE_HEADER,
     DELIVERY_TIME,
@@ -25,9 +23,11 @@ from migrator.domain.dates import (
     internaldate,
     wall_clock,
 )
+from migrator.domain.headers import EPOCH_FALLBACK, Headers
+from migrator.journal.state import Intent, State
+from migrator.sources import open_source
 from migrator.sources.maildir.reader import parse_name, read_keywords
 from migrator.sources.mbox.reader import from_line_date
-from migrator.journal.state import Intent, State
 
 NOW = datetime(2026, 11, 30, tzinfo=timezone.utc)
 UTC = timezone.utc

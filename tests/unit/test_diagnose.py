@@ -15,11 +15,10 @@ from datetime import datetime, timezone
 import pytest
 
 from migrator.domain import providers
-from migrator.flows.check import CheckReport, render_check, software_from_greeting
 from migrator.domain.config import parse_target
 from migrator.domain.errors import ExitCode, LoginError, TargetError, TlsError
-from migrator.imap import auth
-from migrator.imap import diagnose
+from migrator.flows.check import CheckReport, render_check, software_from_greeting
+from migrator.imap import auth, diagnose
 from migrator.imap.diagnose import CertInfo
 from migrator.imap.trace import ProtocolTrace
 
@@ -110,10 +109,10 @@ def test_cert_error_hint_names_clock_proxy_and_insecure(monkeypatch):
 def test_cert_from_der_without_verification():
     cryptography = pytest.importorskip("cryptography")  # noqa: F841 - the sandbox's certificates need it anyway
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
-    from dovecot_sandbox import make_certs
-
     import tempfile
     from pathlib import Path
+
+    from dovecot_sandbox import make_certs
 
     with tempfile.TemporaryDirectory() as d:
         _ca, certfile, _key = make_certs(Path(d), expired=True)

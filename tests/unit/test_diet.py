@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from migrator.flows import quota as diet
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout
 from migrator.domain.models import QuotaInfo
-from migrator.flows.plan import UPLOAD, DUPLICATE, Entry, Scanned, Scanner, _Acc, build_plan, quota_verdict
 from migrator.domain.records import Folder, MessageRecord
-from migrator.sources.maildir.reader import MaildirSource
-from migrator.journal.state import State
+from migrator.flows import quota as diet
+from migrator.flows.plan import DUPLICATE, UPLOAD, Entry, Scanned, Scanner, _Acc, build_plan, quota_verdict
 from migrator.imap.client import Quota
+from migrator.journal.state import State
+from migrator.sources.maildir.reader import MaildirSource
 from tests.support.corpus import Item, maildirpp_folder, msg, write_maildir_message
 
 KB = 1024

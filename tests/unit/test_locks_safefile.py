@@ -22,8 +22,8 @@ from migrator.domain.errors import (
     login_refused,
 )
 from migrator.domain.identity import fingerprint
-from migrator.journal.locks import AccountLock, account_key, state_lock
 from migrator.flows.server_index import ServerIndex
+from migrator.journal.locks import AccountLock, account_key, state_lock
 
 symlinks = pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs symlinks")
 
@@ -174,8 +174,8 @@ def test_safefile_dirs_and_sqlite(tmp_path: Path):
 def test_state_and_quarantine_refuse_links(tmp_path: Path):
     from datetime import datetime, timezone
 
-    from migrator.flows.quarantine import Quarantine
     from migrator.domain.records import Folder, MessageRecord
+    from migrator.flows.quarantine import Quarantine
     from migrator.journal.state import State
 
     victim = tmp_path / "victim"
@@ -227,8 +227,8 @@ def test_trace_refuses_a_link(tmp_path: Path):
 def test_unreadable_log_refuses_a_link(tmp_path: Path):
     from datetime import datetime, timezone
 
-    from migrator.flows.quarantine import Quarantine
     from migrator.domain.records import Folder, MessageRecord
+    from migrator.flows.quarantine import Quarantine
 
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious")

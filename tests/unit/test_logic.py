@@ -10,8 +10,8 @@ from migrator.domain.config import parse_target
 from migrator.domain.errors import UsageError
 from migrator.domain.filters import Scope, parse_day, parse_size
 from migrator.domain.folders import TargetLayout, map_folders
-from migrator.flows.plan import _Acc, suggest_since
 from migrator.domain.records import Folder
+from migrator.flows.plan import _Acc, suggest_since
 from migrator.imap.client import ImapTarget
 from migrator.imap.wire import flag_list, internaldate, parse_uid_set, quote
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from migrator.domain.records import MessageRecord
-from migrator.sources.pst.reader import PstSource, detect
 from migrator.sources.pst.damage import FolderCount, guard, is_ost
+from migrator.sources.pst.reader import PstSource, detect
 from tests.support.pst_corrupt import contents_table, damage_descriptor, damage_node, hierarchy_table, make_ost
 
 pytestmark = pytest.mark.pst

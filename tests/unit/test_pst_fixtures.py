@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator.domain.errors import SourceError
 from migrator.domain import records as base
+from migrator.domain.errors import SourceError
 from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.pst.reader import PstSource, detect
 from tests.support.pst_oracle import READPST, attachment_names, parse, readpst_export

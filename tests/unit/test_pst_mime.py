@@ -13,7 +13,6 @@ from email.message import EmailMessage
 import pytest
 
 from migrator.domain import records as base
-from migrator.sources.pst.reader import detect
 from migrator.sources.pst.mapi import (
     ansi_codepage_for,
     decode_ansi,
@@ -24,6 +23,7 @@ from migrator.sources.pst.mapi import (
     skip_reason_for,
 )
 from migrator.sources.pst.mime import BCC, CC, TO, Attachment, MapiMessage, Recipient, build_message
+from migrator.sources.pst.reader import detect
 from migrator.sources.pst.rtf import html_from_rtf, rtf_kind, text_from_rtf
 
 PNG = bytes.fromhex(

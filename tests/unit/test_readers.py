@@ -14,7 +14,6 @@ import pytest
 
 from migrator.imap import utf7
 from migrator.domain.errors import SourceError
-from migrator.sources import detect_kind, open_source
 from migrator.domain.headers import (
     EPOCH_FALLBACK,
     choose_date,
@@ -25,11 +24,19 @@ from migrator.domain.headers import (
     parse_date,
     read_file,
 )
+from migrator.sources import detect_kind, open_source
 from migrator.sources.maildir.reader import MaildirSource, parse_name
 from migrator.sources.mbox.reader import MboxSource, iter_mbox, status_flags
 from tests.support.corpus import (
-    Item, iso2022jp_message, mbox_bytes_as_uploaded, msg, sample_items, sjis_message, write_maildirpp,
-    write_mbox, write_mbox_tree,
+    Item,
+    iso2022jp_message,
+    mbox_bytes_as_uploaded,
+    msg,
+    sample_items,
+    sjis_message,
+    write_maildirpp,
+    write_mbox,
+    write_mbox_tree,
 )
 
 
@@ -107,7 +114,7 @@ def test_mbox_tree_reader(tmp_path: Path):
     assert set(folders) == set(items)
     recs = list(src.messages(folders[("Inbox",)]))
     assert len(recs) == len(items[("Inbox",)])
-    for rec, it in zip(recs, items[("Inbox",)]):
+    for rec, it in zip(recs, items[("Inbox",)], strict=True):
         assert rec.raw == mbox_bytes_as_uploaded(it).rstrip(b"\n") + b"\n" or rec.raw == mbox_bytes_as_uploaded(it)
         assert (rec.skip_reason is not None) == it.deleted
         assert rec.flags == it.flags

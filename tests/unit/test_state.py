@@ -10,8 +10,8 @@ import pytest
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout
 from migrator.flows.plan import ALREADY, DUPLICATE, UPLOAD, Scanner, settled_key
-from migrator.sources.maildir.reader import MaildirSource
 from migrator.journal.state import Intent, State, _SeenFilter
+from migrator.sources.maildir.reader import MaildirSource
 
 
 def _intent(target: str, fp: str) -> Intent:

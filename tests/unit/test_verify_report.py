@@ -10,8 +10,6 @@ from pathlib import Path
 
 from migrator.domain.identity import fingerprint, to_crlf
 from migrator.domain.models import FolderVerify, Problem, VerifyReport
-from migrator.render.terminal import problem_line, render_verify, verdict
-from migrator.journal.state import Row
 from migrator.flows.verify import (
     Expected,
     classify_missing,
@@ -20,7 +18,9 @@ from migrator.flows.verify import (
     match_messages,
     size_chunks,
 )
+from migrator.journal.state import Row
 from migrator.render.html import render_html, write_report
+from migrator.render.terminal import problem_line, render_verify, verdict
 
 
 def _e(n: int, mid: str | None = "auto", size: int = 100, **kw: object) -> Expected:

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from migrator.domain.errors import SourceError
-from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, SEEN, Folder, MessageRecord
-from migrator.domain.headers import read_file
 from migrator.domain.dates import FILE_NAME, internaldate, timestamp_date
+from migrator.domain.errors import SourceError
+from migrator.domain.headers import read_file
+from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, SEEN, Folder, MessageRecord
 from migrator.sources.tree import TreeSource, is_maildir
 from migrator.sources.walk import list_message_files
 

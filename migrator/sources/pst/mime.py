@@ -19,9 +19,9 @@ line ends and no line over 998 octets outside attachments' original headers.
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
 import codecs
+import contextlib
 import email.utils
 import hashlib
 import mimetypes
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.header import Header
 
-from migrator.sources.pst import rtf as rtflib
 from migrator.domain.headers import EPOCH_FALLBACK
+from migrator.sources.pst import rtf as rtflib
 
 TO, CC, BCC = 1, 2, 3
 
@@ -112,7 +112,7 @@ class MapiMessage:
 @dataclass
 class _Part:
     headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
+    body: bytes | bytearray = b""  # bytearray: base64 of a big attachment, not copied again
     subtype: str = ""  # multipart subtype when it has children
     children: list[_Part] = field(default_factory=list)
 
@@ -128,7 +128,7 @@ def build_message(msg: MapiMessage, _depth: int = 0) -> bytes:
     else:
         head = _synthesized_headers(msg)
     head.append(b"MIME-Version: 1.0")
-    out = [b"\r\n".join(head), b"\r\n"]
+    out: list[bytes | bytearray] = [b"\r\n".join(head), b"\r\n"]
     _serialize(root, out)
     return b"".join(out)  # the one copy of a big attachment's encoded bytes
 
@@ -409,7 +409,7 @@ def _leaf(content_type: str, data: bytes, charset: str) -> _Part:
                           ("Content-Transfer-Encoding", cte)], body=body)
 
 
-def _encode_body(data: bytes) -> tuple[str, bytes]:
+def _encode_body(data: bytes) -> tuple[str, bytes | bytearray]:
     """Pick 7bit / quoted-printable / base64 for text (data has LF line ends)."""
     long_lines = any(len(line) > 900 for line in data.split(b"\n"))
     if data.isascii() and not long_lines:

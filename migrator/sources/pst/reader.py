@@ -27,11 +27,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from migrator.domain.errors import SourceError
 from migrator.domain import records as base
-from migrator.domain.records import Folder, MessageRecord
-from migrator.domain.headers import EPOCH_FALLBACK
 from migrator.domain.dates import CREATION_TIME, DELIVERY_TIME, SUBMIT_TIME, internaldate
+from migrator.domain.errors import SourceError
+from migrator.domain.headers import EPOCH_FALLBACK
+from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.pst import mapi
 from migrator.sources.base import Capabilities, Known, SourceBase
 from migrator.sources.pst.damage import PST_MAGIC, FolderCount, guard, is_ost, ost_note
@@ -215,15 +215,15 @@ class PstSource(SourceBase):
                     f"the folder's list of sub-folders (hierarchy table) cannot be read: {why}")
             return
         for i in range(count):
-            child, why = guard(lambda: parent.get_sub_folder(i))
-            nid, why = guard(lambda: int(child.identifier)) if child is not None else (None, why)
+            child, why = guard(lambda: parent.get_sub_folder(i))  # noqa: B023 - guard() calls it at once
+            nid, why = guard(lambda: int(child.identifier)) if child is not None else (None, why)  # noqa: B023
             if child is None or nid is None:
                 yield None, path + (f"(unreadable folder {i + 1})",), f"the folder cannot be opened: {why}"
                 continue
             if nid & 0x1F == mapi.NID_TYPE_SEARCH_FOLDER or Props.safe(child).integer(mapi.PR_FOLDER_TYPE) == 2:
                 continue
             name = self._name_of(child)
-            if not name and guard(lambda: Props(child))[0] is None:
+            if not name and guard(lambda: Props(child))[0] is None:  # noqa: B023 - called at once
                 self._notes[f"name:{nid}"] = (f"a folder's properties cannot be read (damaged): its name is unknown, "
                                               f"it is migrated as 'Folder {nid}' under {'/'.join(path) or 'the top'}")
             yield child, path + (name or f"Folder {nid}",), ""
@@ -299,7 +299,8 @@ class PstSource(SourceBase):
         pff = self._pff_folders[folder.key]
         if pff is None:  # a folder (or a list of sub-folders) libpff cannot open
             why = self._why.get(folder.key, "libpff cannot open this folder")
-            self._notes[folder.key] = f"folder {folder.display!r} cannot be read ({why}); every other folder is migrated"
+            self._notes[folder.key] = (f"folder {folder.display!r} cannot be read ({why}); "
+                                       "every other folder is migrated")
             yield self._failed(folder, f"pst:folder:{folder.key}", why, "")
             return
         expected = Props.safe(pff).raw(mapi.PR_CONTENT_COUNT)
@@ -320,7 +321,7 @@ class PstSource(SourceBase):
                known: Known | None) -> Iterator[MessageRecord]:
         """The items the folder's contents table lists; each one libpff cannot read is counted in tally."""
         for index in range(tally.listed or 0):
-            item, why = guard(lambda: pff.get_sub_message(index))
+            item, why = guard(lambda: pff.get_sub_message(index))  # noqa: B023 - called at once
             if item is None:  # one bad item must not stop the rest
                 tally.failed += 1
                 tally.why = tally.why or why
@@ -489,7 +490,7 @@ class PstSource(SourceBase):
                 continue
             if method in (2, 3, 4):  # by reference: only a path to a file on the sender's disk
                 path = ap.text(mapi.PR_ATTACH_LONG_PATHNAME) or ap.text(mapi.PR_ATTACH_PATHNAME)
-                note = f"This attachment was a link to a file, not a copy: {path}\r\n".encode("utf-8")
+                note = f"This attachment was a link to a file, not a copy: {path}\r\n".encode()
                 out.append(Attachment(filename=(name or "attachment") + ".txt", data=note, mime_type="text/plain"))
                 continue
             size = att.size or 0
