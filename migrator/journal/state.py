@@ -17,13 +17,17 @@ import time
 import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from migrator.domain import safefile
 from migrator.domain.errors import StateCorrupt, StateError, StateUnwritable
+from migrator.journal.rows import COLUMNS as _COLS
+from migrator.journal.rows import Intent, Row
+from migrator.journal.seen import SeenFilter as _SeenFilter
 from migrator.journal.statefile import Guarded, state_fault
+
+__all__ = ["SCHEMA_VERSION", "Intent", "Row", "State"]
 
 SCHEMA_VERSION = 1
 
@@ -98,78 +102,9 @@ _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Row:
-    id: int
-    target: str
-    fingerprint: str
-    message_id: str | None
-    size: int
-    stable_id: str
-    source_folder: str
-    locator: str
-    subject: str
-    msg_date: str
-    status: str
-    uidvalidity: int | None
-    uid: int | None
-    uidnext_at_intent: int | None
-    error: str | None
-    quarantine: str | None
-    date_source: str = ""
-
-
-class Intent(NamedTuple):
-    """What is journalled before a message is appended."""
-
-    target: str
-    fingerprint: str
-    message_id: str | None
-    size: int
-    stable_id: str
-    source_folder: str
-    locator: str
-    subject: str
-    msg_date: str
-    uidnext: int
-    date_source: str = ""  # migrator.domain.dates.DATE_SOURCES
-
-
-_COLS = ("id, target, fingerprint, message_id, size, stable_id, source_folder, locator, subject, msg_date, "
-         "status, uidvalidity, uid, uidnext_at_intent, error, quarantine, date_source")
-
-
 _SETTLED_SQL = ("SELECT s.target, s.fingerprint FROM settled s JOIN messages m"
                 " ON m.target = s.target AND m.fingerprint = s.fingerprint AND m.status = 'done'"
                 " WHERE s.stable_id = ? AND s.size = ?")
-
-
-class _SeenFilter:
-    """A Bloom filter in front of a pass's dedupe table. Nearly every content a pass meets is new,
-    and the filter says so for certain without a statement (which costs, per message, more than
-    reading the message's headers). Its size is fixed (4 MB) whatever the number of messages:
-    with a million of them about 1 in 1,500 new contents still asks the table."""
-
-    BITS = 1 << 25
-
-    def __init__(self) -> None:
-        self.bits = bytearray(self.BITS // 8)
-        self._mask = self.BITS - 1
-
-    def add(self, target: str, fp: bytes) -> bool:
-        """Set the key's three bits; True when all were set already (it may have been added).
-        Written out, not looped: this runs for every message."""
-        x = int.from_bytes(fp, "little") ^ (hash(target) & 0xFFFF_FFFF_FFFF_FFFF)  # fp: random bytes
-        mask = self._mask
-        p1, p2, p3 = x & mask, (x >> 25) & mask, (x >> 50) & mask
-        i1, m1, i2, m2, i3, m3 = p1 >> 3, 1 << (p1 & 7), p2 >> 3, 1 << (p2 & 7), p3 >> 3, 1 << (p3 & 7)
-        bits = self.bits
-        if bits[i1] & m1 and bits[i2] & m2 and bits[i3] & m3:
-            return True
-        bits[i1] |= m1
-        bits[i2] |= m2
-        bits[i3] |= m3
-        return False
 
 
 class State:
