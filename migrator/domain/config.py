@@ -132,15 +132,40 @@ def read_password(password_file: Path | None, *, prompt_user: str, interactive: 
     return SecretStr(getpass.getpass(f"{what} for {prompt_user}: "))
 
 
+APP_NAME = "migrator"  # the state folder's name (the lock folder is `migrate`: journal/locks.py)
+
+
 def data_dir() -> Path:
+    """The folder of the default state files: the user data directory (platformdirs):
+    `$XDG_DATA_HOME/migrator` or `~/.local/share/migrator` on Linux, `%LOCALAPPDATA%\\migrator` on
+    Windows, `~/Library/Application Support/migrator` on macOS. Not created here."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def legacy_data_dir() -> Path:
+    """Where versions before platformdirs kept state files on every system: `$XDG_DATA_HOME/migrator`,
+    else `~/.local/share/migrator` (the same as data_dir() on Linux; elsewhere a journal left there
+    is still found, see default_state_path)."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "migrator"
+    return Path(base) / APP_NAME
 
 
 def default_state_path(sources: list[Path], target: TargetConfig) -> Path:
+    """The state file of this source+target pair: `<data_dir>/state-<16 hex>.db`, the hex a SHA-256
+    of the resolved source paths (sorted) and the target's `user@host:port`. A state file already at
+    the same name in legacy_data_dir() is used instead when none is in data_dir() yet, so a run
+    started by an earlier version resumes from its journal (never a second journal: exactly once)."""
     key = "\n".join(sorted(str(p.expanduser().resolve()) for p in sources)) + "\n" + target.ident
     digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return data_dir() / f"state-{digest}.db"
+    name = f"state-{digest}.db"
+    path = data_dir() / name
+    if not os.path.lexists(path):
+        old = legacy_data_dir() / name
+        if old != path and os.path.lexists(old):
+            return old
+    return path
 
 
 def source_ident(sources: list[Path]) -> str:
