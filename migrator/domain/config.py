@@ -35,6 +35,7 @@ class TargetConfig(BaseModel):
 
     @property
     def implicit_tls(self) -> bool:
+        """True for imaps:// (TLS from the first byte, port 993); False for imap:// (STARTTLS, RFC 3501 6.2.1)."""
         return self.scheme == "imaps"
 
     @property
@@ -44,6 +45,7 @@ class TargetConfig(BaseModel):
 
     @property
     def url(self) -> str:
+        """The target as a URL without secret: `imaps://USER@HOST:PORT`."""
         return f"{self.scheme}://{self.user}@{self.host}:{self.port}"
 
 
@@ -169,4 +171,5 @@ def default_state_path(sources: list[Path], target: TargetConfig) -> Path:
 
 
 def source_ident(sources: list[Path]) -> str:
+    """The sources as stored in the state's meta table: resolved absolute paths, sorted, one per line."""
     return "\n".join(sorted(str(p.expanduser().resolve()) for p in sources))

@@ -10,6 +10,9 @@ from migrator.domain.errors import UsageError
 
 
 def parse_day(text: str, flag: str) -> datetime:
+    """`--since`/`--until` YYYY-MM-DD (ISO 8601) as 00:00 UTC of that day; UsageError naming `flag`
+    otherwise.
+    """
     try:
         d = date.fromisoformat(text)
     except ValueError as exc:
@@ -18,6 +21,9 @@ def parse_day(text: str, flag: str) -> datetime:
 
 
 def parse_size(text: str) -> int:
+    """`--max-size` as bytes: a number with an optional binary unit (B, K/KB/KiB, M/MB/MiB, G/GB/GiB:
+    powers of 1024); UsageError otherwise.
+    """
     units = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3, "GB": 1024**3}
     t = text.strip().upper().replace("IB", "B")
     num = t.rstrip("KMGB")
@@ -41,6 +47,9 @@ class Scope:
             raise UsageError("--since must be before --until")
 
     def folder_in_scope(self, display: str, target: str) -> bool:
+        """Whether a folder is migrated: its source `display` name or its `target` name matches an
+        --include glob (when any is given) and neither matches an --exclude glob (fnmatch, case-sensitive).
+        """
         names = (display, target)
         if self.include and not any(fnmatch.fnmatchcase(n, g) for g in self.include for n in names):
             return False
@@ -58,4 +67,5 @@ class Scope:
 
     @property
     def is_diet(self) -> bool:
+        """True when a date range or a size cap leaves some messages local (a diet)."""
         return bool(self.since or self.until or self.max_size)

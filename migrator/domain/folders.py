@@ -64,6 +64,10 @@ class TargetLayout:
     existing: frozenset[str] = frozenset()
 
     def role_folder(self, role: str) -> str | None:
+        """The server folder for a role: INBOX for the inbox, the RFC 6154 special-use folder the
+        server marks for it, else an existing folder with one of the role's usual names (any case),
+        else the first usual name (FALLBACK_NAMES); None for the archive without \\Archive (it keeps
+        the source's own name) and for a role with no usual name."""
         if role == ROLE_INBOX:
             return "INBOX"
         if role in self.special:

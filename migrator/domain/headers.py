@@ -96,6 +96,7 @@ class Headers:
         return out
 
     def first(self, name: str) -> str | None:
+        """The first unfolded value of header `name` (case-insensitive), or None."""
         vals = self.values(name)
         return vals[0] if vals else None
 
@@ -106,6 +107,7 @@ def header_values(raw: bytes, name: str) -> list[str]:
 
 
 def header_value(raw: bytes, name: str) -> str | None:
+    """The first unfolded value of header `name` in the raw message's header block, or None."""
     return Headers(raw).first(name)
 
 
@@ -159,6 +161,9 @@ def _named_zone(value: str) -> timezone | None:
 
 
 def header_date(raw: bytes) -> datetime | None:
+    """The `Date:` header as a tz-aware datetime (RFC 5322 3.3; naive dates taken as UTC), or None
+    when absent or unparseable.
+    """
     return parse_date(header_value(raw, "Date"))
 
 

@@ -53,6 +53,7 @@ class Provider(BaseModel):
 
     @property
     def scheme(self) -> str:
+        """`imaps` when the preset's server speaks TLS from the start, else `imap` (STARTTLS)."""
         return "imaps" if self.tls == "implicit" else "imap"
 
     @property
@@ -63,10 +64,12 @@ class Provider(BaseModel):
         return {k: v for k, v in roles.items() if v}
 
     def matches_host(self, host: str) -> bool:
+        """Whether `host` (any case, trailing dot ignored) is this provider's IMAP host or an alias."""
         h = host.lower().rstrip(".")
         return h == self.host or h in self.hosts
 
     def matches_user(self, user: str) -> bool:
+        """Whether the address `user` is at one of the provider's mail domains (or a subdomain)."""
         if "@" not in user:
             return False
         domain = user.rsplit("@", 1)[1].lower()
@@ -184,6 +187,7 @@ _ALIASES = {
 
 
 def names() -> list[str]:
+    """The preset names, in the order of PRESETS (for --provider's choices and the docs)."""
     return [p.name for p in PRESETS]
 
 

@@ -122,6 +122,7 @@ class AccountLock:
         return self
 
     def release(self) -> None:
+        """Release the account lock and remove its owner note."""
         if self._held is not None:
             self._held.release()
             self._held = None

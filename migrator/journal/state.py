@@ -304,6 +304,7 @@ class State:
             self._lock = state_lock(self.path)
 
     def close(self) -> None:
+        """Close the database and release the state lock (if this process took it)."""
         try:
             self._conn.close()
         finally:
@@ -319,6 +320,9 @@ class State:
 
     @contextmanager
     def transaction(self) -> Iterator[Guarded]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back when the block raises.
+        Raises StateError (StateUnwritable, StateCorrupt) when SQLite cannot write or commit.
+        """
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
@@ -340,10 +344,12 @@ class State:
             raise
 
     def meta(self, key: str) -> str | None:
+        """The value stored under `key` in the meta table (source, target, schema, last_run), or None."""
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
+        """Store `value` under `key` in the meta table (replacing it)."""
         with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
@@ -357,20 +363,24 @@ class State:
             return None
 
     def set_last_run(self, summary: dict[str, object]) -> None:
+        """Keep what this run left over (see last_run) as JSON."""
         self.set_meta("last_run", json.dumps(summary))
 
     # -- folders --------------------------------------------------------------------
     def folder(self, target: str) -> tuple[int | None, int | None]:
+        """(UIDVALIDITY, UIDNEXT) last recorded for the target folder (RFC 3501 2.3.1.1), or (None, None)."""
         row = self._conn.execute("SELECT uidvalidity, uidnext FROM folders WHERE target = ?", (target,)).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
     def set_folder(self, target: str, uidvalidity: int, uidnext: int) -> None:
+        """Record the target folder's UIDVALIDITY and UIDNEXT as the server reported them."""
         with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO folders (target, uidvalidity, uidnext) VALUES (?, ?, ?)",
                       (target, uidvalidity, uidnext))
 
     # -- messages -------------------------------------------------------------------
     def lookup(self, target: str, fingerprint: str) -> Row | None:
+        """The journal row of the content `fingerprint` in target folder `target`, or None."""
         row = self._conn.execute(
             f"SELECT {self._message_cols()} FROM messages WHERE target = ? AND fingerprint = ?", (target, fingerprint)
         ).fetchone()
@@ -406,6 +416,9 @@ class State:
             )
 
     def mark_failed(self, target: str, fingerprint: str, error: str, quarantine: str | None) -> None:
+        """The message was refused: status 'failed' with the server's `error` and the path of its
+        quarantined .eml (None when it could not be written).
+        """
         with self.transaction() as c:
             c.execute(
                 "UPDATE messages SET status = 'failed', error = ?, quarantine = ?, updated = ?"
@@ -442,6 +455,9 @@ class State:
                           [(time.time(), i) for i in ids])
 
     def rows(self, *, target: str | None = None, status: str | None = None) -> Iterator[Row]:
+        """The journal rows, oldest first, optionally only of one target folder and/or one status
+        ('intent', 'done', 'failed', 'missing'). A generator: memory stays flat.
+        """
         sql = f"SELECT {self._message_cols()} FROM messages WHERE 1=1"
         args: list[object] = []
         if target is not None:
@@ -481,23 +497,32 @@ class State:
             return 0
 
     def intent_targets(self) -> list[str]:
+        """Target folders that hold unsettled intents (a crash happened between intent and APPENDUID)."""
         return [r[0] for r in self._conn.execute("SELECT DISTINCT target FROM messages WHERE status = 'intent'")]
 
     def counts(self) -> dict[str, int]:
+        """{status: number of messages} over the whole journal."""
         return dict(self._conn.execute("SELECT status, COUNT(*) FROM messages GROUP BY status").fetchall())
 
     # -- unchanged source folders (fast re-runs) -------------------------------------
     def source_folder(self, source_key: str) -> tuple[str, dict[str, object]] | None:
+        """(change token, scan summary) recorded for a source folder, or None: a folder whose token
+        is unchanged is not read again.
+        """
         row = self._conn.execute("SELECT token, summary FROM source_folders WHERE source_key = ?",
                                  (source_key,)).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
     def set_source_folder(self, source_key: str, token: str, summary: dict[str, object]) -> None:
+        """Record a source folder's change token and its scan summary (JSON)."""
         with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO source_folders (source_key, token, summary) VALUES (?, ?, ?)",
                       (source_key, token, json.dumps(summary)))
 
     def forget_source_folders(self, targets: Iterable[str] | None = None) -> None:
+        """Drop the recorded source folders (those mapped to `targets`, or all), so the next scan
+        reads them again.
+        """
         with self.transaction() as c:
             if targets is None:
                 c.execute("DELETE FROM source_folders")
@@ -538,21 +563,27 @@ class State:
             )
 
     def ledger(self) -> list[tuple[str, str, str, str, int, str, str]]:
+        """The diet ledger, in insertion order: (stable_id, source folder, target, fingerprint, size in
+        bytes, message date, reason) of each message that stays local.
+        """
         return self._conn.execute(
             "SELECT stable_id, source_folder, target, fingerprint, size, msg_date, reason FROM ledger ORDER BY rowid"
         ).fetchall()
 
     # -- verify: per target folder, what an earlier verify proved (to resume a long one) --------
     def verified(self, target: str) -> dict[str, object] | None:
+        """What an earlier verify proved of target folder `target` (JSON object), or None."""
         row = self._conn.execute("SELECT data FROM verified WHERE target = ?", (target,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def set_verified(self, target: str, data: dict[str, object]) -> None:
+        """Record what verify proved of target folder `target` (so an interrupted verify resumes)."""
         with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO verified (target, data, updated) VALUES (?, ?, ?)",
                       (target, json.dumps(data), time.time()))
 
     def forget_verified(self, target: str | None = None) -> None:
+        """Drop what verify proved of `target` (or of every folder): it is checked again."""
         with self.transaction() as c:
             if target is None:
                 c.execute("DELETE FROM verified")

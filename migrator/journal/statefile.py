@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from migrator.domain.errors import StateCorrupt, StateError, StateUnwritable
@@ -93,7 +93,7 @@ class Guarded:
         self._conn = conn
         conn.text_factory = _from_db
 
-    def _wrap(self, fn, *args):  # type: ignore[no-untyped-def]
+    def _wrap(self, fn: Callable[..., sqlite3.Cursor], *args: object) -> sqlite3.Cursor:
         try:
             return fn(*args)
         except sqlite3.DatabaseError as exc:
@@ -102,19 +102,26 @@ class Guarded:
             raise state_fault(self._path, exc) from exc
 
     def execute(self, sql: str, args: Iterable[object] = ()) -> sqlite3.Cursor:
-        return self._wrap(self._conn.execute, sql, _args(args))  # type: ignore[no-any-return]
+        """sqlite3 execute (arguments through the journal's text mapping); SQLite faults raised as
+        StateError (see state_fault)."""
+        return self._wrap(self._conn.execute, sql, _args(args))
 
     def executemany(self, sql: str, rows: Iterable[Iterable[object]]) -> sqlite3.Cursor:
-        return self._wrap(self._conn.executemany, sql, (_args(r) for r in rows))  # type: ignore[no-any-return]
+        """sqlite3 executemany (arguments through the journal's text mapping); SQLite faults raised
+        as StateError (see state_fault)."""
+        return self._wrap(self._conn.executemany, sql, (_args(r) for r in rows))
 
     def executescript(self, sql: str) -> sqlite3.Cursor:
-        return self._wrap(self._conn.executescript, sql)  # type: ignore[no-any-return]
+        """sqlite3 executescript; SQLite faults raised as StateError (see state_fault)."""
+        return self._wrap(self._conn.executescript, sql)
 
     @property
     def in_transaction(self) -> bool:
+        """True while a transaction is open on the connection."""
         return self._conn.in_transaction
 
     def close(self) -> None:
+        """Close the connection."""
         try:
             self._conn.close()
         except sqlite3.Error:  # a checkpoint on a full disk: what is committed is in the WAL
