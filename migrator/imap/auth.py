@@ -35,6 +35,9 @@ def oauthbearer_payload(user: str, token: str, host: str | None = None, port: in
 
 
 def payload(mech: str, user: str, token: str, host: str | None = None, port: int | None = None) -> bytes:
+    """The SASL initial response for `mech`: XOAUTH2 (Google/Microsoft) or OAUTHBEARER (RFC 7628), as
+    bytes before base64; ValueError for another mechanism.
+    """
     if mech == "XOAUTH2":
         return xoauth2_payload(user, token)
     if mech == "OAUTHBEARER":

@@ -55,6 +55,7 @@ class ProtocolTrace:
         return cls(open_private(Path(where).expanduser()), label, owns=True)
 
     def add_secret(self, value: str | bytes | None) -> None:
+        """Redact `value` (password, token; 3 characters or more) wherever it appears in later lines."""
         if not value:
             return
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
@@ -77,10 +78,13 @@ class ProtocolTrace:
             pass  # a trace must never break the migration
 
     def note(self, text: str) -> None:
+        """Write a line of our own (marked `*`): TLS version, certificate, a reconnect."""
         self._write("*", text)
 
     # -- client side ---------------------------------------------------------------------------
     def sent(self, data: bytes) -> None:
+        """Trace bytes the client sends (any split): command lines as `C:`, literals as their size
+        only (RFC 3501 4.3); LOGIN/AUTHENTICATE arguments and the authentication exchange redacted."""
         while data:
             if self._literal_left:
                 take = min(self._literal_left, len(data))
@@ -119,12 +123,14 @@ class ProtocolTrace:
 
     # -- server side ---------------------------------------------------------------------------
     def received_line(self, line: bytes) -> None:
+        """Trace one server line (`S:`), without its CRLF."""
         text = line.rstrip(b"\r\n")
         if self._auth_tag is not None and text.startswith(self._auth_tag + b" "):
             self._auth_tag = None
         self._write("S:", text.decode("utf-8", "replace"))
 
     def received_literal(self, size: int) -> None:
+        """Trace a server literal by its size in bytes only (message bodies never go in the trace)."""
         self._write("S:", f"[literal, {size} bytes]")
 
     # -- hooking -------------------------------------------------------------------------------
@@ -152,6 +158,7 @@ class ProtocolTrace:
         imap.send, imap.readline, imap.read = t_send, t_readline, t_read
 
     def close(self) -> None:
+        """Close the trace file if this trace opened it (never stderr)."""
         if self._owns:
             try:
                 self._out.close()

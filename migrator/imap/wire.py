@@ -65,11 +65,13 @@ class Quota:
 
 
 def quote(name: str) -> bytes:
+    """A folder name as an IMAP quoted string: modified UTF-7 (RFC 3501 5.1.3), `\\` and `"` escaped."""
     enc = utf7.encode(name)
     return b'"' + enc.replace("\\", "\\\\").replace('"', '\\"').encode("ascii") + b'"'
 
 
 def internaldate(dt: datetime) -> bytes:
+    """An APPEND date-time (RFC 3501 9: `"DD-Mon-YYYY HH:MM:SS +zzzz"`), naive datetimes taken as UTC."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.strftime('"%d-%b-%Y %H:%M:%S %z"').encode("ascii")
@@ -104,6 +106,9 @@ def flag_list(flags: frozenset[str]) -> bytes:
 
 
 def parse_uid_set(text: str) -> list[int]:
+    """A uid-set (RFC 4315 APPENDUID / COPYUID: `5,7:9`) as the list of UIDs it names, in order
+    (ranges ascending whichever end comes first); ValueError on a malformed set.
+    """
     out: list[int] = []
     for part in text.split(","):
         if ":" in part:
@@ -126,6 +131,7 @@ class CrashPoint:
 
     @classmethod
     def from_env(cls) -> CrashPoint | None:
+        """The crash point MIGRATE_TEST_CRASH names (`sent:K` or `answered:K`), or None."""
         spec = os.environ.get("MIGRATE_TEST_CRASH", "")
         if ":" not in spec:
             return None
@@ -133,6 +139,7 @@ class CrashPoint:
         return cls(where, int(k)) if where in ("sent", "answered") and k.isdigit() else None
 
     def step(self, where: str) -> None:
+        """Count one `where` event; exit the process at once (status 137, as kill -9) at the K-th."""
         self.count[where] += 1
         if where == self.where and self.count[where] == self.k:
             os._exit(137)
