@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from migrator.domain.identity import NUL_READ_BACK, fingerprint, to_crlf
-from migrator.journal.state import State
 from migrator.flows.server import Server
 from migrator.flows.verify import size_chunks
+from migrator.journal.state import State
 
 
 def _hash_candidates(target: Server, uids: list[int], sizes: dict[int, int]) -> dict[str, list[int]]:

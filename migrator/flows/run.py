@@ -14,9 +14,39 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
+from migrator.domain.errors import (
+    ConnectionLost,
+    FolderRefused,
+    LoginError,
+    MigratorError,
+    QuotaError,
+    TargetError,
+    login_refused,
+)
+from migrator.domain.filters import Scope
+from migrator.domain.folders import TargetLayout, collision_key, fallback_names
+from migrator.domain.models import FolderPlan, FolderRun, Plan, RunStats
+from migrator.domain.records import Source
+from migrator.flows.plan import (
+    ALREADY,
+    DUPLICATE,
+    FILTERED,
+    QUOTA_MARGIN,
+    SKIPPED,
+    UNREADABLE,
+    UPLOAD,
+    Entry,
+    Scanner,
+    account,
+    build_plan,
+    folder_plan,
+    from_summary,
+    settled_key,
+)
+from migrator.flows.quarantine import Quarantine
 from migrator.flows.quota import (
     DAY,
     DailyPacer,
@@ -27,40 +57,11 @@ from migrator.flows.quota import (
     refusal,
     since_that_fits,
 )
-from migrator.domain.errors import (
-    ConnectionLost,
-    FolderRefused,
-    LoginError,
-    MigratorError,
-    QuotaError,
-    TargetError,
-    login_refused,
-)
-from migrator.domain.folders import TargetLayout, collision_key, fallback_names
-from migrator.domain.models import FolderPlan, FolderRun, Plan, RunStats
-from migrator.flows.plan import (
-    ALREADY,
-    DUPLICATE,
-    FILTERED,
-    SKIPPED,
-    UNREADABLE,
-    UPLOAD,
-    Entry,
-    Scanner,
-    account,
-    QUOTA_MARGIN,
-    build_plan,
-    folder_plan,
-    from_summary,
-    settled_key,
-)
-from migrator.flows.quarantine import Quarantine
 from migrator.flows.resolve import resolve_intents, revalidate_folder
-from migrator.journal.state import State
-from migrator.flows.server import Server
 from migrator.flows.retry import RetryPolicy, default_backoff, retrying
+from migrator.flows.server import Server
 from migrator.flows.upload import Uploader
-
+from migrator.journal.state import State
 
 T = TypeVar("T")
 
@@ -116,7 +117,8 @@ class Session:
                     exc = LoginError(f"{exc.message} (it was accepted when this run started: the password or token "
                                      "was changed or revoked meanwhile)",
                                      hint=f"{exc.hint} Nothing is lost: run the same command again with the new "
-                                          "password to carry on where this run stopped.", code=getattr(exc, "code", None))
+                                          "password to carry on where this run stopped.",
+                                          code=getattr(exc, "code", None))
                 self._refused = exc
                 raise exc from None
 
@@ -146,7 +148,7 @@ def layout_of(target: Server) -> TargetLayout:
                         existing=frozenset(folders))
 
 
-def execute(sources: list, connect: Callable[[], Server], state: State, scope, opts: RunOptions,
+def execute(sources: list[Source], connect: Callable[[], Server], state: State, scope: Scope, opts: RunOptions,
             quarantine_dir: Path) -> RunStats:
     started = time.monotonic()
     stats = RunStats(target="", state=str(state.path))
@@ -154,7 +156,7 @@ def execute(sources: list, connect: Callable[[], Server], state: State, scope, o
     stats.target = session.target.url
     quarantine = Quarantine(quarantine_dir)
     for folder in state.intent_targets():
-        stats.recovered_intents += session.retry(lambda t: resolve_intents(t, state, folder))[0]
+        stats.recovered_intents += session.retry(lambda t: resolve_intents(t, state, folder))[0]  # noqa: B023
     scanner = Scanner(sources, session.retry(layout_of), scope, state, session.target, use_settled=True,
                       reconnect=session.reconnect)
     if opts.exact_plan or _may_not_fit(session, sources):
@@ -264,7 +266,7 @@ def _what_fits_now(stats: RunStats, uploader: Uploader, session: Session) -> Non
     cut = day_start(since)
     stats.over_quota_since = since
     stats.over_quota_since_messages = sum(1 for d in dates if d >= cut)
-    stats.over_quota_since_bytes = sum(z for d, z in zip(dates, sizes) if d >= cut)
+    stats.over_quota_since_bytes = sum(z for d, z in zip(dates, sizes, strict=True) if d >= cut)
 
 
 def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
@@ -279,7 +281,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     session.retry(lambda t: _check_uidvalidity(entry.target, t, state, scanner))
     fp = from_summary(entry, work.summary, False) if work.summary else folder_plan(entry)
     years: dict[str, list[int]] = {
-        y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
+        y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[call-overload]  # by_year: {year: [n, bytes]}
     } if work.summary else {}
     opened = False
     refused: str | None = None  # the server's refusal of CREATE: this folder's messages fail with it

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from migrator.journal.state import State
 from migrator.flows.server import Server
+from migrator.journal.state import State
 
 
 @dataclass

@@ -9,10 +9,10 @@ network, several round trips are in flight at once, and memory is bounded by the
 from __future__ import annotations
 
 import queue
-from array import array
-from collections import deque
 import threading
 import time
+from array import array
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,10 +23,9 @@ from migrator.flows.plan import Scanned, subject_of_scanned
 from migrator.flows.quarantine import Quarantine
 from migrator.flows.resolve import resolve_intents
 from migrator.flows.retry import DROPS, GIVE_UP_HINT, RetryPolicy, pushback_delay, transient
-from migrator.journal.state import Intent, State
 from migrator.flows.server import AppendItem, AppendOutcome, PendingAppend, Server
 from migrator.imap.wire import invalid_flags, keywords, system_flags
-
+from migrator.journal.state import Intent, State
 
 
 @dataclass
@@ -349,7 +348,7 @@ class Uploader:
         delay = pushback_delay(batch.outcomes, batch.attempts)
         done, retry, over_quota, bare = [], [], [], []
         refusals: dict[str, str] = {}
-        for s, out in zip(batch.items, batch.outcomes):
+        for s, out in zip(batch.items, batch.outcomes, strict=True):
             if out.ok and s.fingerprint in batch.refusals:  # went up without its keywords: say which
                 self.warnings.append(f"{s.record.locator}: keyword(s) {' '.join(keywords(s.record.flags))} refused "
                                      f"by the server ({batch.refusals[s.fingerprint]}): uploaded without them")
@@ -372,8 +371,8 @@ class Uploader:
                 self.stats.failures.append(self.quarantine.failure(s.record, batch.folder, out.text, path))
                 s.release()
         self.state.mark_done(done)
-        self._uploaded(batch.frun, [s for s, out in zip(batch.items, batch.outcomes) if out.ok])
-        for s, out in zip(batch.items, batch.outcomes):
+        self._uploaded(batch.frun, [s for s, out in zip(batch.items, batch.outcomes, strict=True) if out.ok])
+        for s, out in zip(batch.items, batch.outcomes, strict=True):
             if out.ok:
                 s.release()  # settled: its bytes are not needed any more
         if over_quota:

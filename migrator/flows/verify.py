@@ -22,12 +22,12 @@ from datetime import datetime
 from email.header import decode_header, make_header
 from typing import Any
 
+from migrator.domain.headers import header_value, message_id
 from migrator.domain.identity import NUL, as_read_back, at_risk, describe_change, fingerprint, to_crlf
 from migrator.domain.models import VERIFY_COUNTS, FolderVerify, Problem, VerifyReport
 from migrator.flows.plan import DUPLICATE, FILTERED, SKIPPED, UNREADABLE, Entry, Scanned, Scanner
-from migrator.domain.headers import header_value, message_id
-from migrator.journal.state import Row, State
 from migrator.flows.server import Server
+from migrator.journal.state import Row, State
 
 SHALLOW, SAMPLE, DEEP = 0, 1, 2
 FETCH_BYTES = 8 * 1024 * 1024  # bodies per FETCH: at most this many bytes...

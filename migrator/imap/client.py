@@ -17,13 +17,13 @@ from datetime import datetime, timezone
 import imapclient
 from imapclient import exceptions as imap_exc
 
+from migrator.domain import providers
 from migrator.domain.config import TargetConfig
 from migrator.domain.errors import ConnectionLost, FolderRefused, MigratorError, TargetError
 from migrator.domain.headers import message_id as parse_message_id
-from migrator.domain import providers
-from migrator.imap import auth
-from migrator.imap import diagnose
+from migrator.imap import auth, diagnose
 from migrator.imap.append import PipelinedAppend, server_words, translated
+from migrator.imap.trace import ProtocolTrace
 from migrator.imap.wire import (  # noqa: F401 - re-exported: the flows' names for the wire records
     AppendItem,
     AppendOutcome,
@@ -34,7 +34,6 @@ from migrator.imap.wire import (  # noqa: F401 - re-exported: the flows' names f
     ServerMessage,
     quote,
 )
-from migrator.imap.trace import ProtocolTrace
 
 __all__ = ["ImapTarget", "AppendItem", "AppendOutcome", "FolderStatus", "PendingAppend", "Quota",
            "ServerMessage", "server_words", "SPECIAL_USE"]
@@ -147,7 +146,8 @@ class ImapTarget(PipelinedAppend):
             self.tls_version, self.tls_cipher, self.cert_verified, cert = tls
             self.peer_cert = cert.as_dict() if cert else None
             if self.trace:
-                self.trace.note(f"{self.tls_version} {self.tls_cipher}; {cert.describe() if cert else 'no certificate'}")
+                described = cert.describe() if cert else "no certificate"
+                self.trace.note(f"{self.tls_version} {self.tls_cipher}; {described}")
 
     def _starttls(self, client: imapclient.IMAPClient) -> None:
         if b"STARTTLS" not in {c.upper() for c in client.capabilities()}:

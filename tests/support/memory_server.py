@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from migrator.domain.errors import ConnectionLost, FolderRefused, LoginError, TargetError
-from migrator.imap.wire import AppendItem, AppendOutcome, FolderStatus, PendingAppend, Quota, ServerMessage
 from migrator.domain.headers import message_id
+from migrator.imap.wire import AppendItem, AppendOutcome, FolderStatus, PendingAppend, Quota, ServerMessage
 
 
 @dataclass

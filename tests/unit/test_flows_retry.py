@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import imaplib
-import socket
 import ssl
 
 import pytest
@@ -83,20 +82,17 @@ def test_pushback_delay_reads_the_servers_hint_and_rfc5530_codes():
     assert pushback_delay([AppendOutcome(ok=False, code="OVERQUOTA", text="NO [OVERQUOTA]")], 0) is None
 
 
-@pytest.mark.parametrize("exc", [OSError("reset"), socket.timeout("timed out"), ssl.SSLEOFError("eof"),
+@pytest.mark.parametrize("exc", [OSError("reset"), TimeoutError("timed out"), ssl.SSLEOFError("eof"),
                                  imaplib.IMAP4.abort("socket error: EOF"), ConnectionResetError()])
 def test_every_drop_becomes_connection_lost(exc):
-    with pytest.raises(ConnectionLost) as info:
-        with translated("connection lost while sending"):
-            raise exc
+    with pytest.raises(ConnectionLost) as info, translated("connection lost while sending"):
+        raise exc
     assert info.value.message.startswith("connection lost while sending")
     assert info.value.__cause__ is exc
 
 
 def test_a_refusal_passes_through_translation():
-    with pytest.raises(imaplib.IMAP4.error):
-        with translated():
-            raise imaplib.IMAP4.error("NO [CANNOT] refused")
-    with pytest.raises(ConnectionLost):
-        with translated(also=(imaplib.IMAP4.error,)):
-            raise imaplib.IMAP4.error("garbled line")
+    with pytest.raises(imaplib.IMAP4.error), translated():
+        raise imaplib.IMAP4.error("NO [CANNOT] refused")
+    with pytest.raises(ConnectionLost), translated(also=(imaplib.IMAP4.error,)):
+        raise imaplib.IMAP4.error("garbled line")
