@@ -6,7 +6,6 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
-
 from migrator.domain.records import (
     ROLE_ARCHIVE,
     ROLE_DRAFTS,
@@ -210,11 +209,11 @@ def map_stores(stores: list[list[Folder]], layout: TargetLayout) -> list[dict[st
     Merges that are intended: folders playing the same role (Inbox, Sent, ...) land in that role's
     folder (a PST's Sent Items and a 送信済みアイテム mbox, Thunderbird's inboxes of several
     accounts), and so do their same-named subfolders; but not a folder whose own name is another's
-    of the same store spelled differently (`Inbox` beside the real inbox, see _keepers). Any other two folders whose names a server may
-    take as one (see collision_key: `Reports` and `Reports ` after trimming, `chess.com` and
-    `chess_com` on a '.' server, `Work` and `work`, an `Inbox` folder beside the real inbox) are kept
-    apart: the first (its name unchanged, then store order) keeps the name, the others get a visible
-    suffix (`Reports (2)`). Deterministic: the same stores and server give the same names."""
+    of the same store spelled differently (`Inbox` beside the real inbox, see _keepers). Any other two
+    folders whose names a server may take as one (see collision_key: `Reports` and `Reports ` after
+    trimming, `chess.com` and `chess_com` on a '.' server, `Work` and `work`, an `Inbox` folder beside
+    the real inbox) are kept apart: the first (its name unchanged, then store order) keeps the name,
+    the others get a visible suffix (`Reports (2)`). Deterministic: the same stores and server give the same names."""
     claims: list[_Claim] = []
     for si, folders in enumerate(stores):
         roles_by_path: dict[tuple[str, ...], str] = {}

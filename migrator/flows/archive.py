@@ -23,11 +23,11 @@ from datetime import timezone
 from pathlib import Path
 from typing import IO
 
-from migrator.imap import utf7
 from migrator.domain.errors import UnsafePath, UsageError
 from migrator.domain.filters import Scope
 from migrator.domain.models import ArchiveFolder, ArchiveReport
 from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
+from migrator.imap import utf7
 from migrator.sources.base import Source
 
 MARKER = ".migrate-archive-partial"

@@ -11,24 +11,24 @@ import hashlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timezone
 from email.header import decode_header, make_header
+from functools import cached_property
 from typing import Any, TypeVar
 
-from migrator.flows import quota as diet
+from migrator.domain.dates import FALLBACK_SOURCE
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, folder_role, map_stores
+from migrator.domain.headers import Headers, header_value, message_id
 from migrator.domain.identity import as_read_back, at_risk, fingerprint, to_crlf
 from migrator.domain.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
 from migrator.domain.records import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord
-from migrator.sources.base import Source
-from migrator.domain.headers import Headers, header_value, message_id
-from migrator.domain.dates import FALLBACK_SOURCE
-from migrator.flows.server_index import ServerIndex, build_index  # noqa: F401 - re-exported
-from migrator.journal.state import Row, State
+from migrator.flows import quota as diet
 from migrator.flows.retry import retrying
 from migrator.flows.server import Server
+from migrator.flows.server_index import ServerIndex, build_index  # noqa: F401 - re-exported
+from migrator.journal.state import Row, State
+from migrator.sources.base import Source
 
 QUOTA_MARGIN = 0.05  # keep 5% of the quota free: servers count a little more than the raw bytes
 HASH_CHUNK = 20  # server bodies fetched per round trip when matching by content (memory: 20 messages)
@@ -122,7 +122,7 @@ class Scanner:
     def entries(self) -> list[Entry]:
         out: list[Entry] = []
         stores = [source.folders() for source in self.sources]
-        for source, folders, names in zip(self.sources, stores, map_stores(stores, self.layout)):
+        for source, folders, names in zip(self.sources, stores, map_stores(stores, self.layout), strict=True):
             for f in folders:
                 m = names[f.key]
                 out.append(Entry(source, f, m.target, excluded=not self.scope.folder_in_scope(f.display, m.target),
@@ -219,7 +219,7 @@ class Scanner:
         out: list[tuple[int, str]] = []
         for i in range(0, len(uids), HASH_CHUNK):
             part = uids[i:i + HASH_CHUNK]
-            out.extend(self.on_server(lambda t: _hashes(t, folder, part)))
+            out.extend(self.on_server(lambda t: _hashes(t, folder, part)))  # noqa: B023 - called at once
         return out
 
     def found_on_server(self, target: str, mid: str | None, fp: str, size: int, read_back: str | None = None) -> bool:
@@ -356,7 +356,7 @@ class _Acc:
     def settle_copies(self) -> None:
         """Give each candidate the date of its newest copy (duplicates are few: one dict of them)."""
         newest: dict[int, float] = {}
-        for k, d in zip(self.copy_keys, self.copy_dates):
+        for k, d in zip(self.copy_keys, self.copy_dates, strict=True):
             newest[k] = max(newest.get(k, d), d)
         if newest:
             for i, k in enumerate(self.keys):
@@ -506,7 +506,7 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
                 acc.kept_one(entry.folder.display, size, day, why)
         fp = from_summary(entry, work.summary, work.start is None) if work.summary else folder_plan(entry)
         folder_years: dict[str, list[int]] = {
-            y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[union-attr]
+            y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[call-overload]  # by_year: {year: [n, bytes]}
         } if work.summary else {}
         if work.start is not None:
             for s in scanner.scan(entry, scanner.records(entry, work.start)):
@@ -527,7 +527,7 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
             "bytes": sum(int(k["bytes"]) for k in acc.kept.values()),  # type: ignore[call-overload]
             "folders": acc.kept,
         }
-    for ts, size in zip(acc.dates, acc.sizes):
+    for ts, size in zip(acc.dates, acc.sizes, strict=True):
         year = plan.upload_by_year.setdefault(diet.day_of(ts)[:4], [0, 0])
         year[0] += 1
         year[1] += size

@@ -29,7 +29,6 @@ from migrator.domain.errors import (
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, collision_key, fallback_names
 from migrator.domain.models import FolderPlan, FolderRun, Plan, RunStats
-from migrator.domain.records import Source
 from migrator.flows.plan import (
     ALREADY,
     DUPLICATE,
@@ -62,6 +61,7 @@ from migrator.flows.retry import RetryPolicy, default_backoff, retrying
 from migrator.flows.server import Server
 from migrator.flows.upload import Uploader
 from migrator.journal.state import State
+from migrator.sources.base import Source
 
 T = TypeVar("T")
 

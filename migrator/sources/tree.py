@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator.imap import utf7
 from migrator.domain.errors import SourceError
-from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
 from migrator.domain.headers import EPOCH_FALLBACK
+from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
+from migrator.imap import utf7
 from migrator.sources.base import Capabilities, Known, SourceBase
 from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir, open_regular
 

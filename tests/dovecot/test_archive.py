@@ -14,10 +14,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-
 from migrator.imap import utf7
 from tests.dovecot.test_quota_diet import (
-    crlf, db_rows, expected, half_quota_setup, migrate, nonempty, server,
+    crlf,
+    db_rows,
+    expected,
+    half_quota_setup,
+    migrate,
+    nonempty,
+    server,
 )
 
 SOURCE_DIR = {"INBOX": ("Inbox",), "Sent": ("Sent",), "Trash": ("Trash",), "取引先/Ａ社": ("取引先", "Ａ社")}
@@ -54,7 +59,7 @@ def read_mbox_tree(root: Path) -> dict[str, list[tuple[bytes, int | None]]]:
         name = "/".join(p[:-4] if p.endswith(".sbd") else p for p in rel)
         box = mailbox.mbox(path, create=False)
         msgs = []
-        for key in box.keys():
+        for key in box.keys():  # noqa: SIM118 - a Mailbox iterates messages, not keys
             raw = box.get_bytes(key)
             msgs.append(strip_mozilla_status(unquote_mboxrd(raw)))
         box.close()
@@ -138,7 +143,7 @@ def test_maildir_archive_reads_back(tmp_path: Path):
     sub_name = utf7.encode("取引先") + "." + utf7.encode("Ａ社")
     assert sorted(root.list_folders()) == sorted([sub_name, "a_b"])
     inbox = sorted((root.get_message(k).get_date(), root.get_bytes(k), root.get_message(k).get_flags())
-                   for k in root.keys())
+                   for k in root.keys())  # noqa: SIM118 - a Mailbox iterates messages
     assert [b for _d, b, _f in inbox] == [mbox_bytes_as_uploaded(it) for it in items[:2]]
     assert [f for _d, _b, f in inbox] == ["", "FS"]
     sub = root.get_folder(sub_name)

@@ -34,7 +34,6 @@ PLATFORM_ONLY = frozenset({
 # The one allow-list of known exceptions: (rule, module path relative to the repository). Each line
 # names who removes it; the list must be empty when issue 17 is done.
 ALLOWED: frozenset[tuple[str, str]] = frozenset({
-    ("size", "migrator/sources/discovery.py"),  # `contract` splits it
 })
 
 

@@ -3,7 +3,6 @@ pure functions, no server."""
 
 from __future__ import annotations
 
-from migrator.imap import utf7
 from migrator.domain.folders import (
     MAX_NAME_BYTES,
     TargetLayout,
@@ -13,6 +12,7 @@ from migrator.domain.folders import (
     shorten,
 )
 from migrator.domain.records import Folder
+from migrator.imap import utf7
 from migrator.imap.wire import flag_list, invalid_flags, keywords, system_flags
 
 

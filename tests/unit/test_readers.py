@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from migrator.imap import utf7
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import (
     EPOCH_FALLBACK,
@@ -24,6 +23,7 @@ from migrator.domain.headers import (
     parse_date,
     read_file,
 )
+from migrator.imap import utf7
 from migrator.sources import detect_kind, open_source
 from migrator.sources.maildir.reader import MaildirSource, parse_name
 from migrator.sources.mbox.reader import MboxSource, iter_mbox, status_flags

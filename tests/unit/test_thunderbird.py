@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from migrator.domain.errors import SourceError
-from migrator.sources import detect_kind, open_source
 from migrator.domain.records import ROLE_INBOX, ROLE_TRASH, MessageRecord
+from migrator.sources import detect_kind, open_source
 from migrator.sources.base import Source
 from migrator.sources.thunderbird.profile import mork_folder_name
 from migrator.sources.thunderbird.reader import SKIP_EXPUNGED, ThunderbirdSource, detect

@@ -32,10 +32,11 @@ from migrator.domain.dates import CREATION_TIME, DELIVERY_TIME, SUBMIT_TIME, int
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import EPOCH_FALLBACK
 from migrator.domain.records import Folder, MessageRecord
-from migrator.sources.pst import mapi
 from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.pst import mapi
 from migrator.sources.pst.damage import PST_MAGIC, FolderCount, guard, is_ost, ost_note
 from migrator.sources.pst.damage import first_sentence as _first_sentence
+from migrator.sources.pst.embedded import EmbeddedOpener
 from migrator.sources.pst.mapi import (
     OneRecordSet,
     Props,
@@ -47,7 +48,6 @@ from migrator.sources.pst.mapi import (
     smtp_address,
     strip_subject_prefix,
 )
-from migrator.sources.pst.embedded import EmbeddedOpener
 from migrator.sources.pst.mime import Attachment, MapiMessage, Recipient, build_message
 
 REINSTALL_HINT = "pip install --force-reinstall libpff-python"
@@ -289,9 +289,10 @@ class PstSource(SourceBase):
     # ------------------------------------------------------------------ messages
 
     def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:
-        """Stream the folder's items (Source.messages; `resume` is always 0 here). An item `known(stable_id, modification time)` to be on the
-        target already is not converted again (that is the costly part of reading a PST): it comes
-        with empty bytes and extra["known"]; extra["size"] carries the change detector."""
+        """Stream the folder's items (Source.messages; `resume` is always 0 here). An item
+        `known(stable_id, modification time)` to be on the target already is not converted again
+        (that is the costly part of reading a PST): it comes with empty bytes and extra["known"];
+        extra["size"] carries the change detector."""
         if self._folders is None:
             self.folders()
         if folder.key not in self._pff_folders:

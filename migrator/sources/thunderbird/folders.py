@@ -21,8 +21,8 @@ from migrator.domain.records import (
     ROLE_TEMPLATES,
     ROLE_TRASH,
 )
-from migrator.sources.thunderbird.profile import AccountInfo, FolderInfo, disk_name
 from migrator.sources.mbox.reader import IGNORED_SUFFIXES, looks_like_mbox
+from migrator.sources.thunderbird.profile import AccountInfo, FolderInfo, disk_name
 from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir
 
 # The names Thunderbird gives its special folders on disk (top level of an account).

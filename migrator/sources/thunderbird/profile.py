@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
-from migrator.imap import utf7
 from migrator.domain.errors import SourceError
+from migrator.imap import utf7
 
 MAILDIR_STORE = "@mozilla.org/msgstore/maildirstore;1"
 # Account types whose mail exists only in the profile: migrated unless --account says otherwise.

@@ -25,16 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from migrator.domain.errors import SourceError
-from migrator.domain.records import Folder, MessageRecord
-from migrator.domain.headers import EPOCH_FALLBACK, header_value
 from migrator.domain.dates import FILE_NAME, FROM_LINE, internaldate, timestamp_date
-from migrator.sources.thunderbird.profile import (
-    AccountInfo,
-    pick_profile,
-    profile_notes,
-    read_accounts,
-)
+from migrator.domain.errors import SourceError
+from migrator.domain.headers import EPOCH_FALLBACK, header_value
+from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.base import Capabilities, Known, SourceBase
 from migrator.sources.mbox.reader import (
     from_line_time,
@@ -46,6 +40,12 @@ from migrator.sources.mbox.reader import (
     unquote_from,
 )
 from migrator.sources.thunderbird.folders import _Walker
+from migrator.sources.thunderbird.profile import (
+    AccountInfo,
+    pick_profile,
+    profile_notes,
+    read_accounts,
+)
 from migrator.sources.tree import unreadable_record
 from migrator.sources.walk import list_message_files, open_regular
 
