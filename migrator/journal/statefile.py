@@ -15,7 +15,6 @@ from pathlib import Path
 
 from migrator.domain.errors import StateCorrupt, StateError, StateUnwritable
 
-
 _FILE_FAULTS = ("full", "readonly", "read-only", "unable to open", "disk i/o", "malformed", "not a database",
                 "encrypted", "integrity")
 

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO
 
-from migrator.domain.errors import SourceError
-from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, SEEN, Folder, MessageRecord
-from migrator.domain.headers import ZONE_HOURS, header_value, header_values
 from migrator.domain.dates import FROM_LINE, internaldate
+from migrator.domain.errors import SourceError
+from migrator.domain.headers import ZONE_HOURS, header_value, header_values
+from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, SEEN, Folder, MessageRecord
 from migrator.sources.tree import MBOX, Found, TreeSource, discover
 from migrator.sources.walk import open_regular
 
