@@ -28,16 +28,24 @@ from migrator.journal.statefile import state_fault
 DEFAULT_PORTS = {"imaps": 993, "imap": 143}
 
 
+# Names of this machine's own loopback interface: one server, whichever name reaches it.
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "127.0.0.1", "::1"})
+
+
 def account_key(host: str, port: int | None, user: str, scheme: str = "imaps") -> str:
     """The account's identity: `user@host:port`, host lower-cased (DNS names are case-insensitive),
-    a trailing dot dropped, the port resolved from the scheme when absent. The user name is kept
-    as given except for case-insensitive `@domain` parts (RFC 5321 domains)."""
+    a trailing dot dropped, `localhost`/`127.0.0.1`/`::1` as one name, the port resolved from the
+    scheme when absent. The user name is compared case-insensitively: IMAP servers look logins up
+    without regard to case (Dovecot, Gmail, Microsoft 365, iCloud: `Me@x` and `me@x` open one
+    mailbox), so two spellings of one login must not make two writers. On a rare server where
+    they are two accounts, the cost is a second run that waits (exit 5), never a duplicate."""
     host_n = host.strip().rstrip(".").lower()
     if host_n.startswith("[") and host_n.endswith("]"):
         host_n = host_n[1:-1]
+    if host_n in LOOPBACK_NAMES:
+        host_n = "localhost"
     port_n = port if port else DEFAULT_PORTS.get(scheme, 993)
-    local, at, domain = user.strip().rpartition("@")
-    user_n = f"{local}@{domain.lower()}" if at else user.strip()
+    user_n = user.strip().casefold()
     return f"{user_n}@{host_n}:{port_n}"
 
 

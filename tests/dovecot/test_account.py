@@ -91,6 +91,30 @@ def test_second_run_into_the_same_account_exits_5(tmp_path: Path, make_imap_user
     assert server_contents(user, ["INBOX"]) == {"INBOX": want}
 
 
+def test_one_login_spelled_two_ways_is_one_writer(tmp_path: Path, make_imap_user, faultproxy, dovecot):
+    """Dovecot opens one mailbox for `alice` and `ALICE`, and localhost is 127.0.0.1: a second run
+    with the login upper-cased and the host named `localhost` is the same account (exit 5)."""
+    want = _corpus(tmp_path / "src", 200)
+    user = make_imap_user()
+    proxy = faultproxy(dovecot.imaps_port, latency_ms=15)
+    url = f"imaps://{user.user}@127.0.0.1:{proxy.port}"
+    url2 = f"imaps://{user.user.upper()}@localhost:{proxy.port}"
+    locks = tmp_path / "locks"
+    first = _migrate("run", user, tmp_path / "src", tmp_path / "a.db", url=url, lock_dir=locks,
+                     extra=["--batch", "5", "--connections", "1"])
+    try:
+        assert _wait_for(lambda: _count(user) > 0 or first.poll() is not None)
+        proxy.stall()
+        assert first.poll() is None, "the first run ended before the second started"
+        rc, text = _done(_migrate("run", user, tmp_path / "src", tmp_path / "b.db", url=url2, lock_dir=locks), 60)
+        assert rc == 5 and "another migrate is writing to" in text, text
+    finally:
+        proxy.unstall()
+        rc1, text1 = _done(first)
+    assert rc1 == 0, text1
+    assert server_contents(user, ["INBOX"]) == {"INBOX": want}
+
+
 def test_read_only_commands_take_no_account_lock(tmp_path: Path, make_imap_user):
     from migrator.domain.config import parse_target
     from migrator.journal.locks import AccountLock, account_key

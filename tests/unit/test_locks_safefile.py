@@ -50,6 +50,15 @@ def test_account_key_normalised():
     assert account_key("h", 993, "u") != account_key("h", 993, "v")
 
 
+def test_account_key_one_login_whatever_its_spelling():
+    """Servers look logins up case-insensitively (Dovecot opens one mailbox for Alice and alice),
+    and localhost, 127.0.0.1 and ::1 reach one server: one account, one lock."""
+    assert account_key("h", 993, "Alice") == account_key("h", 993, "alice") == account_key("h", 993, "ALICE")
+    assert account_key("h", 993, "Me@Example.com") == account_key("h", 993, "me@example.com")
+    assert account_key("localhost", 993, "u") == account_key("127.0.0.1", 993, "u") == account_key("[::1]", 993, "u")
+    assert account_key("127.0.0.2", 993, "u") != account_key("127.0.0.1", 993, "u")
+
+
 HOLD = """
 import sys, time
 from pathlib import Path
