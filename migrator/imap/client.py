@@ -183,6 +183,11 @@ class ImapTarget(PipelinedAppend):
             try:
                 client.plain_login(user, password) if plain else client.login(user, password)
             except imap_exc.LoginError as exc:
+                # imapclient wraps everything LOGIN/AUTHENTICATE raise in LoginError, a connection
+                # that died mid-command too ("socket error: EOF"): that is a network fault, retried
+                # as one (connect() reports it), never a refused password that stops the run
+                if isinstance(exc.__context__, (imaplib.IMAP4.abort, OSError)):
+                    raise exc.__context__ from None
                 code, text = diagnose.parse_response(str(exc))
                 failure = failure if i else (code, text)
                 if code in (None, "AUTHENTICATIONFAILED"):

@@ -176,7 +176,9 @@ def _failed_logins(sandbox, user: str, since: int) -> int:
     return sum(1 for line in text.splitlines() if "auth failed" in line and f"user=<{user}>" in line)
 
 
-def test_refused_login_after_reconnect_stops_at_once(tmp_path: Path, make_imap_user, faultproxy, dovecot):
+@pytest.mark.parametrize("connections", [2, 4])
+def test_refused_login_after_reconnect_stops_at_once(tmp_path: Path, make_imap_user, faultproxy, dovecot,
+                                                     connections: int):
     """The password changes mid-run and the connections drop: exactly one failed LOGIN, exit 3 with
     the login hint; the next run with the new password finishes, every message exactly once."""
     want = _corpus(tmp_path / "src", 400)
@@ -186,7 +188,7 @@ def test_refused_login_after_reconnect_stops_at_once(tmp_path: Path, make_imap_u
     locks = tmp_path / "locks"
     log_start = dovecot.log.stat().st_size
     run = _migrate("run", user, tmp_path / "src", tmp_path / "s.db", url=url, lock_dir=locks,
-                   extra=["--batch", "5", "--connections", "2", "--timeout", "10"])
+                   extra=["--batch", "5", "--connections", str(connections), "--timeout", "10"])
     new_password = "changed-" + user.password
     try:
         assert _wait_for(lambda: _count(user) >= 10 or run.poll() is not None)
@@ -202,7 +204,10 @@ def test_refused_login_after_reconnect_stops_at_once(tmp_path: Path, make_imap_u
     assert rc == 3, text
     assert "rejected the login" in text and "hint:" in text, text
     assert "run the same command again" in text.lower()
-    time.sleep(0.5)
+    # Dovecot logs a failed login when that connection closes: close what the proxy still holds
+    proxy.close_all()
+    assert _wait_for(lambda: _failed_logins(dovecot, user.user, log_start) >= 1, 15), (text, dovecot.log_tail(40))
+    time.sleep(1.0)
     assert _failed_logins(dovecot, user.user, log_start) == 1, dovecot.log_tail(40)
     assert _count(user) < 400
     rc, text = _done(_migrate("run", user, tmp_path / "src", tmp_path / "s.db", url=url, lock_dir=locks,
@@ -241,3 +246,34 @@ def test_reconnect_loops_stop_on_refusal_without_a_proxy(tmp_path: Path, make_im
         with pytest.raises(LoginError):
             again()
     assert len(attempts) == 2  # the first login, and the one refused
+
+
+def test_connection_lost_during_login_is_not_a_refusal(make_imap_user, monkeypatch):
+    """A connection that dies while LOGIN is on the way (imaplib: `socket error: EOF`, which
+    imapclient wraps in its LoginError) is a network fault: retried, never 'rejected the login'."""
+    import imaplib
+
+    import imapclient
+    from migrator.domain.config import parse_target
+    from migrator.domain.errors import LoginError, TargetError, login_refused
+    from migrator.imap.client import ImapTarget
+    from pydantic import SecretStr
+
+    user = make_imap_user()
+    monkeypatch.setenv("SSL_CERT_FILE", user.cafile)
+    cfg = parse_target(user.url_imaps).model_copy(update={"password": SecretStr(user.password)})
+    real = imapclient.IMAPClient._command_and_check
+
+    def dies_at_login(self, command, *args, **kwargs):
+        if command in ("login", "authenticate"):
+            self._imap.shutdown()  # the connection is gone, as after a reset mid-command
+            raise imaplib.IMAP4.abort("socket error: EOF")
+        return real(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(imapclient.IMAPClient, "_command_and_check", dies_at_login)
+    with pytest.raises(TargetError) as err:
+        ImapTarget(cfg).connect()
+    assert not isinstance(err.value, LoginError) and not login_refused(err.value), err.value.message
+    assert "dropped the connection during login" in err.value.message
+    monkeypatch.setattr(imapclient.IMAPClient, "_command_and_check", real)
+    ImapTarget(cfg).connect().close()  # and the next attempt logs in
