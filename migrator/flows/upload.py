@@ -24,7 +24,7 @@ from migrator.flows.quarantine import Quarantine
 from migrator.flows.resolve import resolve_intents
 from migrator.flows.retry import DROPS, GIVE_UP_HINT, RetryPolicy, pushback_delay, transient
 from migrator.flows.server import AppendItem, AppendOutcome, PendingAppend, Server
-from migrator.imap.wire import invalid_flags, keywords, system_flags
+from migrator.imap.wire import fallback_flags, invalid_flags, keywords, next_fallback
 from migrator.journal.state import Intent, State
 
 
@@ -38,7 +38,7 @@ class Batch:
     error: Exception | None = None
     size: int = -1  # bytes of the items, kept up to date by add()
     failed_at: float = 0.0  # when its connection was seen to die
-    bare: bool = False  # sent again with system flags only: the server refused these messages' keywords
+    bare: int = 0  # sent again with fewer keywords: the server refused them (wire.fallback_flags level)
     refusals: dict[str, str] = field(default_factory=dict)  # fingerprint -> the server's refusal with keywords
 
     def __post_init__(self) -> None:
@@ -146,7 +146,7 @@ class Workers:
                                 with self._lock:
                                     self.reconnects += 1
                         items = [AppendItem(raw=s.wire, date=s.record.date,
-                                            flags=system_flags(s.record.flags) if batch.bare else s.record.flags)
+                                            flags=fallback_flags(s.record.flags, batch.bare))
                                  for s in batch.items]
                         in_flight.append((batch, conn.send_append(batch.folder, items)))
                         del items  # the batch holds the bytes; this thread keeps none once it is answered
@@ -346,11 +346,13 @@ class Uploader:
         assert batch.outcomes is not None
         self._drops_in_a_row = 0
         delay = pushback_delay(batch.outcomes, batch.attempts)
-        done, retry, over_quota, bare = [], [], [], []
+        done, retry, over_quota = [], [], []
+        bare: dict[int, list[Scanned]] = {}
         refusals: dict[str, str] = {}
         for s, out in zip(batch.items, batch.outcomes, strict=True):
-            if out.ok and s.fingerprint in batch.refusals:  # went up without its keywords: say which
-                self.warnings.append(f"{s.record.locator}: keyword(s) {' '.join(keywords(s.record.flags))} refused "
+            if out.ok and s.fingerprint in batch.refusals:  # went up without some keywords: say which
+                dropped = sorted(set(keywords(s.record.flags)) - fallback_flags(s.record.flags, batch.bare))
+                self.warnings.append(f"{s.record.locator}: keyword(s) {' '.join(dropped)} refused "
                                      f"by the server ({batch.refusals[s.fingerprint]}): uploaded without them")
             if out.ok:
                 done.append((batch.folder, s.fingerprint, out.uidvalidity, out.uid))
@@ -360,9 +362,11 @@ class Uploader:
                 over_quota.append(s)
             elif delay is not None and batch.attempts < self.policy.attempts:
                 retry.append(s)
-            elif not batch.bare and out.code != "TOOBIG" and keywords(s.record.flags):
-                bare.append(s)  # a refused keyword never costs the message: sent again without keywords
-                refusals[s.fingerprint] = out.text
+            elif out.code != "TOOBIG" and (level := next_fallback(s.record.flags, batch.bare)) is not None:
+                # a refused keyword never costs the message: sent again without the long keywords,
+                # then without any (the first refusal is the one reported)
+                bare.setdefault(level, []).append(s)
+                refusals[s.fingerprint] = batch.refusals.get(s.fingerprint, out.text)
             else:
                 path = self.quarantine.keep(s.record, batch.folder, out.text)
                 self.state.mark_failed(batch.folder, s.fingerprint, out.text, path)
@@ -387,9 +391,9 @@ class Uploader:
                 smallest = min(len(s.wire) for s in over_quota)
                 self.cap = smallest - 1 if self.cap is None else min(self.cap, smallest - 1)
                 self.count_over_quota(batch.frun, over_quota)
-        if bare:
-            self.state.requeue(batch.folder, [s.fingerprint for s in bare])
-            self._submit(Batch(batch.folder, bare, batch.frun, attempts=batch.attempts, bare=True, refusals=refusals))
+        for level, items in bare.items():
+            self.state.requeue(batch.folder, [s.fingerprint for s in items])
+            self._submit(Batch(batch.folder, items, batch.frun, attempts=batch.attempts, bare=level, refusals=refusals))
         if retry:
             self.state.requeue(batch.folder, [s.fingerprint for s in retry])
             time.sleep(delay or 0)
@@ -455,7 +459,7 @@ class Uploader:
             return
         if self.free is not None:
             self.free -= size
-        self._submit(Batch(folder, [s], frun, bare=was.bare if was else False,
+        self._submit(Batch(folder, [s], frun, bare=was.bare if was else 0,
                            refusals={s.fingerprint: was.refusals[s.fingerprint]}
                            if was and s.fingerprint in was.refusals else {}))
 

@@ -99,6 +99,32 @@ def system_flags(flags: frozenset[str]) -> frozenset[str]:
     return frozenset(SYSTEM_FLAGS[f.lower()] for f in flags if f.lower() in SYSTEM_FLAGS)
 
 
+# Longest keyword (bytes) that common servers all store: Dovecot's mail_max_keyword_length is 50;
+# RFC 3501 sets no limit. A message refused for its keywords is sent again with only these first.
+SHORT_KEYWORD = 50
+
+
+def fallback_flags(flags: frozenset[str], level: int) -> frozenset[str]:
+    """What a message goes up with after the server refused its keywords `level` times: 0 every
+    flag; 1 the system flags and the keywords of at most SHORT_KEYWORD characters (the refusal was
+    most likely an over-long one); 2 and above the system flags only."""
+    if level <= 0:
+        return flags
+    if level == 1:
+        return system_flags(flags) | frozenset(k for k in keywords(flags) if len(k) <= SHORT_KEYWORD)
+    return system_flags(flags)
+
+
+def next_fallback(flags: frozenset[str], level: int) -> int | None:
+    """The next level for a message refused at `level` (see fallback_flags), skipping a level that
+    would send the same flags again; None when only the system flags are left to send."""
+    sent = keywords(fallback_flags(flags, level))  # the system flags always go; what differs is keywords
+    for nxt in (level + 1, level + 2):
+        if nxt <= 2 and keywords(fallback_flags(flags, nxt)) != sent:
+            return nxt
+    return None
+
+
 def flag_list(flags: frozenset[str]) -> bytes:
     """The APPEND flag list: system flags and valid keywords; what invalid_flags names is left out."""
     good = sorted(system_flags(flags) | frozenset(keywords(flags)))

@@ -13,7 +13,7 @@ from migrator.domain.folders import (
 )
 from migrator.domain.records import Folder
 from migrator.imap import utf7
-from migrator.imap.wire import flag_list, invalid_flags, keywords, system_flags
+from migrator.imap.wire import fallback_flags, flag_list, invalid_flags, keywords, next_fallback, system_flags
 
 
 def _f(*path: str, role: str | None = None, key: str | None = None) -> Folder:
@@ -105,3 +105,19 @@ def test_keywords_on_the_wire():
     assert system_flags(flags) == frozenset({"\\Seen"})
     assert flag_list(flags) == b"($ok Junk \\Seen)"
     assert flag_list(system_flags(frozenset({"\\seen", "\\Flagged", "$x"}))) == b"(\\Flagged \\Seen)"
+
+
+def test_refused_keywords_fall_back_in_two_steps():
+    """A message refused for its keywords goes again without the over-long ones (Dovecot stores at
+    most 50 bytes), then with the system flags only; a level that sends the same is skipped."""
+    flags = frozenset({"\\Seen", "$Label1", "NonJunk", "k" * 60, "日本語", "\\Recent"})
+    assert keywords(fallback_flags(flags, 0)) == ["$Label1", "NonJunk", "k" * 60]
+    assert fallback_flags(flags, 1) == frozenset({"\\Seen", "$Label1", "NonJunk"})
+    assert fallback_flags(flags, 2) == frozenset({"\\Seen"})
+    assert next_fallback(flags, 0) == 1 and next_fallback(flags, 1) == 2 and next_fallback(flags, 2) is None
+    only_long = frozenset({"\\Seen", "k" * 60})
+    assert next_fallback(only_long, 0) == 1 and fallback_flags(only_long, 1) == frozenset({"\\Seen"})
+    assert next_fallback(only_long, 1) is None  # level 2 would send the same again
+    only_short = frozenset({"\\Flagged", "$Label1"})
+    assert next_fallback(only_short, 0) == 2  # level 1 would send the same again
+    assert next_fallback(frozenset({"\\Seen", "日本語", "\\Recent"}), 0) is None  # nothing to drop: no retry
