@@ -254,10 +254,11 @@ def test_connection_lost_during_login_is_not_a_refusal(make_imap_user, monkeypat
     import imaplib
 
     import imapclient
+    from pydantic import SecretStr
+
     from migrator.domain.config import parse_target
     from migrator.domain.errors import LoginError, TargetError, login_refused
     from migrator.imap.client import ImapTarget
-    from pydantic import SecretStr
 
     user = make_imap_user()
     monkeypatch.setenv("SSL_CERT_FILE", user.cafile)
