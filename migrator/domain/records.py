@@ -76,6 +76,7 @@ class Folder:
 
     @property
     def display(self) -> str:
+        """The folder's path joined with `/` (for people: messages, reports, --include globs)."""
         return "/".join(self.path)
 
 
@@ -114,4 +115,5 @@ class MessageRecord:
 
     @property
     def size(self) -> int:
+        """Length of the raw bytes as read from the store, in bytes (0 for skip/error records)."""
         return len(self.raw)

@@ -94,10 +94,12 @@ class PipelinedAppend:
     _flag_lists: dict[frozenset[str], bytes]
 
     def has(self, capability: str) -> bool:  # provided by ImapTarget
+        """Whether the server announced `capability` (ImapTarget provides it)."""
         raise NotImplementedError
 
     @property
     def client(self):  # type: ignore[no-untyped-def]  # provided by ImapTarget (imapclient.IMAPClient)
+        """The connected imapclient.IMAPClient (ImapTarget provides it); ConnectionLost when none."""
         raise NotImplementedError
 
     def _tag(self) -> bytes:

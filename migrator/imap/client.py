@@ -77,6 +77,9 @@ class ImapTarget(PipelinedAppend):
     GREETING_WAIT = 15.0  # seconds to wait for TCP connect + TLS handshake + greeting
 
     def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context: the system's CA store (or SSL_CERT_FILE / SSL_CERT_DIR), host name checked;
+        with --insecure (cfg.insecure) neither the certificate nor the name is checked.
+        """
         ctx = ssl.create_default_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR
         if self.cfg.insecure:
             ctx.check_hostname = False
@@ -240,6 +243,7 @@ class ImapTarget(PipelinedAppend):
 
     @property
     def client(self) -> imapclient.IMAPClient:
+        """The connected imapclient.IMAPClient; ConnectionLost when the connection was closed."""
         if self._client is None:
             raise ConnectionLost("not connected")
         return self._client

@@ -73,13 +73,16 @@ class CertInfo:
 
     @property
     def self_signed(self) -> bool:
+        """True when the certificate names itself as its issuer."""
         return self.subject == self.issuer
 
     def describe(self) -> str:
+        """One line for a message: the names it is issued to (at most 6), the issuer, the validity days."""
         names = ", ".join(self.names[:6]) or self.subject
         return (f"issued to {names} by {self.issuer}, valid {_day(self.not_before)} to {_day(self.not_after)}")
 
     def as_dict(self) -> dict[str, str]:
+        """The certificate's fields as strings (dates ISO 8601 UTC), for `check --json`."""
         return {"subject": self.subject, "issuer": self.issuer, "names": ", ".join(self.names),
                 "not_before": _iso(self.not_before), "not_after": _iso(self.not_after)}
 
@@ -211,6 +214,9 @@ def describe_cert_error(exc: ssl.SSLCertVerificationError, cert: CertInfo | None
 
 
 def cert_error(cfg: TargetConfig, exc: ssl.SSLCertVerificationError, *, starttls: bool) -> TlsError:
+    """The TlsError (exit 3) for a certificate the handshake refused: fetches the certificate
+    unverified to say why (expired, self-signed, another host's name, unknown issuer) and what to do.
+    """
     cert = fetch_certificate(cfg.host, cfg.port, starttls=starttls, timeout=min(cfg.timeout, PROBE_TIMEOUT))
     cause = describe_cert_error(exc, cert, cfg.host)
     detail = f" [{cert.describe()}]" if cert else ""
@@ -312,6 +318,9 @@ def connect_error(exc: BaseException, cfg: TargetConfig, *, starttls: bool = Fal
 
 
 def no_starttls(cfg: TargetConfig) -> TlsError:
+    """The TlsError (exit 3) for an imap:// server that offers no STARTTLS (RFC 3501 6.2.1):
+    the password is never sent in clear text.
+    """
     return TlsError(
         f"{cfg.host}:{cfg.port} offers no STARTTLS: refusing to send the password in clear text",
         hint=f"Use imaps://{cfg.user}@{cfg.host} (port 993, TLS from the start); "
@@ -358,6 +367,9 @@ def login_hint(host: str, code: str | None, text: str = "", provider: Provider |
 
 def login_error(cfg: TargetConfig, code: str | None, text: str, provider: Provider | None,
                 tried: list[str]) -> LoginError:
+    """The LoginError (exit 3) for a refused LOGIN/AUTHENTICATE: the server's text and RFC 5530
+    response code, the other user names tried, and a hint for the code and the provider.
+    """
     others = [u for u in tried if u != cfg.user]
     also = f" (also tried the user name {', '.join(repr(u) for u in others)})" if others else ""
     why = f"{text} [{code}]" if code and code not in text else text
@@ -367,6 +379,9 @@ def login_error(cfg: TargetConfig, code: str | None, text: str, provider: Provid
 
 def oauth_error(cfg: TargetConfig, mech: str, code: str | None, text: str, detail: str,
                 provider: Provider | None) -> LoginError:
+    """The LoginError (exit 3) for a refused XOAUTH2/OAUTHBEARER token (RFC 7628): the server's
+    reason and error detail, with what to check (token expiry, account, scope; Office 365 consent).
+    """
     why = f"{text} [{code}]" if code and code not in text else text
     extra = f" (server says: {detail})" if detail else ""
     scope = provider.oauth_scope if provider and provider.oauth_scope else None

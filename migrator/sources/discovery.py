@@ -29,6 +29,7 @@ class StoreInfo:
 
     @property
     def exists(self) -> bool:
+        """Whether the profile directory is there."""
         return self.path.is_dir()
 
     @property
@@ -38,6 +39,7 @@ class StoreInfo:
 
     @property
     def bytes(self) -> int:
+        """Bytes of the mail that `migrate run PROFILE` migrates by default (sum over those accounts)."""
         return sum(a.bytes for a in self.accounts if a.migrated_by_default)
 
 

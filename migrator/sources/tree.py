@@ -54,6 +54,9 @@ class Found:
     links: dict[str, bool] = field(default_factory=dict)  # Folder.key -> reached through a link
 
     def add(self, kind: str, folder: Folder, link: bool = False, reason: str | None = None) -> None:
+        """Record a folder found in the tree, its kind (MBOX, MAILDIR, UNREADABLE), whether it was
+        reached through a symbolic link, and why it cannot be read (when it cannot).
+        """
         self.folders.append(folder)
         self.kinds[folder.key] = kind
         self.links[folder.key] = link
@@ -241,9 +244,11 @@ class TreeSource(SourceBase):
         return self._found.notes + self._notes
 
     def folder_kind(self, folder: Folder) -> str:
+        """MBOX, MAILDIR or UNREADABLE for a folder of this tree (MBOX for an unknown one)."""
         return self._found.kinds.get(folder.key, MBOX)
 
     def folders(self) -> list[Folder]:
+        """The tree's folders (Source.folders), parents first, as found when the tree was opened."""
         return list(self._found.folders)
 
     def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:

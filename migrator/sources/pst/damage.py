@@ -96,6 +96,7 @@ class FolderCount:
 
     @property
     def unread(self) -> int:
+        """Items of the folder that could not be read: listed but failed, plus expected but not listed."""
         return self.failed + self.not_listed
 
     def missing_reason(self, ost: bool) -> str:

@@ -163,6 +163,9 @@ class Props:
             return cls(NoRecordSets(), codepage)
 
     def raw(self, tag: int) -> tuple[int, bytes] | None:
+        """(MAPI property type, value bytes) of property `tag` ([MS-OXCDATA] 2.11.1), or None when absent
+        or its value cannot be read.
+        """
         entry = self.entries.get(tag)
         if entry is None:
             return None
@@ -170,6 +173,9 @@ class Props:
         return (entry.value_type, data) if data is not None else None
 
     def text(self, tag: int) -> str:
+        """A string property: PT_UNICODE (0x001F, UTF-16LE) or PT_STRING8 (0x001E, in the item's code page);
+        "" when absent or of another type. Trailing NULs dropped.
+        """
         got = self.raw(tag)
         if got is None:
             return ""
@@ -183,16 +189,23 @@ class Props:
         return text.rstrip("\x00")
 
     def integer(self, tag: int, default: int = 0) -> int:
+        """An integer property: PT_SHORT, PT_LONG, PT_I8 (signed, little-endian) or PT_BOOLEAN;
+        `default` when absent, empty or of another type.
+        """
         got = self.raw(tag)
         if got is None or got[0] not in (0x0002, 0x0003, 0x0014, 0x000B) or not got[1]:
             return default
         return int.from_bytes(got[1][:8], "little", signed=got[0] != 0x000B)
 
     def binary(self, tag: int) -> bytes | None:
+        """The raw bytes of property `tag` (PT_BINARY or any type), or None when absent."""
         got = self.raw(tag)
         return got[1] if got is not None else None
 
     def time(self, tag: int) -> datetime | None:
+        """A PT_SYSTIME property (0x0040: FILETIME, 100 ns since 1601-01-01 UTC) as a tz-aware UTC
+        datetime, or None.
+        """
         got = self.raw(tag)
         return filetime(got[1]) if got is not None and got[0] == 0x0040 else None
 
@@ -265,6 +278,7 @@ class OneRecordSet:
         self.number_of_record_sets = 1
 
     def get_record_set(self, _index: int) -> Any:
+        """The one record set, whatever the index (pypff's record-set interface)."""
         return self.record_set
 
 

@@ -120,6 +120,9 @@ class PstSource(SourceBase):
     # ------------------------------------------------------------------ folders
 
     def folders(self) -> list[Folder]:
+        """The PST's folders (Source.folders), parents first, read once: search folders left out,
+        an unreadable folder or sub-folder list kept as a folder with its reason.
+        """
         if self._folders is None:
             self._folders = self._walk_folders()
         return list(self._folders)

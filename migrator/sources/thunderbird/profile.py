@@ -61,6 +61,7 @@ class AccountInfo:
 
     @property
     def is_local_folders(self) -> bool:
+        """True for Local Folders (server type `none` in prefs.js): where POP accounts keep mail by default."""
         return self.type == "none"
 
     def matches(self, wanted: str) -> bool:
@@ -364,6 +365,9 @@ class FolderInfo:
         return self._cache
 
     def entry(self, msf: Path) -> dict[str, Any]:
+        """The folder cache row of the folder whose summary file is `msf` (panacea.dat: by absolute
+        path, else by its path inside the profile), or {} when none.
+        """
         cache = self._load()
         if not cache:
             return {}
@@ -376,10 +380,16 @@ class FolderInfo:
         return hit or {}
 
     def flags(self, msf: Path) -> int | None:
+        """The folder's Thunderbird flags (nsMsgFolderFlags bits: Inbox 0x1000, Sent 0x200, ...), or
+        None when the cache does not say.
+        """
         value = self.entry(msf).get("flags")
         return value if isinstance(value, int) else None
 
     def name(self, msf: Path) -> str | None:
+        """The folder's name as Thunderbird shows it (folder cache folderName / prettyName / name),
+        else the name in its .msf summary (Mork), else None.
+        """
         for key in ("folderName", "prettyName", "name"):
             value = self.entry(msf).get(key)
             if isinstance(value, str) and value.strip():

@@ -391,6 +391,9 @@ class ThunderbirdSource(SourceBase):
         return folders
 
     def folders(self) -> list[Folder]:
+        """Every folder of the migrated accounts (Source.folders), parents first: each account's
+        folders under the account's name, roles from Thunderbird's folder flags.
+        """
         return list(self._folders)
 
     def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:
