@@ -120,9 +120,8 @@ class PstSource(SourceBase):
     # ------------------------------------------------------------------ folders
 
     def folders(self) -> list[Folder]:
-        """The PST's folders (Source.folders), parents first, read once: search folders left out,
-        an unreadable folder or sub-folder list kept as a folder with its reason.
-        """
+        """The PST's folders under the IPM subtree (Source.folders), parents first, read once;
+        search folders are left out. SourceError when the folder list cannot be read at all."""
         if self._folders is None:
             self._folders = self._walk_folders()
         return list(self._folders)

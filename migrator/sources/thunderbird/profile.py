@@ -365,9 +365,8 @@ class FolderInfo:
         return self._cache
 
     def entry(self, msf: Path) -> dict[str, Any]:
-        """The folder cache row of the folder whose summary file is `msf` (panacea.dat: by absolute
-        path, else by its path inside the profile), or {} when none.
-        """
+        """The folderCache.json row of the folder whose summary file is `msf` (by absolute path, else
+        by its path inside the profile), or {} when none."""
         cache = self._load()
         if not cache:
             return {}
@@ -388,8 +387,7 @@ class FolderInfo:
 
     def name(self, msf: Path) -> str | None:
         """The folder's name as Thunderbird shows it (folder cache folderName / prettyName / name),
-        else the name in its .msf summary (Mork), else None.
-        """
+        else the name its .msf (Mork) summary records, else None."""
         for key in ("folderName", "prettyName", "name"):
             value = self.entry(msf).get(key)
             if isinstance(value, str) and value.strip():

@@ -391,9 +391,8 @@ class ThunderbirdSource(SourceBase):
         return folders
 
     def folders(self) -> list[Folder]:
-        """Every folder of the migrated accounts (Source.folders), parents first: each account's
-        folders under the account's name, roles from Thunderbird's folder flags.
-        """
+        """Every folder of the migrated accounts (Source.folders), parents first: merged into one
+        tree by default, or under a folder per account with `account_prefix` (see the module)."""
         return list(self._folders)
 
     def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:
