@@ -38,5 +38,7 @@ class Quarantine:
 
     @staticmethod
     def failure(rec: MessageRecord, target: str, reason: str, path: str | None) -> Failure:
+        """The Failure record (for the run's result) of `rec` refused or unreadable: its folder, target
+        folder, locator, reason and quarantined .eml path (None when none was written)."""
         return Failure(folder=rec.folder.display, target=target, locator=rec.locator, reason=reason,
                        quarantine=path)

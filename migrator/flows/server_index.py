@@ -29,6 +29,8 @@ class ServerIndex:
     hashed_sizes: set[int] = field(default_factory=set)
 
     def take(self, mid: str | None, size: int) -> bool:
+        """Claim one server copy with this Message-ID and RFC822.SIZE (bytes) not explained by the
+        journal; False when there is none left (or `mid` is None)."""
         if mid is None or not self.counts or self.counts.get((mid, size), 0) <= 0:  # get: no __missing__ call
             return False
         self.counts[(mid, size)] -= 1
@@ -56,6 +58,9 @@ class ServerIndex:
 
 
 def build_index(target: Server, folder: str, state: State) -> ServerIndex:
+    """The ServerIndex of target `folder` (EXAMINE + UID FETCH of RFC822.SIZE and Message-ID, read-only):
+    every server message minus those the journal records as ours (by UID under the same UIDVALIDITY,
+    else by Message-ID + size). Empty when the folder does not exist yet."""
     idx = ServerIndex()
     if folder not in target.known_folders():
         return idx
