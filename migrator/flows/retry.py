@@ -34,7 +34,7 @@ GIVE_UP_HINT = "Run the same command again when the server is reachable; nothing
 
 def default_backoff(attempt: int) -> float:
     """Seconds to wait before reconnect attempt `attempt` (0-based): 0.5 * 2**attempt, at most 30."""
-    return min(30.0, 0.5 * 2**attempt)
+    return min(30.0, 0.5 * 2.0**attempt)
 
 
 def transient(exc: BaseException) -> bool:
@@ -106,5 +106,5 @@ def pushback_delay(outcomes: Sequence[AppendOutcome], attempt: int) -> float | N
             value = float(m.group(1))
             return value / 1000 if (m.group(2) or "ms").lower().startswith("m") else value
         if out.code in TRANSIENT_CODES:
-            return min(60.0, 2.0 * 2**attempt)
+            return min(60.0, 2.0 * 2.0**attempt)
     return None

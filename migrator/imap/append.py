@@ -112,7 +112,7 @@ class PipelinedAppend:
 
     def _readline(self) -> bytes:
         with translated("connection lost while reading", also=(imaplib.IMAP4.error,)):
-            line = self.client._imap.readline()  # noqa: SLF001
+            line: bytes = self.client._imap.readline()  # noqa: SLF001
         if not line:
             raise ConnectionLost("the server closed the connection")
         if line.startswith(b"* BYE"):

@@ -102,7 +102,7 @@ def parse_token_output(out: str) -> str:
         if isinstance(doc, dict):
             for key in ("access_token", "accessToken", "token"):
                 if isinstance(doc.get(key), str) and doc[key].strip():
-                    return doc[key].strip()
+                    return str(doc[key]).strip()
             return ""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else ""

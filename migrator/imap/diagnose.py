@@ -16,7 +16,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migrator.domain.errors import LoginError, MigratorError, TargetError, TlsError
 
@@ -120,7 +120,7 @@ def _ip(text: str) -> str:
         return text
 
 
-def cert_from_dict(cert: dict) -> CertInfo:
+def cert_from_dict(cert: dict[str, Any]) -> CertInfo:
     """From ssl.SSLSocket.getpeercert() (a verified connection)."""
     names = tuple(_ip(v) if k == "IP Address" else v for k, v in cert.get("subjectAltName", ())
                   if k in ("DNS", "IP Address"))

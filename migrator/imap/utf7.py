@@ -17,7 +17,8 @@ from imapclient import imap_utf7
 
 def encode(name: str) -> str:
     """The modified UTF-7 form of a Unicode folder name (ASCII text; "&" becomes "&-")."""
-    return imap_utf7.encode(name).decode("ascii")
+    encoded: bytes = imap_utf7.encode(name)
+    return encoded.decode("ascii")
 
 
 def decode(name: str) -> str:

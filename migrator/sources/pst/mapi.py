@@ -114,7 +114,8 @@ def nid_from_entry_id(entry_id: bytes | None) -> int | None:
     """The node id in a PST entry id (4 flag bytes, 16-byte provider UID, 4-byte NID)."""
     if not entry_id or len(entry_id) < 24:
         return None
-    return struct.unpack_from("<I", entry_id, 20)[0]
+    nid: int = struct.unpack_from("<I", entry_id, 20)[0]
+    return nid
 
 
 def multi_binary(data: bytes | None) -> list[bytes]:

@@ -285,7 +285,7 @@ class PstSource(SourceBase):
             gi = guid_and_kind >> 1
             stored = guids[(gi - 3) * 16:(gi - 2) * 16] if gi >= 3 else b""
             if len(stored) == 16 and uuid.UUID(bytes_le=stored) == guid:
-                return 0x8000 + index
+                return 0x8000 + int(index)
         return None
 
     # ------------------------------------------------------------------ messages
