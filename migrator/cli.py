@@ -281,7 +281,7 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
 def _paused(until: float, sent: int) -> None:
     from datetime import datetime
 
-    from migrator.flows.quota import human
+    from migrator.domain.units import human_bytes as human
 
     click.echo(f"\nmigrate: the provider's daily upload cap is reached ({human(sent)} in 24 hours); waiting until "
                f"{datetime.fromtimestamp(until):%Y-%m-%d %H:%M} to carry on. Ctrl-C stops; run the same command "
@@ -404,7 +404,8 @@ def check(target_url: str, provider: str | None, password_file: Path | None, oau
 
     Exit 0 when a migration can start, 3 otherwise (with the cause and the next step).
     """
-    from migrator.flows.check import check_target, render_check
+    from migrator.flows.check import check_target
+    from migrator.render.check import render_check
 
     cfg = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
                        timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command)
@@ -439,7 +440,7 @@ def sources(paths: tuple[Path, ...], no_count: bool) -> int:
 @click.option("--state", "state_path", type=click.Path(exists=True, path_type=Path), required=True, metavar="PATH")
 def status(state_path: Path) -> int:
     """Progress recorded in a state database, without connecting."""
-    from migrator.flows.quota import human
+    from migrator.domain.units import human_bytes as human
     from migrator.journal.state import State
 
     with State.inspect(state_path) as state:

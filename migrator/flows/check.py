@@ -1,6 +1,6 @@
 """`migrate check`: connect, TLS, login, and a checklist of what the server offers.
 
-`check_target` returns a CheckReport (never prints); `render_check` turns it into the checklist.
+`check_target` returns a CheckReport (never prints); migrator.render.check turns it into the checklist.
 Ready (exit 0) means a migration can start: connected, TLS (or --insecure), logged in.
 """
 
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from migrator.domain import providers
 from migrator.domain.config import TargetConfig
 from migrator.domain.errors import LoginError, MigratorError, TlsError
-from migrator.flows.quota import human as human_bytes
+from migrator.domain.units import human_bytes
 from migrator.imap.client import ImapTarget
 
 # capability -> (what its absence means for a migration, worth a note when absent)
@@ -191,20 +191,3 @@ def _sizes(report: CheckReport, target: ImapTarget, preset: providers.Provider |
         report.daily_upload_limit = preset.daily_upload_bytes
         report.add("upload per day", "info",
                    f"about {human_bytes(preset.daily_upload_bytes)} ({preset.title}): large migrations take days")
-
-
-_MARK = {"ok": "✓", "warn": "!", "fail": "✗", "info": "·"}
-
-
-def render_check(r: CheckReport) -> str:
-    head = f"Checking {r.target}" + (f" ({r.provider})" if r.provider else "")
-    width = max([len(i.name) for i in r.items] + [8])
-    lines = [head] + [f"{_MARK[i.status]} {i.name:<{width}}  {i.detail}" for i in r.items]
-    if r.error:
-        lines.append(f"  → {r.hint}" if r.hint else "")
-        lines.append("Not ready: fix the problem above, then run `migrate check` again.")
-        return "\n".join(x for x in lines if x)
-    for w in r.warnings:
-        lines.append(f"Note: {w}")
-    lines.append("Ready: a migration can start. Next: `migrate plan` with the same --target.")
-    return "\n".join(lines)

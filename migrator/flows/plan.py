@@ -23,6 +23,7 @@ from migrator.domain.headers import Headers, header_value, message_id
 from migrator.domain.identity import as_read_back, at_risk, fingerprint, to_crlf
 from migrator.domain.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
 from migrator.domain.records import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord
+from migrator.domain.units import human_bytes
 from migrator.flows import quota as diet
 from migrator.flows.retry import retrying
 from migrator.flows.server import Server
@@ -539,7 +540,7 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
         n = sum(f.too_big for f in plan.folders)
         source = "APPENDLIMIT" if plan.max_message_bytes == append_limit else "the provider's limit"
         plan.warnings.append(
-            f"the server accepts messages up to {diet.human(plan.max_message_bytes)} ({source})"
+            f"the server accepts messages up to {human_bytes(plan.max_message_bytes)} ({source})"
             + (f": {n} message(s) are larger and would be refused; keep them local with "
                f"--max-size {diet.size_flag(plan.max_message_bytes)}" if n else ""))
     if acc.at_risk:

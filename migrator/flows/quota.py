@@ -20,6 +20,7 @@ from itertools import compress
 from typing import Any
 
 from migrator.domain.models import DietOption, QuotaInfo
+from migrator.domain.units import human_bytes as human  # the one bytes formatter
 from migrator.flows.server import Server
 
 DAY = 86400.0
@@ -307,17 +308,6 @@ def _suggest(info: QuotaInfo, acc: Any, free: int, select: list[int] | None) -> 
 
 
 # -- wording shared by `plan` and `run` ---------------------------------------------------
-def human(n: int | None) -> str:
-    if n is None:
-        return "unknown"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
 def quota_lines(q: QuotaInfo) -> list[str]:
     """The quota verdict in words: numbers, the shortfall, the suggestion and the alternatives."""
     out: list[str] = []

@@ -16,7 +16,8 @@ from typing import Any
 
 from migrator.domain import safefile
 from migrator.domain.models import Plan
-from migrator.flows.quota import human, quota_lines
+from migrator.domain.units import human_bytes
+from migrator.flows.quota import quota_lines
 
 GLYPHS = {True: ("█", "░", "│", "✂"), False: ("#", ".", "|", "<")}
 
@@ -57,13 +58,13 @@ def year_chart(plan: Plan, width: int = 40, unicode: bool = True) -> str:
         bar = "".join(cells).rstrip()
         if cut_year == y:
             bar += f" {cut} --since {q.suggested_since}"
-        table.append((y, f"{n:,}", human(b), human(up), bar))
+        table.append((y, f"{n:,}", human_bytes(b), human_bytes(up), bar))
     widths = [max(len(r[i]) for r in table) for i in range(4)]
     lines = []
     legend = (f"Mail by year, newest first. Bar: what goes up if you keep mail from that year on "
               f"({full} that year, {newer} newer years)")
     if free is not None:
-        legend += f"; {line} the free space ({human(free)})"
+        legend += f"; {line} the free space ({human_bytes(free)})"
     lines.append(legend + ".")
     for r in table:
         lines.append("  ".join([r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in (1, 2, 3)] + [r[4]])
@@ -104,7 +105,7 @@ def _svg_years(plan: Plan) -> str:
         un, ub = (plan.upload_by_year.get(yr) or [0, 0])[:2]
         x = left + i * bw + bw * 0.1
         bwid = bw * 0.8
-        tip = escape(f"{yr}: {n:,} messages, {human(b)} in scope; {un:,} messages, {human(ub)} to upload")
+        tip = escape(f"{yr}: {n:,} messages, {human_bytes(b)} in scope; {un:,} messages, {human_bytes(ub)} to upload")
         parts.append(f'<g><title>{tip}</title>'
                      f'<rect x="{x:.1f}" y="{h - bottom - b * ys:.1f}" width="{bwid:.1f}" height="{b * ys:.1f}" '
                      f'fill="{C_SCOPE}"/>'
@@ -123,7 +124,7 @@ def _gridlines(peak: float, ys: float, w: int, h: int, left: int, bottom: int) -
         v = peak * i / 4
         y = h - bottom - v * ys
         out.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef"/>'
-                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(human(int(v)))}</text>')
+                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(human_bytes(int(v)))}</text>')
     return "".join(out)
 
 
@@ -146,7 +147,7 @@ def _svg_cutoff(plan: Plan) -> str:
         x = left + i * bw + bw * 0.1
         bwid = bw * 0.8
         over = free is not None and running > free
-        tip = escape(f"keep mail from {yr} on: {human(running)} to upload" + (" (does not fit)" if over else ""))
+        tip = escape(f"keep mail from {yr} on: {human_bytes(running)} to upload" + (" (does not fit)" if over else ""))
         parts.append(f'<g><title>{tip}</title>'
                      f'<rect x="{x:.1f}" y="{h - bottom - running * ys:.1f}" width="{bwid:.1f}" '
                      f'height="{(running - up) * ys:.1f}" fill="{C_NEWER}"/>'
@@ -164,7 +165,7 @@ def _svg_cutoff(plan: Plan) -> str:
         parts.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="{C_QUOTA}" '
                      f'stroke-width="2" stroke-dasharray="6 4"/>'
                      f'<text x="{left + 6}" y="{y - 5:.1f}" style="fill:{C_QUOTA}">'
-                     f'free space {escape(human(free))}</text>')
+                     f'free space {escape(human_bytes(free))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -182,7 +183,7 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int], total: 
 
 def _kept_table(kept: dict[str, object]) -> str:
     folders: dict[str, dict[str, Any]] = kept.get("folders") or {}  # type: ignore[assignment]
-    rows = [[name, f"{int(k.get('messages', 0)):,}", human(int(k.get('bytes', 0))),
+    rows = [[name, f"{int(k.get('messages', 0)):,}", human_bytes(int(k.get('bytes', 0))),
              str(k.get("oldest") or ""), str(k.get("newest") or "")]
             for name, k in folders.items()]
     return _table(["source folder", "messages", "size", "from", "to"], rows, {1, 2}) if rows else ""
@@ -209,8 +210,8 @@ def html_report(plan: Plan, generated: datetime | None = None) -> str:
                 + (f'<span style="background:{C_CUT}"></span>suggested cut-off' if q.suggested_since else "")
                 + "</p>", _svg_cutoff(plan)]
     if q.options:
-        rows = [[o.flags, o.what, human(o.needed), "yes" if o.fits else "no" if o.fits is False else "?",
-                 f"{o.kept_messages:,}", human(o.kept_bytes)] for o in q.options]
+        rows = [[o.flags, o.what, human_bytes(o.needed), "yes" if o.fits else "no" if o.fits is False else "?",
+                 f"{o.kept_messages:,}", human_bytes(o.kept_bytes)] for o in q.options]
         out += ["<h2>Ways to make it fit</h2>",
                 _table(["add to the command", "what it does", "upload", "fits", "stay local", "size"], rows,
                        {2, 4, 5})]
@@ -218,12 +219,13 @@ def html_report(plan: Plan, generated: datetime | None = None) -> str:
         out += [f"<h2>What stays on this computer with --since {escape(q.suggested_since or '')}</h2>",
                 _kept_table(q.suggested_kept_local)]
     t = plan.totals
-    rows = [[f.source, f.target, f"{f.messages:,}", human(f.bytes), f"{f.to_upload:,}", human(f.upload_bytes),
+    rows = [[f.source, f.target, f"{f.messages:,}", human_bytes(f.bytes), f"{f.to_upload:,}",
+             human_bytes(f.upload_bytes),
              f"{f.already:,}", f"{f.duplicates:,}", f"{f.filtered:,}",
              ", ".join(f"{n} {why}" for why, n in f.skipped.items()) + (f" {f.unreadable} unreadable"
                                                                          if f.unreadable else "")]
             for f in plan.folders]
-    rows.append(["total", "", f"{t.messages:,}", human(t.bytes), f"{t.to_upload:,}", human(t.upload_bytes),
+    rows.append(["total", "", f"{t.messages:,}", human_bytes(t.bytes), f"{t.to_upload:,}", human_bytes(t.upload_bytes),
                  f"{t.already:,}", f"{t.duplicates:,}", f"{t.filtered:,}", f"{t.skipped:,} skipped"])
     out += ["<h2>Folders</h2>", _table(["source folder", "target folder", "messages", "size", "to upload",
                                         "upload size", "already there", "duplicates", "filtered", "skipped"],
@@ -231,8 +233,8 @@ def html_report(plan: Plan, generated: datetime | None = None) -> str:
     if plan.kept_local:
         out += ["<h2>Kept local by the filters</h2>", _kept_table(plan.kept_local)]
     if plan.too_big:
-        rows = [[m.folder, m.locator, m.subject, m.date, human(m.size)] for m in plan.too_big]
-        out += [f"<h2>Too large for the server (over {escape(human(plan.max_message_bytes))})</h2>",
+        rows = [[m.folder, m.locator, m.subject, m.date, human_bytes(m.size)] for m in plan.too_big]
+        out += [f"<h2>Too large for the server (over {escape(human_bytes(plan.max_message_bytes))})</h2>",
                 _table(["folder", "where", "subject", "date", "size"], rows, {4})]
     if plan.warnings:
         out += ["<h2>Notes</h2><ul>" + "".join(f"<li>{escape(w)}</li>" for w in plan.warnings) + "</ul>"]

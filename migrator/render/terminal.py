@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from migrator.domain.models import ArchiveReport, Plan, Problem, RunStats, VerifyReport
-from migrator.flows.quota import human as human_bytes
+from migrator.domain.units import human_bytes
 
 
 def _width(text: str) -> int:

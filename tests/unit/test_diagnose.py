@@ -17,10 +17,11 @@ import pytest
 from migrator.domain import providers
 from migrator.domain.config import parse_target
 from migrator.domain.errors import ExitCode, LoginError, TargetError, TlsError
-from migrator.flows.check import CheckReport, render_check, software_from_greeting
+from migrator.flows.check import CheckReport, software_from_greeting
 from migrator.imap import auth, diagnose
 from migrator.imap.diagnose import CertInfo
 from migrator.imap.trace import ProtocolTrace
+from migrator.render.check import render_check
 
 CFG = parse_target("imaps://alice@mail.example.com")
 PLAIN = parse_target("imap://alice@mail.example.com")
