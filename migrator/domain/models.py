@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, computed_field
 
+from migrator.domain.counts import Counts
+
 
 class FolderPlan(BaseModel):
     """One source folder: where it goes and what happens to its messages."""
@@ -110,40 +112,22 @@ class Failure(BaseModel):
     quarantine: str | None = None
 
 
-class FolderRun(BaseModel):
+class FolderRun(Counts):
+    """One source folder's outcome in `run` (counts: domain/counts.py)."""
+
     source: str
     target: str
-    in_scope: int = 0
-    uploaded: int = 0
-    uploaded_bytes: int = 0
-    already: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    over_quota: int = 0  # not uploaded: the server is over quota (NO [OVERQUOTA]); a later run sends them
-    over_quota_bytes: int = 0
-    skipped: int = 0
-    filtered: int = 0
-    changed: int = 0  # of uploaded: stored changed by the server (bytes at risk, no BINARY)
 
 
-class RunStats(BaseModel):
+class RunStats(Counts):
+    """`migrate run`'s result. The counts are the sum of `folders` (tally), never counted twice."""
+
     target: str
     state: str
     folders: list[FolderRun] = Field(default_factory=list)
-    in_scope: int = 0
-    uploaded: int = 0
-    uploaded_bytes: int = 0
-    already: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    over_quota: int = 0  # in scope, not uploaded: "not uploaded: over quota" (exit 4)
-    over_quota_bytes: int = 0  # bytes of those (as they would be sent)
     over_quota_since: str | None = None  # YYYY-MM-DD: `--since` under which the rest fits the free space now
     over_quota_since_messages: int = 0  # of the rest, dated from that day on (they fit)
     over_quota_since_bytes: int = 0
-    skipped: int = 0
-    filtered: int = 0
-    changed: int = 0  # of uploaded: stored changed by the server (docs/concepts.md, "Bytes on the way")
     changed_messages: list[str] = Field(default_factory=list)  # "folder: locator: what changed" (the first 200)
     recovered_intents: int = 0
     reconnects: int = 0
@@ -152,9 +136,10 @@ class RunStats(BaseModel):
     seconds: float = 0.0
     warnings: list[str] = Field(default_factory=list)
 
-    @property
-    def adds_up(self) -> bool:
-        return self.in_scope == self.uploaded + self.already + self.duplicates + self.failed + self.over_quota
+    def tally(self) -> RunStats:
+        """Set the run's counts to the sum of its folders' (call after the uploads settled)."""
+        self.set_counts(Counts.total(self.folders))
+        return self
 
 
 class Problem(BaseModel):

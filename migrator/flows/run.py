@@ -191,9 +191,9 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
             if opts.stop_requested():
                 stats.interrupted = True
                 break
-            stats.folders.append(_run_folder(entry, scanner, session, state, stats, quarantine, opts, uploader,
-                                             claimed, cut))
+            _run_folder(entry, scanner, session, state, stats, quarantine, opts, uploader, claimed, cut)
         uploader.finish()
+        stats.tally()
         if stats.over_quota:
             _what_fits_now(stats, uploader, session)
         state.set_last_run({"uploaded": stats.uploaded, "uploaded_bytes": stats.uploaded_bytes,
@@ -203,6 +203,7 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
         stats.interrupted = True
     finally:
         uploader.close()
+        stats.tally()
         stats.warnings = scanner.all_warnings() + list(dict.fromkeys(uploader.warnings))
         stats.seconds = time.monotonic() - started
         try:
@@ -273,6 +274,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
                 quarantine: Quarantine, opts: RunOptions, uploader: Uploader,
                 claimed: frozenset[str] = frozenset(), cut: float | None = None) -> FolderRun:
     frun = FolderRun(source=entry.folder.display, target=entry.target)
+    stats.folders.append(frun)  # at once: an interrupted folder's counts are in the totals too
     work = scanner.work(entry)
     if work.summary is not None:
         _count_unchanged(frun, from_summary(entry, work.summary), stats)
@@ -306,47 +308,36 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
                 refused = f"folder could not be created: {exc.server_words}"
                 uploader.warnings.append(f"{entry.folder.display}: {entry.target!r}: {refused}")
         if below_cut:  # older than what fits (--ignore-quota, newest first): never sent
-            frun.in_scope += 1
-            stats.in_scope += 1
+            frun.scanned += 1
             uploader.count_over_quota(frun, [s])
         elif s.fate == UPLOAD and refused is not None:  # counted failed, not quarantined: the message is fine
-            frun.in_scope += 1
-            stats.in_scope += 1
+            frun.scanned += 1
             frun.failed += 1
-            stats.failed += 1
             stats.failures.append(quarantine.failure(s.record, entry.target, refused, None))
         elif s.fate == UPLOAD:
             _pace(opts, s.size, uploader, session)
-            frun.in_scope += 1
-            stats.in_scope += 1
+            frun.scanned += 1
             uploader.add(s, entry.target, frun)
             if opts.stop_requested():
                 uploader.finish()
                 raise KeyboardInterrupt
         elif s.fate in (ALREADY, DUPLICATE):
-            frun.in_scope += 1
-            stats.in_scope += 1
+            frun.scanned += 1
             if s.fate == ALREADY:
                 frun.already += 1
-                stats.already += 1
             else:
                 frun.duplicates += 1
-                stats.duplicates += 1
         elif s.fate == UNREADABLE:
-            frun.in_scope += 1
-            stats.in_scope += 1
+            frun.scanned += 1
             frun.failed += 1
-            stats.failed += 1
             stats.failures.append(quarantine.failure(s.record, entry.target, s.reason or "unreadable", None))
             state.record_unreadable(entry.target, s.record.stable_id, entry.folder.display, s.record.locator,
                                     s.reason or "unreadable")  # `migrate status` counts it as failed
             quarantine.log_unreadable(s.record, entry.target, s.reason or "unreadable")
         elif s.fate == SKIPPED:
             frun.skipped += 1
-            stats.skipped += 1
         elif s.fate == FILTERED:
             frun.filtered += 1
-            stats.filtered += 1
             row = ledger_row(s, entry.target, lambda t, f: getattr(state.lookup(t, f), "status", None) == "done")
             if row is not None:
                 ledger.append(row)
@@ -380,16 +371,11 @@ def _pace(opts: RunOptions, size: int, uploader: Uploader, session: Session) -> 
 
 
 def _count_unchanged(frun: FolderRun, fp: FolderPlan, stats: RunStats) -> None:
-    frun.in_scope = fp.messages
+    frun.scanned = fp.messages
     frun.already = fp.already
     frun.duplicates = fp.duplicates
     frun.skipped = sum(fp.skipped.values())
     frun.filtered = fp.filtered
-    stats.in_scope += frun.in_scope
-    stats.already += frun.already
-    stats.duplicates += frun.duplicates
-    stats.skipped += frun.skipped
-    stats.filtered += frun.filtered
 
 
 def _create_folder(name: str, target: Server, claimed: frozenset[str] = frozenset()) -> str:

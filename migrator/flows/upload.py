@@ -371,7 +371,6 @@ class Uploader:
                 path = self.quarantine.keep(s.record, batch.folder, out.text)
                 self.state.mark_failed(batch.folder, s.fingerprint, out.text, path)
                 batch.frun.failed += 1
-                self.stats.failed += 1
                 self.stats.failures.append(self.quarantine.failure(s.record, batch.folder, out.text, path))
                 s.release()
         self.state.mark_done(done)
@@ -470,8 +469,6 @@ class Uploader:
             size = len(s.wire)
             frun.over_quota += 1
             frun.over_quota_bytes += size
-            self.stats.over_quota += 1
-            self.stats.over_quota_bytes += size
             self.left_dates.append(s.record.date.timestamp())
             self.left_sizes.append(size)
 
@@ -486,12 +483,9 @@ class Uploader:
                 if why is None:
                     continue
                 frun.changed += 1
-                self.stats.changed += 1
                 if len(self.stats.changed_messages) < 200:
                     self.stats.changed_messages.append(f"{frun.target}: {s.record.locator}: {why} returned as 0x80")
         frun.uploaded += len(items)
         frun.uploaded_bytes += nbytes
-        self.stats.uploaded += len(items)
-        self.stats.uploaded_bytes += nbytes
         if self.on_upload:
             self.on_upload(len(items), nbytes)
