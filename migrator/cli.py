@@ -19,8 +19,9 @@ import click
 from migrator import __version__
 from migrator.domain.config import TargetConfig, default_state_path, parse_target, read_password, source_ident
 from migrator.domain.errors import ExitCode, MigratorError, QuotaError, UsageError
+from migrator.domain.events import Paused
 from migrator.domain.filters import Scope, parse_day, parse_size
-from migrator.render.terminal import Bar, render_plan, render_run, render_verify, to_json
+from migrator.render.terminal import Progress, render_plan, render_run, render_verify, to_json
 
 SAFETY = "Nothing on the server is ever changed or deleted; the source is only read."
 
@@ -202,10 +203,10 @@ def plan(report_path: Path | None, **kw: Any) -> int:
         state = stack.enter_context(State.open(c.state_path, source_id=source_ident(c.sources),
                                                target_id=c.target.ident, create=False))
         target = stack.enter_context(connector(c.target)())
-        bar = Bar("reading", quiet=c.quiet)
+        progress = Progress(quiet=c.quiet)
+        stack.callback(progress.close)
         result = build_plan(Scanner(sources, layout_of(target), c.scope, state, target, use_settled=True),
-                            target_label=c.target.url, on_message=bar.callback(), limits=limits)
-        bar.close()
+                            target_label=c.target.url, on_event=progress, limits=limits)
     if report_path is not None:
         from migrator.render.charts import write_report
 
@@ -244,29 +245,17 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
         state = stack.enter_context(State.open(c.state_path, source_id=source_ident(c.sources),
                                                target_id=c.target.ident))
         state.lock()
-        scan_bar = Bar("reading", quiet=c.quiet)
-        bars: dict[str, Bar] = {}
-
-        def on_plan(p: Any) -> None:
-            scan_bar.close()
-            bars["up"] = Bar("uploading", total=None if p.estimated else p.totals.upload_bytes, quiet=c.quiet)
-
+        progress = Progress(quiet=c.quiet)
+        stack.callback(progress.close)
         opts = RunOptions(
             batch_count=batch, connections=connections, ignore_quota=ignore_quota, stop_requested=stop.is_set,
-            on_plan=on_plan,
-            on_scan=scan_bar.callback(), on_upload=lambda n, b: bars["up"].update(b) if "up" in bars else None,
-            limits=limits, pacer=DailyPacer(limits.daily_upload_bytes, state, on_wait=_paused)
+            on_event=progress, limits=limits,
+            pacer=DailyPacer(limits.daily_upload_bytes, state,
+                             on_wait=lambda until, sent: progress(Paused(until, sent)))
             if limits.daily_upload_bytes else None,
         )
         quarantine = quarantine_dir(c.state_path)
-        try:
-            stats = execute(sources, connector(c.target), state, c.scope, opts, quarantine)
-        except QuotaError:
-            raise
-        finally:
-            scan_bar.close()
-            if "up" in bars:
-                bars["up"].close()
+        stats = execute(sources, connector(c.target), state, c.scope, opts, quarantine)
     click.echo(to_json(stats) if c.json else render_run(stats))
     if stats.interrupted:
         return int(ExitCode.INTERRUPTED)
@@ -276,16 +265,6 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
         message, hint = over_quota_refusal(stats)
         raise QuotaError(message, hint=hint)
     return int(ExitCode.INCOMPLETE) if stats.failed else 0
-
-
-def _paused(until: float, sent: int) -> None:
-    from datetime import datetime
-
-    from migrator.domain.units import human_bytes as human
-
-    click.echo(f"\nmigrate: the provider's daily upload cap is reached ({human(sent)} in 24 hours); waiting until "
-               f"{datetime.fromtimestamp(until):%Y-%m-%d %H:%M} to carry on. Ctrl-C stops; run the same command "
-               "again later to continue.", err=True)
 
 
 @cli.command()
@@ -323,9 +302,9 @@ def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path
             src = open_source(path, **opts)
             stack.callback(src.close)
             opened.append(src)
-        bar = Bar("archiving", quiet=quiet)
-        report = do_archive(opened, scope, dest.expanduser(), fmt, on_message=bar.callback())
-        bar.close()
+        progress = Progress(quiet=quiet)
+        stack.callback(progress.close)
+        report = do_archive(opened, scope, dest.expanduser(), fmt, on_event=progress)
     click.echo(to_json(report) if as_json else render_archive(report))
     return int(ExitCode.INCOMPLETE) if report.unreadable else 0
 
@@ -379,13 +358,13 @@ def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path
                                                target_id=c.target.ident))
         state.lock()  # it notes vanished messages for the next run: not while a run is going
         target = stack.enter_context(connector(c.target)())
-        bar = Bar("checking", quiet=c.quiet)
+        progress = Progress(quiet=c.quiet)
+        stack.callback(progress.close)
         quarantine = quarantine_dir(c.state_path)
         report = do_verify(Scanner(sources, layout_of(target), c.scope, state, None), target, state,
                            deep=deep, sample=sample, list_all=bool(list_mode), fresh=fresh,
                            sources=[str(p) for p in c.sources], quarantine=str(quarantine),
-                           on_message=bar.callback())
-        bar.close()
+                           on_event=progress)
     if report_path is not None:
         _write_report(write_report, report, report_path)
     click.echo(to_json(report) if c.json else render_verify(report, list_mode))

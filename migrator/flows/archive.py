@@ -17,13 +17,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timezone
 from pathlib import Path
 from typing import IO
 
 from migrator.domain.errors import UnsafePath, UsageError
+from migrator.domain.events import EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
 from migrator.domain.filters import Scope
 from migrator.domain.models import ArchiveFolder, ArchiveReport
 from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
@@ -160,8 +161,12 @@ def _staging(dest: Path) -> Iterator[Path]:
 
 
 def archive(sources: list[Source], scope: Scope, dest: Path, fmt: str = "mbox",
-            on_message: Callable[[int], None] | None = None) -> ArchiveReport:
-    """Write the messages in `scope` (date range, folder globs; deleted ones are skipped) to `dest`."""
+            on_event: EventSink | None = None) -> ArchiveReport:
+    """Write the messages in `scope` (date range, folder globs; deleted ones are skipped) to `dest`.
+
+    Emits PhaseStarted("archiving"), per folder FolderStarted, MessageSettled("archived", bytes
+    read from the source: every message looked at) and FolderDone to `on_event`."""
+    emit(on_event, PhaseStarted("archiving"))
     if fmt not in ("mbox", "maildir"):
         raise UsageError(f"--format {fmt!r}: mbox or maildir")
     report = ArchiveReport(to=str(dest), format=fmt, since=scope.since.date().isoformat() if scope.since else None,
@@ -173,19 +178,20 @@ def archive(sources: list[Source], scope: Scope, dest: Path, fmt: str = "mbox",
             for folder in source.folders():
                 if not scope.folder_in_scope(folder.display, folder.display):
                     continue
-                af = _archive_folder(source, folder, folder_parts(folder, prefix), scope, writer, report, on_message)
+                emit(on_event, FolderStarted(folder.display))
+                af = _archive_folder(source, folder, folder_parts(folder, prefix), scope, writer, report, on_event)
+                emit(on_event, FolderDone(folder.display))
                 if af is not None:
                     report.folders.append(af)
     return report
 
 
 def _archive_folder(source: Source, folder: Folder, parts: tuple[str, ...], scope: Scope, writer: _Writer,
-                    report: ArchiveReport, on_message: Callable[[int], None] | None) -> ArchiveFolder | None:
+                    report: ArchiveReport, on_event: EventSink | None) -> ArchiveFolder | None:
     af: ArchiveFolder | None = None
     try:
         for rec in source.messages(folder):
-            if on_message:
-                on_message(rec.size)
+            emit(on_event, MessageSettled(folder.display, "archived", rec.size))
             if rec.error:
                 report.unreadable.append(f"{folder.display}: {rec.locator}: {rec.error}")
                 continue

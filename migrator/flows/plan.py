@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from migrator.domain.dates import FALLBACK_SOURCE
+from migrator.domain.events import EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, folder_role, map_stores
 from migrator.domain.headers import Headers, header_value, message_id
@@ -487,9 +488,14 @@ def _is_junk(entry: Entry, junk: tuple[str, ...], delimiter: str) -> bool:
         entry.target == n or entry.target.startswith(n + delimiter) for n in junk)
 
 
-def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int], None] | None = None,
+def build_plan(scanner: Scanner, *, target_label: str, on_event: EventSink | None = None,
                limits: diet.Limits | None = None) -> Plan:
+    """The dry run: every folder scanned (or its remembered summary), totals, quota verdict and diets.
+
+    Emits PhaseStarted("reading"), per folder FolderStarted, MessageSettled("read", bytes read)
+    and FolderDone (domain/events.py) to `on_event`. Writes nothing to the server."""
     plan = Plan(target=target_label)
+    emit(on_event, PhaseStarted("reading"))
     acc = _Acc()
     append_limit = scanner.target.append_limit() if scanner.target is not None else None
     acc.max_bytes = plan.max_message_bytes = diet.message_limit(append_limit, limits)
@@ -509,11 +515,12 @@ def build_plan(scanner: Scanner, *, target_label: str, on_message: Callable[[int
         folder_years: dict[str, list[int]] = {
             y: list(v) for y, v in dict(work.summary.get("by_year", {})).items()  # type: ignore[call-overload]  # by_year: {year: [n, bytes]}
         } if work.summary else {}
+        emit(on_event, FolderStarted(entry.folder.display, entry.target))
         if work.start is not None:
             for s in scanner.scan(entry, scanner.records(entry, work.start)):
                 account(fp, s, acc, folder_years)
-                if on_message:
-                    on_message(s.size)
+                emit(on_event, MessageSettled(entry.folder.display, "read", s.size))
+        emit(on_event, FolderDone(entry.folder.display))
         for y, (n, b) in folder_years.items():
             year = plan.by_year.setdefault(y, [0, 0])
             year[0] += n

@@ -26,6 +26,7 @@ from migrator.domain.errors import (
     TargetError,
     login_refused,
 )
+from migrator.domain.events import Done, EventSink, FolderDone, FolderStarted, PhaseStarted, Warning, emit
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, collision_key, fallback_names
 from migrator.domain.models import FolderPlan, FolderRun, Plan, RunStats
@@ -77,9 +78,9 @@ class RunOptions:
     backoff: Callable[[int], float] = default_backoff  # seconds before reconnect attempt n (0-based)
     settle_delay: float = 2.0  # seconds after a drop before asking the server what arrived
     stop_requested: Callable[[], bool] = lambda: False
-    on_plan: Callable[[Plan], None] | None = None
-    on_scan: Callable[[int], None] | None = None
-    on_upload: Callable[[int, int], None] | None = None  # (messages, bytes)
+    # progress (domain/events.py): the plan's reading phase, then PhaseStarted("uploading") with the
+    # bytes to upload, per folder FolderStarted, MessageSettled per outcome, FolderDone(counts), Done
+    on_event: EventSink | None = None
     limits: Limits | None = None  # the provider's published limits (max message size, daily cap, size)
     pacer: DailyPacer | None = None  # the daily upload cap: waits for the next window when it is used up
 
@@ -160,11 +161,10 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
     scanner = Scanner(sources, session.retry(layout_of), scope, state, session.target, use_settled=True,
                       reconnect=session.reconnect)
     if opts.exact_plan or _may_not_fit(session, sources):
-        plan = build_plan(scanner, target_label=stats.target, on_message=opts.on_scan, limits=opts.limits)
+        plan = build_plan(scanner, target_label=stats.target, on_event=opts.on_event, limits=opts.limits)
     else:  # it fits whatever is on the server: no need to read (and convert, for a PST) everything twice
         plan = Plan(target=stats.target, estimated=True)
-    if opts.on_plan:
-        opts.on_plan(plan)
+    emit(opts.on_event, PhaseStarted("uploading", None if plan.estimated else plan.totals.upload_bytes))
     if plan.quota.fits is False and not opts.ignore_quota:  # before any CREATE or APPEND: nothing written
         message, hint = refusal(plan.quota)
         raise QuotaError(message, hint=hint)
@@ -174,7 +174,7 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
         connect=session.connect_new, main=lambda: session.target, reconnect_main=session.reconnect, state=state,
         stats=stats, quarantine=quarantine, connections=opts.connections, batch_count=opts.batch_count,
         batch_bytes=opts.batch_bytes, policy=opts.policy(),
-        on_upload=opts.on_upload, binary=session.target.has("BINARY"),
+        on_event=opts.on_event, binary=session.target.has("BINARY"),
     )
     # --ignore-quota on a plan that does not fit: the newest mail first, by whole UTC days. The
     # plan's pass already holds every candidate's (date, size); the day from which on everything
@@ -187,11 +187,16 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
     try:
         entries = scanner.entries()
         claimed = frozenset(collision_key(e.target) for e in entries)  # never fall back into another's folder
+        planned = {f.source_key: f for f in plan.folders}
         for entry in entries:
             if opts.stop_requested():
                 stats.interrupted = True
                 break
-            _run_folder(entry, scanner, session, state, stats, quarantine, opts, uploader, claimed, cut)
+            fp = planned.get(entry.key)
+            emit(opts.on_event, FolderStarted(entry.folder.display, entry.target, fp.messages if fp else None,
+                                              fp.bytes if fp else None))
+            frun = _run_folder(entry, scanner, session, state, stats, quarantine, opts, uploader, claimed, cut)
+            emit(opts.on_event, FolderDone(entry.folder.display, frun))
         uploader.finish()
         stats.tally()
         if stats.over_quota:
@@ -206,6 +211,9 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
         stats.tally()
         stats.warnings = scanner.all_warnings() + list(dict.fromkeys(uploader.warnings))
         stats.seconds = time.monotonic() - started
+        for w in stats.warnings:
+            emit(opts.on_event, Warning(w))
+        emit(opts.on_event, Done(stats, stats.interrupted))
         try:
             session.target.close()
         except Exception:  # noqa: BLE001 - closing a dead connection

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from migrator.domain.errors import TargetError, login_refused
+from migrator.domain.events import EventSink, MessageSettled, emit
 from migrator.domain.identity import as_read_back, at_risk, fingerprint
 from migrator.domain.models import FolderRun, RunStats
 from migrator.flows.plan import Scanned, subject_of_scanned
@@ -218,7 +219,7 @@ class Uploader:
     batch_bytes: int = 4 * 1024 * 1024
     in_flight_budget: int = 24 * 1024 * 1024  # bytes queued or being sent: bounds memory
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=8))  # flows/retry.py
-    on_upload: Callable[[int, int], None] | None = None
+    on_event: EventSink | None = None  # MessageSettled per message settled (domain/events.py)
     binary: bool = False  # the server offers BINARY (RFC 3516): messages at risk go as literal8
     uidnext: dict[str, int] = field(default_factory=dict)
     # Over quota (RFC 9208 / RFC 5530 NO [OVERQUOTA]): once the server refuses, messages go one
@@ -371,6 +372,7 @@ class Uploader:
                 path = self.quarantine.keep(s.record, batch.folder, out.text)
                 self.state.mark_failed(batch.folder, s.fingerprint, out.text, path)
                 batch.frun.failed += 1
+                emit(self.on_event, MessageSettled(batch.frun.source, "failed", s.size))
                 self.stats.failures.append(self.quarantine.failure(s.record, batch.folder, out.text, path))
                 s.release()
         self.state.mark_done(done)
@@ -469,6 +471,7 @@ class Uploader:
             size = len(s.wire)
             frun.over_quota += 1
             frun.over_quota_bytes += size
+            emit(self.on_event, MessageSettled(frun.source, "over_quota", size))
             self.left_dates.append(s.record.date.timestamp())
             self.left_sizes.append(size)
 
@@ -487,5 +490,5 @@ class Uploader:
                     self.stats.changed_messages.append(f"{frun.target}: {s.record.locator}: {why} returned as 0x80")
         frun.uploaded += len(items)
         frun.uploaded_bytes += nbytes
-        if self.on_upload:
-            self.on_upload(len(items), nbytes)
+        for s in items:
+            emit(self.on_event, MessageSettled(frun.source, "uploaded", s.size))

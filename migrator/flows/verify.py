@@ -16,12 +16,13 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import decode_header, make_header
 from typing import Any
 
+from migrator.domain.events import EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
 from migrator.domain.headers import header_value, message_id
 from migrator.domain.identity import NUL, as_read_back, at_risk, describe_change, fingerprint, to_crlf
 from migrator.domain.models import VERIFY_COUNTS, FolderVerify, Problem, VerifyReport
@@ -151,11 +152,16 @@ def size_chunks(uids: Sequence[int], sizes: dict[int, int], max_bytes: int = FET
 
 def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False, sample: float | None = None,
            list_all: bool = False, fresh: bool = False, sources: Sequence[str] = (), quarantine: str = "",
-           on_message: Callable[[int], None] | None = None, seed: int | None = None) -> VerifyReport:
-    """Check every in-scope source message against the server; see the module docstring."""
+           on_event: EventSink | None = None, seed: int | None = None) -> VerifyReport:
+    """Check every in-scope source message against the server; see the module docstring.
+
+    Emits PhaseStarted("checking"), per target folder FolderStarted and FolderDone, and
+    MessageSettled per message read from the source ("read", bytes as read) and per message
+    fetched to compare ("checked", bytes as fetched), to `on_event` (domain/events.py)."""
     started = time.monotonic()
+    emit(on_event, PhaseStarted("checking"))
     check = _Verifier(scanner, target, state, deep=deep, sample=sample, list_all=list_all, fresh=fresh,
-                      on_message=on_message, rng=random.Random(seed))
+                      on_event=on_event, rng=random.Random(seed))
     report = check.report
     report.sources = list(sources)
     report.state = str(state.path)
@@ -165,8 +171,10 @@ def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False
         groups.setdefault(entry.target, []).append(entry)
     missing_targets: set[str] = set()
     for name, entries in groups.items():
+        emit(on_event, FolderStarted(", ".join(dict.fromkeys(e.folder.display for e in entries)), name))
         fv = check.folder(name, entries)
         report.folders.append(fv)
+        emit(on_event, FolderDone(fv.source))
         if fv.missing:
             missing_targets.add(name)
     if check.missing_ids:
@@ -189,7 +197,7 @@ def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False
 
 class _Verifier:
     def __init__(self, scanner: Scanner, target: Server, state: State, *, deep: bool, sample: float | None,
-                 list_all: bool, fresh: bool, on_message: Callable[[int], None] | None, rng: random.Random) -> None:
+                 list_all: bool, fresh: bool, on_event: EventSink | None, rng: random.Random) -> None:
         self.scanner = scanner
         self.target = target
         self.state = state
@@ -197,7 +205,7 @@ class _Verifier:
         self.sample = None if deep else sample
         self.list_all = list_all
         self.fresh = fresh
-        self.on_message = on_message
+        self.on_event = on_event
         self.rng = rng
         self.report = VerifyReport(target=target.url, deep=self.level > SHALLOW, sample=self.sample)
         self.has_history = bool(state.counts())
@@ -288,8 +296,7 @@ class _Verifier:
             settled = saved is not None
             changed = settled and (tokens[entry.key] is None or saved[0] != tokens[entry.key])  # type: ignore[index]
             for s in self.scanner.scan(entry):
-                if self.on_message:
-                    self.on_message(s.size)
+                emit(self.on_event, MessageSettled(entry.folder.display, "read", s.size))
                 e = self._expected(s, settled, changed) if s.fate != UNREADABLE else None
                 if s.fate == SKIPPED:
                     fv.skipped += 1
@@ -436,8 +443,7 @@ class _Verifier:
                 seen.add(uid)
                 e = by_uid[uid]
                 fv.deep_checked += 1
-                if self.on_message:
-                    self.on_message(len(raw))
+                emit(self.on_event, MessageSettled(e.source, "checked", len(raw)))
                 problems = compare(e, raw, flags, date, binary.get(uid))
                 if e.risk and problems and problems[0] == "content differs":
                     got = to_crlf(raw)

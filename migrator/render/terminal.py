@@ -1,6 +1,6 @@
 """Rendering: tqdm bars on stderr, results on stdout (tables for people, `--json` for machines).
 
-Flows never print; they return models and call the callbacks made here.
+Flows never print; they return models and emit events (domain/events.py) that Progress renders.
 """
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
-from collections.abc import Callable
+from datetime import datetime
 
 from pydantic import BaseModel
 from tqdm import tqdm
 
+from migrator.domain.events import Event, MessageSettled, Paused, PhaseStarted
 from migrator.domain.models import ArchiveReport, Plan, Problem, RunStats, VerifyReport
 from migrator.domain.units import human_bytes
 
@@ -50,11 +51,47 @@ class Bar:
     def update(self, n: int) -> None:
         self._bar.update(n)
 
-    def callback(self) -> Callable[[int], None]:
-        return self.update
-
     def close(self) -> None:
         self._bar.close()
+
+
+class Progress:
+    """The terminal's subscriber to a flow's events (domain/events.py): one tqdm bar per phase on
+    stderr ("reading", "uploading", "checking", "archiving"), advanced by the bytes of each message
+    settled; the daily-cap pause as a line. Warnings, folder and final counts are left to the
+    result's rendering (render_run and friends), so nothing is printed twice.
+
+    Use it as the flow's `on_event` and close it when the flow returns (or raises)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._bar: Bar | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PhaseStarted):
+            self.close()
+            self._bar = Bar(event.phase, total=event.total_bytes, quiet=self.quiet)
+        elif isinstance(event, MessageSettled):
+            if self._bar is not None and event.outcome in _ADVANCES:
+                self._bar.update(event.bytes)
+        elif isinstance(event, Paused):
+            print(paused_line(event), file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """Close the current bar (idempotent)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+_ADVANCES = frozenset({"read", "uploaded", "checked", "archived"})  # outcomes that move a phase's bar
+
+
+def paused_line(event: Paused) -> str:
+    """The line `run` prints when the provider's daily upload cap makes it wait."""
+    return (f"\nmigrate: the provider's daily upload cap is reached ({human_bytes(event.sent)} in 24 hours); "
+            f"waiting until {datetime.fromtimestamp(event.until):%Y-%m-%d %H:%M} to carry on. Ctrl-C stops; run "
+            "the same command again later to continue.")
 
 
 def render_plan(plan: Plan, unicode: bool | None = None) -> str:

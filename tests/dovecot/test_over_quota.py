@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from migrator.domain.events import PhaseStarted
 from tests.dovecot.test_quota_diet import (
     db_rows,
     diet_corpus,
@@ -54,16 +55,17 @@ def test_batch_refused_over_quota_is_sent_one_by_one(tmp_path: Path, make_imap_u
     cfg = parse_target(user.url_imaps).model_copy(update={"password": SecretStr(user.password)})
     limit_kb = total // 1024 // 2
 
-    def run_once(on_plan=None):
+    def run_once(on_event=None):
         source = open_source(src)
         try:
             with State.open(tmp_path / "s.db", source_id="s", target_id="t") as state:
                 return execute([source], lambda: ImapTarget(cfg).connect(), state, Scope(),
-                               RunOptions(connections=2, batch_count=12, on_plan=on_plan), tmp_path / "q")
+                               RunOptions(connections=2, batch_count=12, on_event=on_event), tmp_path / "q")
         finally:
             source.close()
 
-    stats = run_once(on_plan=lambda p: dovecot.set_quota(user.user, limit_kb))
+    stats = run_once(on_event=lambda e: dovecot.set_quota(user.user, limit_kb)  # between plan and upload
+                     if isinstance(e, PhaseStarted) and e.phase == "uploading" else None)
     assert 0 < stats.uploaded < len(mails) and stats.over_quota > 0
     assert stats.uploaded + stats.over_quota == len(mails) and stats.adds_up
     assert stats.failed == 0 and not stats.failures  # nothing quarantined for a full mailbox
