@@ -419,24 +419,10 @@ def sources(paths: tuple[Path, ...], no_count: bool) -> int:
 @click.option("--state", "state_path", type=click.Path(exists=True, path_type=Path), required=True, metavar="PATH")
 def status(state_path: Path) -> int:
     """Progress recorded in a state database, without connecting."""
-    from migrator.domain.units import human_bytes as human
-    from migrator.journal.state import State
+    from migrator.journal.status import StatusView
+    from migrator.render.status import render_status
 
-    with State.inspect(state_path) as state:
-        source, target = state.meta("source") or "", state.meta("target")
-        counts = state.counts()
-        changed = state.changed_count()
-        last = state.last_run()
-    click.echo(f"target: {target}\nsource: {source.replace(chr(10), ', ')}")
-    for k in ("done", "intent", "failed", "missing"):
-        click.echo(f"{k}: {counts.get(k, 0)}")
-    if changed:
-        click.echo(f"stored changed by the server: {changed} (of done: NUL bytes the server returns as 0x80)")
-    if last and last.get("over_quota"):
-        click.echo(f"not uploaded: over quota: {last['over_quota']} message(s), {human(int(last['over_quota_bytes']))} "
-                   f"left after the last run (which uploaded {last['uploaded']}, "
-                   f"{human(int(last['uploaded_bytes']))}); "
-                   "raise the quota and run again, or see `migrate plan` for a --since that fits")
+    click.echo(render_status(StatusView.read(state_path)))
     return 0
 
 
