@@ -18,6 +18,7 @@ from migrator.domain import safefile
 from migrator.domain.models import Plan
 from migrator.domain.units import human_bytes
 from migrator.flows.quota import quota_lines
+from migrator.render.pages import Markup, render_page
 
 GLYPHS = {True: ("█", "░", "│", "✂"), False: ("#", ".", "|", "<")}
 
@@ -170,76 +171,41 @@ def _svg_cutoff(plan: Plan) -> str:
     return "".join(parts)
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric: set[int], total: bool = False) -> str:
-    head = "".join(f'<th class="n">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
-                   for i, h in enumerate(headers))
-    body = []
-    for k, r in enumerate(rows):
-        cls = ' class="total"' if total and k == len(rows) - 1 else ""
-        body.append(f"<tr{cls}>" + "".join(f'<td class="n">{escape(c)}</td>' if i in numeric else
-                                           f"<td>{escape(c)}</td>" for i, c in enumerate(r)) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _kept_table(kept: dict[str, object]) -> str:
+def _kept_rows(kept: dict[str, object]) -> list[list[str]]:
     folders: dict[str, dict[str, Any]] = kept.get("folders") or {}  # type: ignore[assignment]
-    rows = [[name, f"{int(k.get('messages', 0)):,}", human_bytes(int(k.get('bytes', 0))),
+    return [[name, f"{int(k.get('messages', 0)):,}", human_bytes(int(k.get('bytes', 0))),
              str(k.get("oldest") or ""), str(k.get("newest") or "")]
             for name, k in folders.items()]
-    return _table(["source folder", "messages", "size", "from", "to"], rows, {1, 2}) if rows else ""
 
 
 def html_report(plan: Plan, generated: datetime | None = None) -> str:
+    """The plan as one self-contained page (templates/plan.html on the shared base.html)."""
     when = (generated or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     q = plan.quota
-    cls = "fits" if q.fits else "nofit" if q.fits is False else "unknown"
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>Migration plan: {escape(plan.target)}</title><style>{CSS}</style></head><body>",
-           "<h1>Migration plan</h1>",
-           f'<p class="meta">{escape(plan.target)} · {escape(when)} · a dry run: nothing was written</p>',
-           f'<div class="verdict {cls}">' + "<br>".join(escape(s) for s in quota_lines(q)) + "</div>"]
-    if plan.by_year or plan.upload_by_year:
-        out += ["<h2>Mail by year</h2>",
-                f'<p class="legend"><span style="background:{C_SCOPE}"></span>in scope'
-                f'<span style="background:{C_UP}"></span>to upload</p>', _svg_years(plan),
-                "<h2>If you keep mail from a year on</h2>",
-                f'<p class="legend"><span style="background:{C_UP}"></span>that year'
-                f'<span style="background:{C_NEWER}"></span>newer years'
-                + (f'<span style="background:{C_QUOTA}"></span>free space' if q.free is not None else "")
-                + (f'<span style="background:{C_CUT}"></span>suggested cut-off' if q.suggested_since else "")
-                + "</p>", _svg_cutoff(plan)]
-    if q.options:
-        rows = [[o.flags, o.what, human_bytes(o.needed), "yes" if o.fits else "no" if o.fits is False else "?",
-                 f"{o.kept_messages:,}", human_bytes(o.kept_bytes)] for o in q.options]
-        out += ["<h2>Ways to make it fit</h2>",
-                _table(["add to the command", "what it does", "upload", "fits", "stay local", "size"], rows,
-                       {2, 4, 5})]
-    if q.suggested_kept_local:
-        out += [f"<h2>What stays on this computer with --since {escape(q.suggested_since or '')}</h2>",
-                _kept_table(q.suggested_kept_local)]
+    has_years = bool(plan.by_year or plan.upload_by_year)
+    options = [[o.flags, o.what, human_bytes(o.needed), "yes" if o.fits else "no" if o.fits is False else "?",
+                f"{o.kept_messages:,}", human_bytes(o.kept_bytes)] for o in q.options]
     t = plan.totals
-    rows = [[f.source, f.target, f"{f.messages:,}", human_bytes(f.bytes), f"{f.to_upload:,}",
-             human_bytes(f.upload_bytes),
-             f"{f.already:,}", f"{f.duplicates:,}", f"{f.filtered:,}",
-             ", ".join(f"{n} {why}" for why, n in f.skipped.items()) + (f" {f.unreadable} unreadable"
-                                                                         if f.unreadable else "")]
-            for f in plan.folders]
-    rows.append(["total", "", f"{t.messages:,}", human_bytes(t.bytes), f"{t.to_upload:,}", human_bytes(t.upload_bytes),
-                 f"{t.already:,}", f"{t.duplicates:,}", f"{t.filtered:,}", f"{t.skipped:,} skipped"])
-    out += ["<h2>Folders</h2>", _table(["source folder", "target folder", "messages", "size", "to upload",
-                                        "upload size", "already there", "duplicates", "filtered", "skipped"],
-                                       rows, {2, 3, 4, 5, 6, 7, 8}, total=True)]
-    if plan.kept_local:
-        out += ["<h2>Kept local by the filters</h2>", _kept_table(plan.kept_local)]
-    if plan.too_big:
-        rows = [[m.folder, m.locator, m.subject, m.date, human_bytes(m.size)] for m in plan.too_big]
-        out += [f"<h2>Too large for the server (over {escape(human_bytes(plan.max_message_bytes))})</h2>",
-                _table(["folder", "where", "subject", "date", "size"], rows, {4})]
-    if plan.warnings:
-        out += ["<h2>Notes</h2><ul>" + "".join(f"<li>{escape(w)}</li>" for w in plan.warnings) + "</ul>"]
-    out.append("</body></html>")
-    return "\n".join(out)
+    folders = [[f.source, f.target, f"{f.messages:,}", human_bytes(f.bytes), f"{f.to_upload:,}",
+                human_bytes(f.upload_bytes), f"{f.already:,}", f"{f.duplicates:,}", f"{f.filtered:,}",
+                ", ".join(f"{n} {why}" for why, n in f.skipped.items()) + (f" {f.unreadable} unreadable"
+                                                                            if f.unreadable else "")]
+               for f in plan.folders]
+    folders.append(["total", "", f"{t.messages:,}", human_bytes(t.bytes), f"{t.to_upload:,}",
+                    human_bytes(t.upload_bytes), f"{t.already:,}", f"{t.duplicates:,}", f"{t.filtered:,}",
+                    f"{t.skipped:,} skipped"])
+    return render_page(
+        "plan.html", title=f"Migration plan: {plan.target}", css=Markup(CSS), target=plan.target, when=when,
+        verdict_class="fits" if q.fits else "nofit" if q.fits is False else "unknown", quota_lines=quota_lines(q),
+        years_svg=Markup(_svg_years(plan)) if has_years else "",  # noqa: S704 - built here, its text escaped
+        cutoff_svg=Markup(_svg_cutoff(plan)) if has_years else "",  # noqa: S704 - built here, its text escaped
+        colors={"scope": C_SCOPE, "up": C_UP, "newer": C_NEWER, "quota": C_QUOTA, "cut": C_CUT},
+        show_free=q.free is not None, show_cut=bool(q.suggested_since), options=options,
+        suggested_kept=_kept_rows(q.suggested_kept_local) if q.suggested_kept_local else [],
+        suggested_since=q.suggested_since or "", folders=folders,
+        kept_local=_kept_rows(plan.kept_local) if plan.kept_local else [],
+        too_big=[[m.folder, m.locator, m.subject, m.date, human_bytes(m.size)] for m in plan.too_big],
+        max_message=human_bytes(plan.max_message_bytes), warnings=plan.warnings)
 
 
 def write_report(plan: Plan, path: Path) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from html import escape
 from pathlib import Path
 
 from migrator.domain.models import FolderVerify, Problem, VerifyReport
-from migrator.render.terminal import PROBLEM_SIGNS, human_bytes, verdict
+from migrator.domain.units import human_bytes
+from migrator.render.pages import Markup, render_page
+from migrator.render.terminal import PROBLEM_SIGNS, verdict
 
 OK_ROWS_CAP = 20000  # '=' lines (only with --list): beyond this the page gets unwieldy
 
@@ -66,33 +67,33 @@ footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 """
 
 
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+_ROW_CLASS = {"=": "s-eq", "-": "s-minus", "*": "s-star", "!": "s-bang", "+": "s-plus", "~": "s-tilde"}
 
 
-def _bar(f: FolderVerify) -> str:
+def _bar(f: FolderVerify) -> list[tuple[str, str, str]]:
+    """The stacked bar's segments: (css class, width in percent, tooltip)."""
     total = sum(getattr(f, attr) for attr, _l, _c in SEGMENTS)
-    if total == 0:
-        return '<div class="bar" title="nothing in scope"></div>'
-    parts = []
-    for attr, label, css in SEGMENTS:
-        n = getattr(f, attr)
-        if n:
-            parts.append(f'<span class="{css}" style="width:{100 * n / total:.3f}%" title="{_e(label)}: {n}"></span>')
-    return f'<div class="bar" role="img" aria-label="{_e(_bar_label(f))}">{"".join(parts)}</div>'
+    return [(css, f"{100 * getattr(f, attr) / total:.3f}", f"{label}: {getattr(f, attr)}")
+            for attr, label, css in SEGMENTS if getattr(f, attr)] if total else []
 
 
 def _bar_label(f: FolderVerify) -> str:
     return ", ".join(f"{label} {getattr(f, attr)}" for attr, label, _c in SEGMENTS if getattr(f, attr))
 
 
-def _num(n: int, bad: bool = False) -> str:
-    css = "n z" if n == 0 else ("n nz" if bad else "n")
-    return f'<td class="{css}">{n}</td>'
+def _folder(f: FolderVerify) -> dict[str, object]:
+    """One row of the folders table: names, the bar, and (number, shown as a problem when not 0)."""
+    numbers = [(f.expected, False), (f.present, False), (f.missing, True), (f.different, True), (f.changed, True),
+               (f.new_in_source, True), (f.failed_upload, True), (f.kept_local, False), (f.extra, False),
+               (f.filtered, False), (f.skipped, False)]
+    return {"source": f.source, "target": f.target, "reused": f.reused, "bar": _bar(f),
+            "bar_total": sum(getattr(f, attr) for attr, _l, _c in SEGMENTS), "bar_label": _bar_label(f),
+            "numbers": numbers}
 
 
-def _totals(r: VerifyReport) -> str:
-    items = [
+def _totals(r: VerifyReport) -> list[tuple[str, int, str]]:
+    """(label, number, css: good/bad/"") of the totals' boxes."""
+    return [
         ("expected", r.expected, ""), ("present", r.present, "good" if r.ok else ""),
         ("missing", r.missing, "bad" if r.missing else ""), ("different", r.different, "bad" if r.different else ""),
         ("stored changed by the server", r.changed, "bad" if r.changed else ""),
@@ -104,66 +105,10 @@ def _totals(r: VerifyReport) -> str:
         ("filtered (not in scope)", r.filtered, ""), ("skipped", r.skipped, ""),
         ("exact duplicates (uploaded once)", r.duplicates, ""), ("compared byte for byte", r.deep_checked, ""),
     ]
-    cells = [f'<div class="total {css}" data-total="{_e(label)}"><div class="n">{n}</div>'
-             f'<div class="l">{_e(label)}</div></div>' for label, n, css in items]
-    return f'<div class="totals" id="totals">{"".join(cells)}</div>'
-
-
-def _folders(r: VerifyReport) -> str:
-    head = ("<tr><th>source folder</th><th>target folder</th><th></th><th>expected</th><th>present</th>"
-            "<th>missing</th><th>different</th><th>changed by the server</th><th>new</th><th>failed</th>"
-            "<th>kept local</th><th>extra on server</th>"
-            "<th>filtered</th><th>skipped</th></tr>")
-    rows = []
-    for f in r.folders:
-        note = '<div class="note">checked earlier, unchanged</div>' if f.reused else ""
-        rows.append(
-            f"<tr><td>{_e(f.source)}</td><td>{_e(f.target)}{note}</td><td>{_bar(f)}</td>{_num(f.expected)}"
-            f"{_num(f.present)}{_num(f.missing, True)}{_num(f.different, True)}{_num(f.changed, True)}"
-            f"{_num(f.new_in_source, True)}"
-            f"{_num(f.failed_upload, True)}{_num(f.kept_local)}{_num(f.extra)}{_num(f.filtered)}{_num(f.skipped)}</tr>")
-    legend = "".join(f'<span class="sw {css}"></span>{_e(label)}' for _a, label, css in SEGMENTS)
-    return (f'<p class="legend">{legend}</p><table class="grid" id="folders"><thead>{head}</thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
-
-
-_ROW_CLASS = {"=": "s-eq", "-": "s-minus", "*": "s-star", "!": "s-bang", "+": "s-plus", "~": "s-tilde"}
-
-
-def _problem_rows(problems: list[Problem]) -> str:
-    rows = []
-    for p in problems:
-        quarantine = f'<div class="loc">kept as {_e(p.quarantine)}</div>' if p.quarantine else ""
-        when_from = f'<div class="loc">{_e(p.date_source)}</div>' if p.date_source else ""  # docs/concepts.md
-        rows.append(
-            f'<tr class="{_ROW_CLASS.get(p.sign, "")}"><td class="sign" title="{_e(SIGNS.get(p.sign, ""))}">'
-            f"{_e(p.sign)}</td><td>{_e(p.target)}</td><td>{_e(p.subject)}</td><td>{_e(p.date[:19])}{when_from}</td>"
-            f'<td class="loc">{_e(p.message_id or "")}</td><td>{_e(p.folder)}<div class="loc">{_e(p.locator)}</div>'
-            f"</td><td>{_e(p.detail)}{quarantine}</td></tr>")
-    head = ("<tr><th></th><th>target folder</th><th>subject</th><th>date</th><th>Message-ID</th>"
-            "<th>in the source</th><th>what</th></tr>")
-    return f'<table class="grid"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
-
-
-def _lists(r: VerifyReport) -> str:
-    problems = [p for p in r.problems if p.sign in PROBLEM_SIGNS]
-    others = [p for p in r.problems if p.sign not in PROBLEM_SIGNS]
-    out = ['<h2 id="problems">Problems</h2>']
-    if problems:
-        out.append(f"<p>{len(problems)} message(s) need attention; each line says where to find it in the source."
-                   "</p>" + _problem_rows(problems))
-    else:
-        out.append("<p>None: every message in scope was found on the server.</p>")
-    if others:
-        shown = others[:OK_ROWS_CAP]
-        more = f" (the first {OK_ROWS_CAP}; `--json` lists all)" if len(others) > OK_ROWS_CAP else ""
-        out.append(f'<h2 id="messages">Every message{more}</h2>')
-        out.append('<p class="legend">' + " ".join(f"<b>{_e(s)}</b> {_e(t)}" for s, t in SIGNS.items()) + "</p>")
-        out.append(_problem_rows(shown))
-    return "".join(out)
 
 
 def render_html(r: VerifyReport) -> str:
+    """The whole page (templates/verify.html on the shared base.html)."""
     mode = ("every message fetched and compared byte for byte, with flags and date" if r.deep and r.sample is None
             else f"{r.sample:g}% of the messages fetched and compared byte for byte" if r.sample
             else "by the UID recorded at upload, else Message-ID and size")
@@ -174,21 +119,13 @@ def render_html(r: VerifyReport) -> str:
         meta.append(("reused", f"{r.reused_folders} folder(s) proven by an earlier verify and unchanged since"))
     head_text = ("VERIFIED: every message in scope is on the server" if r.ok
                  else "NOT VERIFIED: do not remove the old account yet")
-    return "".join([
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">',
-        f"<title>Mail migration verification: {_e(r.target)}</title><style>{CSS}</style></head><body>",
-        "<h1>Mail migration verification</h1>",
-        '<table class="meta">', "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta), "</table>",
-        f'<div class="verdict {"ok" if r.ok else "bad"}" id="verdict">{_e(head_text)}</div>',
-        _totals(r),
-        '<h2 id="by-folder">By folder</h2>', _folders(r),
-        _lists(r),
-        '<h2 id="next">What to do now</h2>', f'<div class="advice">{_e(verdict(r))}</div>',
-        ("<footer>Written by <code>migrate verify</code>. Nothing on the server was changed or deleted; the source "
-         "was only read.</footer></body></html>\n"),
-    ])
+    problems = [p for p in r.problems if p.sign in PROBLEM_SIGNS]
+    others: list[Problem] = [p for p in r.problems if p.sign not in PROBLEM_SIGNS]
+    return render_page(
+        "verify.html", title=f"Mail migration verification: {r.target}", css=Markup(CSS), meta=meta, ok=r.ok,
+        head_text=head_text, totals=_totals(r), segments=SEGMENTS, folders=[_folder(f) for f in r.folders],
+        problems=problems, others=others[:OK_ROWS_CAP], others_more=len(others) > OK_ROWS_CAP,
+        others_cap=OK_ROWS_CAP, signs=SIGNS, row_class=_ROW_CLASS, advice=verdict(r))
 
 
 def write_report(report: VerifyReport, path: Path) -> None:
