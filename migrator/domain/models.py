@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field
 
-from migrator.domain.counts import Counts
+from migrator.domain.counts import VERIFY_FIELDS, Counts, VerifyCounts
 
 
 class FolderPlan(BaseModel):
@@ -159,44 +159,22 @@ class Problem(BaseModel):
     date_source: str = ""  # where `date` (the INTERNALDATE) came from: migrator.domain.dates.DATE_SOURCES
 
 
-class FolderVerify(BaseModel):
-    """One target folder: expected = present + missing + different + changed + new_in_source
-    + failed_upload + kept_local (what a diet left local on purpose). `changed`: on the server but
-    stored changed by it (bytes it cannot keep, docs/concepts.md "Bytes on the way"): never verified."""
+class FolderVerify(VerifyCounts):
+    """One target folder (counts and `ok`: domain/counts.py VerifyCounts)."""
 
     source: str
     target: str
-    expected: int = 0
-    present: int = 0
-    missing: int = 0
-    different: int = 0
-    changed: int = 0  # stored changed by the server (never verified; a re-run would repeat it)
-    extra: int = 0  # on the server, not from this migration
-    copies: int = 0  # second copies of this migration's messages (a second writer, a lost journal)
-    gone_from_source: int = 0  # uploaded by this migration, no longer in the source (or out of scope)
-    new_in_source: int = 0
-    failed_upload: int = 0
-    kept_local: int = 0
-    filtered: int = 0
-    skipped: int = 0
-    duplicates: int = 0
-    deep_checked: int = 0
     reused: bool = False  # unchanged since an earlier verify proved it: not checked again
     # expected messages by where their INTERNALDATE came from ("from-line": 12, "date-header": 1 ...)
     date_sources: dict[str, int] = Field(default_factory=dict)
 
-    @property
-    def ok(self) -> bool:
-        return (self.missing == 0 and self.different == 0 and self.changed == 0 and self.new_in_source == 0
-                and self.failed_upload == 0)
+
+VERIFY_COUNTS = VERIFY_FIELDS  # the summed fields (kept for callers of the older name)
 
 
-VERIFY_COUNTS = ("expected", "present", "missing", "different", "changed", "extra", "copies", "gone_from_source",
-                 "new_in_source",
-                 "failed_upload", "kept_local", "filtered", "skipped", "duplicates", "deep_checked")
+class VerifyReport(VerifyCounts):
+    """`migrate verify`'s result: its counts are the sum of `folders` (set_verify_counts)."""
 
-
-class VerifyReport(BaseModel):
     target: str
     sources: list[str] = Field(default_factory=list)
     state: str = ""
@@ -204,21 +182,6 @@ class VerifyReport(BaseModel):
     generated: str = ""  # ISO time the verification finished
     seconds: float = 0.0
     folders: list[FolderVerify] = Field(default_factory=list)
-    expected: int = 0
-    present: int = 0
-    missing: int = 0
-    different: int = 0
-    changed: int = 0  # stored changed by the server: on it, never verified
-    extra: int = 0
-    copies: int = 0
-    gone_from_source: int = 0
-    new_in_source: int = 0
-    failed_upload: int = 0
-    kept_local: int = 0
-    filtered: int = 0
-    skipped: int = 0
-    duplicates: int = 0
-    deep_checked: int = 0
     deep: bool = False
     sample: float | None = None  # percent deep-checked, when --sample
     reused_folders: int = 0
@@ -226,12 +189,6 @@ class VerifyReport(BaseModel):
     quota_limit: int | None = None
     date_sources: dict[str, int] = Field(default_factory=dict)  # summed over the folders
     problems: list[Problem] = Field(default_factory=list)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def ok(self) -> bool:
-        return (self.missing == 0 and self.different == 0 and self.changed == 0 and self.new_in_source == 0
-                and self.failed_upload == 0)
 
 
 class ArchiveFolder(BaseModel):

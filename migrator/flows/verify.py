@@ -25,7 +25,7 @@ from typing import Any
 from migrator.domain.events import EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
 from migrator.domain.headers import header_value, message_id
 from migrator.domain.identity import NUL, as_read_back, at_risk, describe_change, fingerprint, to_crlf
-from migrator.domain.models import VERIFY_COUNTS, FolderVerify, Problem, VerifyReport
+from migrator.domain.models import FolderVerify, Problem, VerifyReport
 from migrator.flows.plan import DUPLICATE, FILTERED, SKIPPED, UNREADABLE, Entry, Scanned, Scanner
 from migrator.flows.server import Server
 from migrator.journal.state import Row, State
@@ -181,9 +181,8 @@ def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False
         state.mark_missing(check.missing_ids)
     if missing_targets:  # the next run must read these source folders again, however unchanged they are
         state.forget_source_folders(missing_targets)
+    report.set_verify_counts(report.folders)
     for f in report.folders:
-        for attr in VERIFY_COUNTS:
-            setattr(report, attr, getattr(report, attr) + getattr(f, attr))
         for source, n in f.date_sources.items():
             report.date_sources[source] = report.date_sources.get(source, 0) + n
     report.reused_folders = sum(1 for f in report.folders if f.reused)

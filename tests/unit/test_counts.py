@@ -35,3 +35,16 @@ def test_one_bytes_formatter():
     assert human_bytes(5 * 1024 * 1024) == "5.0 MB"
     assert human_bytes(1023.9 * 1024) == "1,023.9 KB"
     assert human_bytes(-2048) == "-2.0 KB"
+
+
+def test_verify_totals_are_the_sum_of_the_folders_and_ok_is_derived():
+    from migrator.domain.models import FolderVerify, VerifyReport
+
+    a = FolderVerify(source="a", target="A", expected=3, present=2, kept_local=1)
+    b = FolderVerify(source="b", target="B", expected=2, present=1, missing=1, extra=4)
+    assert a.ok and a.adds_up and not b.ok and b.adds_up
+    report = VerifyReport(target="t", folders=[a, b])
+    report.set_verify_counts(report.folders)
+    assert (report.expected, report.present, report.missing, report.extra) == (5, 3, 1, 4)
+    assert report.adds_up and not report.ok
+    assert report.model_dump(mode="json")["ok"] is False
