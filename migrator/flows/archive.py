@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from migrator.domain.errors import UnsafePath, UsageError
-from migrator.domain.events import EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
+from migrator.domain.events import Done, EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
 from migrator.domain.filters import Scope
 from migrator.domain.models import ArchiveFolder, ArchiveReport
 from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
@@ -165,7 +165,7 @@ def archive(sources: list[Source], scope: Scope, dest: Path, fmt: str = "mbox",
     """Write the messages in `scope` (date range, folder globs; deleted ones are skipped) to `dest`.
 
     Emits PhaseStarted("archiving"), per folder FolderStarted, MessageSettled("archived", bytes
-    read from the source: every message looked at) and FolderDone to `on_event`."""
+    read from the source: every message looked at), FolderDone and Done to `on_event`."""
     emit(on_event, PhaseStarted("archiving"))
     if fmt not in ("mbox", "maildir"):
         raise UsageError(f"--format {fmt!r}: mbox or maildir")
@@ -183,6 +183,7 @@ def archive(sources: list[Source], scope: Scope, dest: Path, fmt: str = "mbox",
                 emit(on_event, FolderDone(folder.display))
                 if af is not None:
                     report.folders.append(af)
+    emit(on_event, Done())
     return report
 
 

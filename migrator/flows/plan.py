@@ -17,7 +17,16 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from migrator.domain.dates import FALLBACK_SOURCE
-from migrator.domain.events import EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
+from migrator.domain.events import (
+    Done,
+    EventSink,
+    FolderDone,
+    FolderStarted,
+    MessageSettled,
+    PhaseStarted,
+    Warning,
+    emit,
+)
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, folder_role, map_stores
 from migrator.domain.headers import Headers, header_value, message_id
@@ -493,7 +502,7 @@ def build_plan(scanner: Scanner, *, target_label: str, on_event: EventSink | Non
     """The dry run: every folder scanned (or its remembered summary), totals, quota verdict and diets.
 
     Emits PhaseStarted("reading"), per folder FolderStarted, MessageSettled("read", bytes read)
-    and FolderDone (domain/events.py) to `on_event`. Writes nothing to the server."""
+    and FolderDone, then Warning per note and Done (domain/events.py) to `on_event`. Writes nothing to the server."""
     plan = Plan(target=target_label)
     emit(on_event, PhaseStarted("reading"))
     acc = _Acc()
@@ -554,6 +563,9 @@ def build_plan(scanner: Scanner, *, target_label: str, on_event: EventSink | Non
         plan.at_risk, plan.at_risk_messages = acc.at_risk, acc.at_risk_messages
         plan.at_risk_binary = scanner.target.has("BINARY") if scanner.target is not None else None
     plan.warnings.extend(scanner.all_warnings())
+    for w in plan.warnings:
+        emit(on_event, Warning(w))
+    emit(on_event, Done())
     return plan
 
 

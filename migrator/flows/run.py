@@ -161,7 +161,7 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
     scanner = Scanner(sources, session.retry(layout_of), scope, state, session.target, use_settled=True,
                       reconnect=session.reconnect)
     if opts.exact_plan or _may_not_fit(session, sources):
-        plan = build_plan(scanner, target_label=stats.target, on_event=opts.on_event, limits=opts.limits)
+        plan = build_plan(scanner, target_label=stats.target, on_event=_plan_part(opts.on_event), limits=opts.limits)
     else:  # it fits whatever is on the server: no need to read (and convert, for a PST) everything twice
         plan = Plan(target=stats.target, estimated=True)
     emit(opts.on_event, PhaseStarted("uploading", None if plan.estimated else plan.totals.upload_bytes))
@@ -219,6 +219,14 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
         except Exception:  # noqa: BLE001 - closing a dead connection
             pass
     return stats
+
+
+def _plan_part(sink: EventSink | None) -> EventSink | None:
+    """The plan inside a run reports its reading phase only: its Done is not the run's, and the
+    run's own Warnings (at its end) include the scan's."""
+    if sink is None:
+        return None
+    return lambda event: None if isinstance(event, (Done, Warning)) else sink(event)
 
 
 CRLF_SLACK = 1.1  # line ends become CRLF on the wire: +2-3% for real mail, 10% to be safe

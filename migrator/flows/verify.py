@@ -22,7 +22,7 @@ from datetime import datetime
 from email.header import decode_header, make_header
 from typing import Any
 
-from migrator.domain.events import EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
+from migrator.domain.events import Done, EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
 from migrator.domain.headers import header_value, message_id
 from migrator.domain.identity import NUL, as_read_back, at_risk, describe_change, fingerprint, to_crlf
 from migrator.domain.models import FolderVerify, Problem, VerifyReport
@@ -157,7 +157,7 @@ def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False
 
     Emits PhaseStarted("checking"), per target folder FolderStarted and FolderDone, and
     MessageSettled per message read from the source ("read", bytes as read) and per message
-    fetched to compare ("checked", bytes as fetched), to `on_event` (domain/events.py)."""
+    fetched to compare ("checked", bytes as fetched), then Done, to `on_event` (domain/events.py)."""
     started = time.monotonic()
     emit(on_event, PhaseStarted("checking"))
     check = _Verifier(scanner, target, state, deep=deep, sample=sample, list_all=list_all, fresh=fresh,
@@ -191,6 +191,7 @@ def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False
         report.quota_used, report.quota_limit = q.used, q.limit
     report.generated = datetime.now().astimezone().isoformat(timespec="seconds")
     report.seconds = time.monotonic() - started
+    emit(on_event, Done())
     return report
 
 
