@@ -40,9 +40,9 @@ class StatusView:
                 target=state.meta("target") or "",
                 by_status={k: int(counts.get(k, 0)) for k in JOURNAL_STATUSES},
                 changed=state.changed_count(),
-                last_run=Counts(uploaded=int(last.get("uploaded") or 0),  # type: ignore[call-overload]
-                                uploaded_bytes=int(last.get("uploaded_bytes") or 0),  # type: ignore[call-overload]
-                                over_quota=int(last.get("over_quota") or 0),  # type: ignore[call-overload]
-                                over_quota_bytes=int(last.get("over_quota_bytes") or 0))  # type: ignore[call-overload]
+                last_run=Counts(uploaded=int(last.get("uploaded") or 0),
+                                uploaded_bytes=int(last.get("uploaded_bytes") or 0),
+                                over_quota=int(last.get("over_quota") or 0),
+                                over_quota_bytes=int(last.get("over_quota_bytes") or 0))
                 if last else None,
             )
