@@ -7,8 +7,9 @@ Invariant 3 ("nothing is lost silently") is the equation every report prints:
 
 `in_scope` and `adds_up` are derived here, never stored a second time: a flow counts each
 message once, in one outcome, and records separately how many messages its scan put in scope
-(`scanned`); `adds_up` compares the two. `changed` qualifies `uploaded` (stored changed by the
-server, docs/concepts.md "Bytes on the way"); `skipped` and `filtered` are out of scope.
+(`scanned`); `adds_up` compares the two. `changed` qualifies `uploaded` and `already`: every
+message of this migration on the target that the server stored changed, whichever outcome
+(docs/concepts.md "Bytes on the way"); `skipped` and `filtered` are out of scope.
 All `*_bytes` figures are message sizes in bytes as sent (CRLF wire form).
 """
 
@@ -37,7 +38,7 @@ class Counts(BaseModel):
     failed: int = 0  # refused by the server or unreadable in the source (kept in quarantine with a reason)
     over_quota: int = 0  # not uploaded: the server is over quota (NO [OVERQUOTA]); a later run sends them
     over_quota_bytes: int = 0  # bytes, as they would be sent
-    changed: int = 0  # of uploaded: stored changed by the server (bytes at risk, no BINARY)
+    changed: int = 0  # of uploaded + already: stored changed by the server (bytes at risk, no BINARY)
     skipped: int = 0  # not in scope: deleted in the source, not a message
     filtered: int = 0  # not in scope: left out by --since/--until/--max-size/--include/--exclude
     filtered_bytes: int = Field(default=0, exclude=True)  # bytes

@@ -294,6 +294,8 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     work = scanner.work(entry)
     if work.summary is not None:
         _count_unchanged(frun, from_summary(entry, work.summary), stats)
+        # not read again: the journal says how many of its messages the server stored changed
+        frun.changed = min(frun.already, state.changed_count(entry.target))
         if work.start is None:
             return frun
     session.retry(lambda t: _check_uidvalidity(entry.target, t, state, scanner))
@@ -306,6 +308,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     ledger: list[tuple[str, str, str, int, str, str]] = []
     settled: list[tuple[str, int, str, str]] = []
     ledger_written = False
+    risky: dict[str, str] | None = None
     for s in scanner.scan(entry, scanner.records(entry, work.start or 0)):
         account(fp, s, None, years)
         if s.fate in (UPLOAD, ALREADY, DUPLICATE) and not s.record.extra.get("known"):
@@ -341,6 +344,9 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             frun.scanned += 1
             if s.fate == ALREADY:
                 frun.already += 1
+                if risky is None:  # the journal's at-risk marks of this folder, read once and only when needed
+                    risky = {f: how for (_t, f), (how, _rb) in state.at_risk(entry.target).items()}
+                uploader.count_changed_already(frun, s, risky.get(s.fingerprint or ""))
             else:
                 frun.duplicates += 1
         elif s.fate == UNREADABLE:

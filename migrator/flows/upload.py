@@ -475,6 +475,26 @@ class Uploader:
             self.left_dates.append(s.record.date.timestamp())
             self.left_sizes.append(size)
 
+    def count_changed_already(self, frun: FolderRun, s: Scanned, how: str | None) -> None:
+        """A message found on the target (an earlier run, the resume step, or by content after a lost
+        journal) whose bytes the server stored changed is counted `changed` too (docs/concepts.md
+        "Bytes on the way"): `how` is the journal's at-risk mark ('literal8' or 'changed', None when
+        unmarked); unmarked, a message at risk (identity.at_risk) on a server without BINARY is, and
+        the journal marks it so (`status` counts it): a message found on the server by content or
+        Message-ID (a lost journal) gets its row, done, as if this run had uploaded it."""
+        why = at_risk(s.wire) if s.wire else None
+        if how != "changed" and (how is not None or why is None or self.binary):
+            return
+        if how is None and s.wire:
+            if self.state.lookup(frun.target, s.fingerprint) is None:  # found on the server: no row yet
+                self.state.record_intents([self._intent(frun.target, s)])
+                self.state.mark_done([(frun.target, s.fingerprint, None, None)])
+            self.state.mark_at_risk(frun.target, [(s.fingerprint, "changed", fingerprint(as_read_back(s.wire)))])
+        frun.changed += 1
+        if len(self.stats.changed_messages) < 200:
+            self.stats.changed_messages.append(f"{frun.target}: {s.record.locator}: {why or 'NUL byte'} returned "
+                                               "as 0x80 (already on the server)")
+
     def _uploaded(self, frun: FolderRun, items: list[Scanned]) -> None:
         """Count a batch's uploaded messages (once per batch: the counters are pydantic fields)."""
         if not items:

@@ -488,11 +488,13 @@ class State:
         except sqlite3.OperationalError:  # an older file opened read-only (plan): no such column, none marked
             return {}
 
-    def changed_count(self) -> int:
-        """Messages on the server stored changed by it (uploaded without literal8: see mark_at_risk)."""
+    def changed_count(self, target: str | None = None) -> int:
+        """Messages on the server stored changed by it (uploaded without literal8: see mark_at_risk),
+        of one target folder or all."""
+        sql = "SELECT COUNT(*) FROM messages WHERE status = 'done' AND at_risk = 'changed'"
         try:
-            return int(self._conn.execute("SELECT COUNT(*) FROM messages WHERE status = 'done' AND at_risk = 'changed'"
-                                          ).fetchone()[0])
+            return int(self._conn.execute(sql + " AND target = ?", (target,)).fetchone()[0] if target is not None
+                       else self._conn.execute(sql).fetchone()[0])
         except sqlite3.OperationalError:  # an older file opened read-only (status): no such column, none marked
             return 0
 

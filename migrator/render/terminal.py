@@ -213,7 +213,8 @@ def render_run(stats: RunStats) -> str:
         out.append(f"Not uploaded: over quota: {stats.over_quota} message(s), {human_bytes(stats.over_quota_bytes)} "
                    f"left; {stats.uploaded} message(s), {human_bytes(stats.uploaded_bytes)} went up.")
     if stats.changed:
-        out.append(f"Stored changed by the server: {stats.changed} of the {stats.uploaded} uploaded "
+        out.append(f"Stored changed by the server: {stats.changed} of the {stats.uploaded} uploaded and "
+                   f"{stats.already} already on the target "
                    "(it offers no BINARY, RFC 3516: their NUL bytes come back as 0x80; a re-run would store them "
                    "the same way; the source keeps the original):")
         out.extend(f"  * {m}" for m in stats.changed_messages[:20])

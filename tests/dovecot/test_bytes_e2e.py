@@ -180,3 +180,35 @@ def test_crash_during_a_nul_batch_uploads_each_once(tmp_path: Path, make_dovecot
     r = migrate(["verify", str(src), "--json"], user, state)
     rep = json.loads(r.stdout)
     assert rep["changed"] == (0 if binary else 7) and rep["present"] + rep["changed"] == 8, r.stdout
+
+
+@pytest.mark.parametrize("how", ["crash", "fresh_state"])
+def test_nul_messages_found_on_the_server_count_as_changed(tmp_path: Path, make_dovecot, make_imap_user, how: str):
+    """Issue 16 kind 1, without BINARY: a message at risk found on the target (re-established after a
+    crash, or by content after a lost journal) was stored changed too: run's summary and --json count
+    it `changed`, and status and both verify modes agree."""
+    user = make_imap_user(sandbox=make_dovecot(extra_config=NO_BINARY))
+    cases = nul_cases()
+    cases.update({f"nul_{i}": head(b"nul %d" % i, 40 + i, mid=i % 2 == 0) + b"x\x00y %d\n" % i for i in range(2)})
+    src = write_maildir(tmp_path / "Maildir", cases)  # 5 with NUL, 1 plain
+    state = tmp_path / "s.db"
+    base = ["run", str(src), "--connections", "1", "--batch", "10"]
+    if how == "crash":
+        r = migrate(base, user, state, {"MIGRATE_TEST_CRASH": "sent:1"})
+        assert r.returncode == 137, r.stdout + r.stderr
+    else:
+        r = migrate(base, user, tmp_path / "first.db")
+        assert r.returncode == 0, r.stdout + r.stderr
+    r = migrate(base + ["--json"], user, state)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["changed"] == 5 and rep["uploaded"] == 0 and rep["already"] == 6, r.stdout
+    r = migrate(base, user, state)
+    assert "Stored changed by the server: 5 of the 0 uploaded and 6 already" in r.stdout, r.stdout
+    st = subprocess.run([sys.executable, "-m", "migrator", "status", "--state", str(state)], capture_output=True,
+                        text=True, check=False)
+    assert "stored changed by the server: 5" in st.stdout, st.stdout
+    for args in (["verify", str(src)], ["verify", str(src), "--deep"]):
+        rep = json.loads(migrate(args + ["--json"], user, state).stdout)
+        assert rep["changed"] == 5 and rep["present"] == 1, rep
+    assert len(server_bytes(user)) == 6
