@@ -8,13 +8,10 @@ opened read-only by the caller.
 from __future__ import annotations
 
 import hashlib
-from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.header import decode_header, make_header
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from migrator.domain.dates import FALLBACK_SOURCE
 from migrator.domain.events import (
@@ -29,12 +26,14 @@ from migrator.domain.events import (
 )
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, folder_role, map_stores
-from migrator.domain.headers import Headers, header_value, message_id
+from migrator.domain.headers import Headers, message_id
 from migrator.domain.identity import as_read_back, at_risk, fingerprint, to_crlf
-from migrator.domain.models import BigMessage, FolderPlan, Plan, QuotaInfo, Totals
+from migrator.domain.models import FolderPlan, Plan, QuotaInfo, Totals
 from migrator.domain.records import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord
 from migrator.domain.units import human_bytes
 from migrator.flows import quota as diet
+from migrator.flows.candidates import Candidates as _Acc
+from migrator.flows.candidates import utc_day as _day
 from migrator.flows.retry import retrying
 from migrator.flows.server import Server
 from migrator.flows.server_index import ServerIndex, build_index  # noqa: F401 - re-exported
@@ -63,6 +62,7 @@ class Entry:
 
     @cached_property  # made once: read for every message
     def key(self) -> str:
+        """The source folder's key in the journal: `kind:root:folder key` (made once: read per message)."""
         return f"{self.source.kind}:{self.source.root}:{self.folder.key}"
 
     @cached_property
@@ -97,6 +97,8 @@ class Scanned:
 
     @property
     def size(self) -> int:
+        """The message's size in bytes: the wire bytes when held, else the size recorded when they were
+        let go, else the size as read from the store."""
         return len(self.wire) if self.wire else (self.nbytes or self.record.size)
 
     def release(self) -> None:
@@ -131,6 +133,8 @@ class Scanner:
         self._has_settled: dict[int, bool] = {}
 
     def entries(self) -> list[Entry]:
+        """Every source folder with its target folder name (domain/folders.py mapping over all sources
+        at once, so that names never collide) and whether the scope leaves it out."""
         out: list[Entry] = []
         stores = [source.folders() for source in self.sources]
         for source, folders, names in zip(self.sources, stores, map_stores(stores, self.layout), strict=True):
@@ -211,6 +215,8 @@ class Scanner:
         return list(dict.fromkeys(out))
 
     def server_index(self, folder: str) -> ServerIndex:
+        """The ServerIndex of target `folder` (built once per scan, on a fresh connection after a drop
+        when the run allows it); empty when there is no server."""
         if folder not in self._indexes:
             self._indexes[folder] = self.on_server(
                 lambda t: build_index(t, folder, self.state) if t is not None else ServerIndex())
@@ -242,6 +248,7 @@ class Scanner:
         return idx.take_content(fp, size, lambda uids: self._hash_server(target, uids), also=read_back)
 
     def forget_index(self, folder: str) -> None:
+        """Drop the ServerIndex of target `folder` (it is built again when next asked)."""
         self._indexes.pop(folder, None)
 
     def _first(self, target: str, fp: str) -> bool:
@@ -256,6 +263,9 @@ class Scanner:
                        reason="uploaded earlier", nbytes=row.size if row else _known_size(rec))
 
     def scan(self, entry: Entry, records: Iterator[MessageRecord] | None = None) -> Iterator[Scanned]:
+        """The fate of each message of the folder (UPLOAD, ALREADY, DUPLICATE, SKIPPED, FILTERED,
+        UNREADABLE) as a Scanned, one at a time; `records` (default: the source's messages) lets a
+        caller resume a folder. Holds one message at a time."""
         for rec in records if records is not None else entry.source.messages(entry.folder):
             yield self._scan_one(entry, rec)
             del rec  # hold no message while the next one is read (a big one would count twice)
@@ -301,115 +311,6 @@ class Scanner:
 
 def _known_size(rec: MessageRecord) -> int:
     return int(rec.extra.get("size", "0"))
-
-
-def _readable(header: str) -> str:
-    """A header value for people: RFC 2047 encoded words decoded (as is when that fails)."""
-    try:
-        return str(make_header(decode_header(header)))
-    except (ValueError, LookupError, UnicodeError):
-        return header
-
-
-def _day(dt: datetime) -> str:
-    """The UTC day of a date, as YYYY-MM-DD (isoformat: a third of strftime's cost, per message)."""
-    return (dt if dt.tzinfo is timezone.utc else dt.astimezone(timezone.utc)).date().isoformat()
-
-
-@dataclass
-class _Acc:
-    """Running totals of one pass, for the quota and the diet.
-
-    The upload candidates are kept as parallel arrays (about 28 bytes a message): date, size,
-    source folder and a 60-bit key of (target folder, fingerprint). A byte-identical copy in the
-    same target folder (a DUPLICATE) moves its candidate's date to the newest copy: under a
-    `--since` cut that copy would be the one uploaded (`settle_copies`, after the pass).
-    """
-
-    dates: array = field(default_factory=lambda: array("d"))  # upload candidates: timestamp
-    sizes: array = field(default_factory=lambda: array("q"))
-    where: array = field(default_factory=lambda: array("i"))  # candidate -> index into `names`
-    names: list[str] = field(default_factory=list)  # source folders (display), by index
-    targets: list[str] = field(default_factory=list)  # their target folders
-    junk: list[str | None] = field(default_factory=list)  # the target name when it is a Trash/Junk folder
-    current: int = 0
-    keys: array = field(default_factory=lambda: array("q"))  # candidate -> key of (target, fingerprint)
-    copy_keys: array = field(default_factory=lambda: array("q"))  # duplicates seen: key, date
-    copy_dates: array = field(default_factory=lambda: array("d"))
-    kept: dict[str, dict[str, object]] = field(default_factory=dict)
-    max_bytes: int | None = None  # larger messages are listed as too big, not counted as needed
-    too_big: list[BigMessage] = field(default_factory=list)
-    too_big_bytes: int = 0
-    at_risk: int = 0
-    at_risk_messages: list[BigMessage] = field(default_factory=list)
-
-    def enter(self, entry: Entry, junk: bool) -> None:
-        self.current = len(self.names)
-        self.names.append(entry.folder.display)
-        self.targets.append(entry.target)
-        self.junk.append(entry.target if junk else None)
-
-    @staticmethod
-    def _key(target: str, fp: str) -> int:
-        return int(fp[:15], 16) ^ (hash(target) & 0x0FFF_FFFF_FFFF_FFFF) if fp else -1
-
-    def candidate(self, s: Scanned) -> None:
-        self.dates.append(s.record.date.timestamp())
-        self.sizes.append(s.size)
-        self.where.append(self.current)
-        self.keys.append(self._key(s.entry.target, s.fingerprint))
-
-    def copy_seen(self, s: Scanned) -> None:
-        if s.fingerprint:
-            self.copy_keys.append(self._key(s.entry.target, s.fingerprint))
-            self.copy_dates.append(s.record.date.timestamp())
-
-    def settle_copies(self) -> None:
-        """Give each candidate the date of its newest copy (duplicates are few: one dict of them)."""
-        newest: dict[int, float] = {}
-        for k, d in zip(self.copy_keys, self.copy_dates, strict=True):
-            newest[k] = max(newest.get(k, d), d)
-        if newest:
-            for i, k in enumerate(self.keys):
-                d = newest.get(k)
-                if d is not None and d > self.dates[i]:
-                    self.dates[i] = d
-        self.copy_keys, self.copy_dates = array("q"), array("d")
-
-    def big(self, s: Scanned) -> None:
-        self.too_big_bytes += s.size
-        if len(self.too_big) < 200:
-            self.too_big.append(BigMessage(folder=s.entry.folder.display, target=s.entry.target,
-                                           locator=s.record.locator, subject=_readable(subject_of_scanned(s)),
-                                           date=_day(s.record.date), size=s.size))
-
-    def risky(self, s: Scanned) -> None:
-        """A message whose bytes a plain literal cannot carry (identity.at_risk): listed by plan."""
-        self.at_risk += 1
-        if len(self.at_risk_messages) < 200:
-            self.at_risk_messages.append(BigMessage(folder=s.entry.folder.display, target=s.entry.target,
-                                                    locator=s.record.locator, subject=_readable(subject_of_scanned(s)),
-                                                    date=_day(s.record.date), size=s.size))
-
-    def keep(self, folder: str, s: Scanned) -> None:
-        self.kept_one(folder, s.size, _day(s.record.date), s.reason or "filtered")
-
-    def kept_one(self, folder: str, size: int, day: str, why: str) -> None:
-        k: dict[str, Any] = self.kept.setdefault(
-            folder, {"messages": 0, "bytes": 0, "oldest": None, "newest": None, "reasons": {}})
-        k["messages"] += 1
-        k["bytes"] += size
-        k["oldest"] = day if k["oldest"] is None or day < k["oldest"] else k["oldest"]
-        k["newest"] = day if k["newest"] is None or day > k["newest"] else k["newest"]
-        k["reasons"][why] = k["reasons"].get(why, 0) + 1
-
-
-def subject_of(rec: MessageRecord) -> str:
-    return (header_value(rec.raw, "Subject") or "")[:200]
-
-
-def subject_of_scanned(s: Scanned) -> str:
-    return s.subject if s.subject is not None else subject_of(s.record)
 
 
 def account(fp: FolderPlan, s: Scanned, acc: _Acc | None, by_year: dict[str, list[int]]) -> None:
@@ -462,6 +363,7 @@ def account(fp: FolderPlan, s: Scanned, acc: _Acc | None, by_year: dict[str, lis
 
 
 def folder_plan(entry: Entry) -> FolderPlan:
+    """An empty FolderPlan for a folder (its source name, key, origin, target and why it was renamed)."""
     return FolderPlan(source=entry.folder.display, source_key=entry.key, origin=entry.folder.origin,
                       target=entry.target, renamed=entry.why)
 
@@ -570,6 +472,7 @@ def build_plan(scanner: Scanner, *, target_label: str, on_event: EventSink | Non
 
 
 def totals(folders: list[FolderPlan]) -> Totals:
+    """The plan's Totals: the sum of its folders' counts and bytes."""
     t = Totals(folders=len(folders))
     for f in folders:
         t.messages += f.messages

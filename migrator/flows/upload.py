@@ -20,7 +20,8 @@ from migrator.domain.errors import TargetError, login_refused
 from migrator.domain.events import EventSink, MessageSettled, emit
 from migrator.domain.identity import as_read_back, at_risk, fingerprint
 from migrator.domain.models import FolderRun, RunStats
-from migrator.flows.plan import Scanned, subject_of_scanned
+from migrator.flows.candidates import subject_of_scanned
+from migrator.flows.plan import Scanned
 from migrator.flows.quarantine import Quarantine
 from migrator.flows.resolve import resolve_intents
 from migrator.flows.retry import DROPS, GIVE_UP_HINT, RetryPolicy, pushback_delay, transient
@@ -47,6 +48,7 @@ class Batch:
             self.size = sum(len(s.wire) for s in self.items)
 
     def add(self, s: Scanned) -> None:
+        """Add a scanned message to the batch (its wire bytes counted in `size`)."""
         self.items.append(s)
         self.size += len(s.wire)
 
@@ -62,12 +64,14 @@ class Throttle:
         self._cond = threading.Condition()
 
     def acquire(self) -> None:
+        """Wait for a send permit (at most `limit` batches in flight)."""
         with self._cond:
             while self.active >= self.limit:
                 self._cond.wait(0.5)
             self.active += 1
 
     def try_acquire(self) -> bool:
+        """Take a send permit when one is free; False at once otherwise."""
         with self._cond:
             if self.active >= self.limit:
                 return False
@@ -81,6 +85,8 @@ class Throttle:
             self._cond.notify_all()
 
     def release(self, pushed_back: bool) -> None:
+        """Return a permit after an answer: a server push-back halves the limit (at least 1); 20
+        answers in a row without one grow it back by one, up to the start value."""
         with self._cond:
             self.active -= 1
             if pushed_back:
@@ -198,6 +204,7 @@ class Workers:
             self.done.put(lost)
 
     def stop(self) -> None:
+        """Stop the sender threads (each finishes its batch; at most 30 s each) and close their connections."""
         for _ in self._threads:
             self.jobs.put(None)
         for t in self._threads:
@@ -229,8 +236,8 @@ class Uploader:
     full: bool = False
     free: int | None = None
     cap: int | None = None
-    left_dates: array = field(default_factory=lambda: array("d"))  # epoch seconds of what was left
-    left_sizes: array = field(default_factory=lambda: array("q"))  # bytes of what was left
+    left_dates: array[float] = field(default_factory=lambda: array("d"))  # epoch seconds of what was left
+    left_sizes: array[int] = field(default_factory=lambda: array("q"))  # bytes of what was left
     _pending: dict[str, Batch] = field(default_factory=dict)
     _in_flight: int = 0
     _in_flight_bytes: int = 0
@@ -240,9 +247,12 @@ class Uploader:
     warnings: list[str] = field(default_factory=list)  # flags dropped, folders refused (for RunStats.warnings)
 
     def start(self) -> None:
+        """Start the sender threads, each with its own connection."""
         self._workers = Workers(self.connect, self.connections, self.policy)
 
     def add(self, s: Scanned, folder: str, frun: FolderRun) -> None:
+        """Queue one message to upload into target `folder`: batched per folder (count and bytes bounded),
+        sent when a batch is full; answers settled as they come, in-flight bytes kept under budget."""
         bad = invalid_flags(s.record.flags)
         if bad:  # known to be refused: never sent (wire.flag_list leaves them out), said once here
             self.warnings.append(f"{s.record.locator}: flag(s) {' '.join(bad)} not valid in IMAP (RFC 3501 atom): "
@@ -267,6 +277,7 @@ class Uploader:
             self._raise_fatal()
 
     def flush_folder(self, folder: str) -> None:
+        """Send the folder's pending batch now (the folder is done)."""
         b = self._pending.pop(folder, None)
         if b is not None and b.items:
             self._submit(b)
@@ -280,6 +291,7 @@ class Uploader:
         self._raise_fatal()
 
     def close(self) -> None:
+        """Stop the sender threads and count their reconnects in the run's stats."""
         if self._workers is not None:
             self.stats.reconnects += self._workers.drops
             self._workers.stop()
