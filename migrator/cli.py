@@ -99,6 +99,9 @@ def build_common(sources: tuple[Path, ...], target_url: str, state_path: Path | 
                  account_prefix: bool, as_json: bool, quiet: bool, need_password: bool = True,
                  provider: str | None = None, oauth2: bool = False, oauth2_token_command: str | None = None,
                  debug: bool = False) -> Common:
+    """The options every command shares, checked and built once: the target (TargetConfig, with the
+    password or token when `need_password`), the scope (--since/--until as UTC days, --max-size in
+    bytes, folder globs), the state path and the reader options. UsageError (exit 2) on a bad option."""
     target = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
                           timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command,
                           need_password=need_password)
@@ -140,6 +143,8 @@ def build_target(target_url: str, *, provider: str | None, password_file: Path |
 
 @contextmanager
 def opened_sources(common: Common) -> Iterator[list[Any]]:
+    """The sources of `common`, opened (read-only) for the block and closed after it, whatever happens;
+    SourceError (exit 2) when one cannot be opened."""
     from migrator.sources import detect_kind, open_source
 
     sources = []
@@ -166,6 +171,8 @@ def plaintext_warning() -> Callable[[str], None]:
 
 
 def connector(cfg: TargetConfig) -> Callable[[], Any]:
+    """A factory of connected, logged-in ImapTarget's for `cfg` (each call a new connection); the
+    plain-text warning of imap:// without TLS shown once."""
     from migrator.imap.client import ImapTarget
 
     warn = plaintext_warning()
@@ -456,6 +463,7 @@ class StopFlag:
         self._set = False
 
     def is_set(self) -> bool:
+        """True once the first Ctrl-C / SIGTERM arrived (the flow stops after the current batch)."""
         return self._set
 
     def _handler(self, signum: int, frame: object) -> None:
@@ -466,6 +474,7 @@ class StopFlag:
 
     @contextmanager
     def installed(self) -> Iterator[None]:
+        """Install the handler for SIGINT and SIGTERM for the block; the previous ones come back after it."""
         old = {s: signal.signal(s, self._handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield

@@ -39,6 +39,8 @@ MAILDIR_INFO = {DRAFT: "D", FLAGGED: "F", ANSWERED: "R", SEEN: "S"}
 
 
 def from_line(rec: MessageRecord) -> bytes:
+    """The mbox `From ` separator line for `rec` (`From - Www Mmm dd hh:mm:ss yyyy`, its date in UTC),
+    as Thunderbird writes it."""
     d = rec.date.astimezone(timezone.utc)
     return f"From - {d:%a %b} {d.day:2d} {d:%H:%M:%S %Y}\n".encode("ascii")
 
@@ -72,6 +74,8 @@ def safe_component(name: str) -> str:
 
 
 def folder_parts(folder: Folder, prefix: tuple[str, ...]) -> tuple[str, ...]:
+    """Where a folder goes in the archive: `prefix` + its path, the inbox (by role or an INBOX name)
+    as `Inbox`."""
     path = folder.path or ("Inbox",)
     if folder.role == ROLE_INBOX or (len(path) == 1 and path[0].upper() == "INBOX"):
         path = ("Inbox",) + tuple(path[1:])

@@ -66,6 +66,7 @@ class CheckReport(BaseModel):
     hint: str | None = None
 
     def add(self, name: str, status: Status, detail: str) -> None:
+        """Add one checklist line: what was checked (`name`), its status, and the detail to show."""
         self.items.append(CheckItem(name=name, status=status, detail=detail))
 
 

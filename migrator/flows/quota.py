@@ -81,10 +81,12 @@ def message_limit(append_limit: int | None, limits: Limits | None) -> int | None
 
 # -- candidates: what would be uploaded, by day -------------------------------------------
 def day_of(ts: float) -> str:
+    """The UTC day of a POSIX timestamp (seconds), as YYYY-MM-DD."""
     return datetime.fromtimestamp(ts, tz=timezone.utc).date().isoformat()
 
 
 def day_start(day: str) -> float:
+    """POSIX seconds of 00:00 UTC on `day` (YYYY-MM-DD)."""
     return datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp()
 
 
@@ -181,6 +183,7 @@ def readable_floor(n: int) -> int:
 
 
 def size_flag(n: int) -> str:
+    """A byte count as the shortest exact --max-size value: `25M`, `500K` or plain bytes."""
     if n % (1024 * 1024) == 0:
         return f"{n // (1024 * 1024)}M"
     if n % 1024 == 0:
@@ -438,6 +441,8 @@ class DailyPacer:
         return True
 
     def sent_bytes(self, size: int) -> None:
+        """Count `size` bytes as sent today; saved to the state file every 1% of the daily cap
+        (so a killed run does not forget what it sent)."""
         self.sent += size
         self._unsaved += size
         if self._unsaved >= max(1, self.cap // 100):
@@ -445,6 +450,8 @@ class DailyPacer:
 
 
 def days_needed(needed: int | None, daily: int | None) -> int | None:
+    """Days a daily upload cap of `daily` bytes needs for `needed` bytes (at least 1); None when
+    either is unknown or zero."""
     if not needed or not daily:
         return None
     return max(1, math.ceil(needed / daily))

@@ -144,6 +144,8 @@ class Session:
 
 
 def layout_of(target: Server) -> TargetLayout:
+    """What the folder mapper needs to know of the server: its hierarchy delimiter, the RFC 6154
+    special-use folders and the folders that exist (LIST)."""
     folders = target.folders()
     return TargetLayout(delimiter=target.delimiter, special=target.special_use(folders),
                         existing=frozenset(folders))
@@ -151,6 +153,10 @@ def layout_of(target: Server) -> TargetLayout:
 
 def execute(sources: list[Source], connect: Callable[[], Server], state: State, scope: Scope, opts: RunOptions,
             quarantine_dir: Path) -> RunStats:
+    """The upload (`migrate run`): settle what a crash left (resolve_intents), plan, then append every
+    message to upload with its intent journalled first, pacing and quota respected. Returns the
+    run's RunStats (the accounting adds up); refused messages go to `quarantine_dir`. Raises
+    TargetError/LoginError (exit 3), QuotaError (exit 4), StateError (exit 5)."""
     started = time.monotonic()
     stats = RunStats(target="", state=str(state.path))
     session = Session(connect, opts, stats)
@@ -232,7 +238,7 @@ def _plan_part(sink: EventSink | None) -> EventSink | None:
 CRLF_SLACK = 1.1  # line ends become CRLF on the wire: +2-3% for real mail, 10% to be safe
 
 
-def source_bytes(sources: list) -> int:
+def source_bytes(sources: list[Source]) -> int:
     """An upper bound of what the sources hold: the size of every file under their roots."""
     total = 0
     for source in sources:
@@ -249,7 +255,7 @@ def source_bytes(sources: list) -> int:
     return total
 
 
-def _may_not_fit(session: Session, sources: list) -> bool:
+def _may_not_fit(session: Session, sources: list[Source]) -> bool:
     """True when the quota might be too small for everything the sources hold: then the exact
     plan (after dedupe and filters) decides. A server without a quota, or with room for all of
     it, needs no pre-pass."""

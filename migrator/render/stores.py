@@ -10,6 +10,7 @@ from migrator.sources.discovery import StoreInfo
 
 
 def human_size(n: int) -> str:
+    """A byte count for people: `512 B`, `1.5 KB`, `3.2 MB`, `1.1 GB` (binary units, 1 KB = 1024 bytes)."""
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":

@@ -28,6 +28,8 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
+    """A plain-text table: `headers` over `rows` (cells padded by display width: East Asian wide
+    characters count 2), the columns in `right` right-aligned."""
     right = right or set()
     widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, widths[i], i in right) for i, h in enumerate(headers))]
@@ -38,6 +40,7 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] | None = No
 
 
 def to_json(model: BaseModel) -> str:
+    """A result model as JSON for --json (UTF-8 text as is, indented 2)."""
     return json.dumps(model.model_dump(mode="json"), ensure_ascii=False, indent=2)
 
 
@@ -49,9 +52,11 @@ class Bar:
                          file=sys.stderr, disable=True if quiet else None, leave=False, dynamic_ncols=True)
 
     def update(self, n: int) -> None:
+        """Advance the bar by `n` (messages or bytes, as the bar counts)."""
         self._bar.update(n)
 
     def close(self) -> None:
+        """Close the bar (its last state stays on stderr)."""
         self._bar.close()
 
 
@@ -175,6 +180,8 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
 
 
 def render_archive(report: ArchiveReport) -> str:
+    """`migrate archive`'s result for the terminal: per folder where it was written, messages, size
+    and date range, then the totals."""
     rows = [[f.source, f.path, f"{f.messages:,}", human_bytes(f.bytes), f.oldest or "", f.newest or ""]
             for f in report.folders]
     out = [table(["source folder", "written to", "messages", "size", "from", "to"], rows, right={2, 3})] if rows else []
@@ -194,6 +201,9 @@ def render_archive(report: ArchiveReport) -> str:
 
 
 def render_run(stats: RunStats) -> str:
+    """`migrate run`'s result for the terminal: one row per folder (in scope, uploaded, already there,
+    duplicates, failed, over quota when any, skipped, filtered), the accounting line, changed
+    messages, rate, warnings, recoveries and the failed messages with their quarantine files."""
     quota = bool(stats.over_quota)  # the "over quota" column only when the server refused some
     rows = [[f.source, f.target, str(f.in_scope), str(f.uploaded), str(f.already), str(f.duplicates),
              str(f.failed)] + ([str(f.over_quota)] if quota else []) + [str(f.skipped), str(f.filtered)]
@@ -336,6 +346,8 @@ def next_steps(report: VerifyReport) -> list[str]:
 
 
 def verdict(report: VerifyReport) -> str:
+    """The verify verdict for the terminal: VERIFIED and the next steps of the cutover, or NOT VERIFIED
+    with what is missing or different and what to do."""
     r = report
     if r.ok:
         head = (f"VERIFIED: all {r.expected} message(s) in scope are on the server"
