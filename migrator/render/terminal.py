@@ -18,12 +18,14 @@ from migrator.domain.models import ArchiveReport, Plan, Problem, RunStats, Verif
 from migrator.domain.units import human_bytes
 
 
-def _width(text: str) -> int:
+def text_width(text: str) -> int:
+    """Columns `text` takes in a terminal: East Asian wide and full-width characters count 2."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def _pad(text: str, width: int, right: bool = False) -> str:
-    fill = " " * max(0, width - _width(text))
+def pad_text(text: str, width: int, right: bool = False) -> str:
+    """`text` padded with spaces to `width` terminal columns (see `text_width`), on the left when `right`."""
+    fill = " " * max(0, width - text_width(text))
     return fill + text if right else text + fill
 
 
@@ -31,11 +33,11 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] | None = No
     """A plain-text table: `headers` over `rows` (cells padded by display width: East Asian wide
     characters count 2), the columns in `right` right-aligned."""
     right = right or set()
-    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = ["  ".join(_pad(h, widths[i], i in right) for i, h in enumerate(headers))]
+    widths = [max([text_width(h)] + [text_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = ["  ".join(pad_text(h, widths[i], i in right) for i, h in enumerate(headers))]
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
-        lines.append("  ".join(_pad(c, widths[i], i in right) for i, c in enumerate(r)))
+        lines.append("  ".join(pad_text(c, widths[i], i in right) for i, c in enumerate(r)))
     return "\n".join(lines)
 
 
