@@ -262,3 +262,26 @@ def test_server_index_matches_a_nul_message_as_read_back():
     served = as_read_back(wire)  # what Dovecot returns to BODY[] for a stored NUL
     assert idx.take_content(fingerprint(wire), len(wire), lambda uids: [(7, fingerprint(served))],
                             also=fingerprint(served))
+
+
+def test_quarantine_on_a_full_disk_is_one_line_exit_5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A quarantine write the file system refuses (full, read-only) is StateUnwritable (exit 5),
+    never an OSError traceback (exit 70)."""
+    import errno
+    from datetime import datetime, timezone
+
+    from migrator.domain import safefile as sf
+    from migrator.domain.errors import ExitCode, StateUnwritable
+    from migrator.domain.records import Folder, MessageRecord
+    from migrator.flows.quarantine import Quarantine
+
+    def full(*_a: object, **_k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sf, "write_bytes", full)
+    rec = MessageRecord(folder=Folder(path=("Inbox",), origin="x", key="k"), stable_id="a:1", raw=b"x\r\n",
+                        date=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    with pytest.raises(StateUnwritable) as info:
+        Quarantine(tmp_path / "q").keep(rec, "INBOX", "refused")
+    assert info.value.exit_code == ExitCode.STATE
+    assert "No space left on device" in info.value.message
