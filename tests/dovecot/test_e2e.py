@@ -54,7 +54,13 @@ def read_server(user) -> tuple[str, dict[str, list[tuple[bytes, set[str], dateti
 
 def check(user, expected: dict[tuple[str, ...], list[tuple[bytes, frozenset[str], datetime]]]) -> None:
     delim, server = read_server(user)
-    want = {TARGET_OF[k].format(d=delim): v for k, v in expected.items() if v}
+    assert_server_holds(server, {TARGET_OF[k].format(d=delim): v for k, v in expected.items() if v})
+
+
+def assert_server_holds(server: dict[str, list[tuple[bytes, set[str], datetime]]],
+                        want: dict[str, list[tuple[bytes, frozenset[str] | set[str], datetime]]]) -> None:
+    """The server (as `read_server` reads it) holds exactly `want`: the same folders, and in each
+    the same messages in order with their bytes (line ends as uploaded), flags and INTERNALDATE."""
     assert set(server) == set(want), "no folder missing, nothing extra"
     for name, msgs in want.items():
         got = server[name]
