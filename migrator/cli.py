@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import signal
 import sys
 import traceback
@@ -21,9 +22,11 @@ from migrator.domain.config import TargetConfig, default_state_path, parse_targe
 from migrator.domain.errors import ExitCode, MigratorError, QuotaError, UsageError
 from migrator.domain.events import Paused
 from migrator.domain.filters import Scope, parse_day, parse_size
+from migrator.domain.i18n import N_, _, set_language
+from migrator.render.cli_help import Group, lang_argument
 from migrator.render.terminal import Progress, render_plan, render_run, render_verify, to_json
 
-SAFETY = "Nothing on the server is ever changed or deleted; the source is only read."
+SAFETY = N_("Nothing on the server is ever changed or deleted; the source is only read.")
 
 
 @dataclass
@@ -42,22 +45,23 @@ def _target_options() -> list[Callable[..., Any]]:
     """How to reach and log in to the server (shared by check, plan, run, verify)."""
     return [
         click.option("--target", "target_url", required=True, metavar="URL",
-                     help="imaps://USER@HOST[:PORT] (TLS) or imap://USER@HOST[:PORT] (STARTTLS); "
-                          "with --provider just USER."),
+                     help=N_("imaps://USER@HOST[:PORT] (TLS) or imap://USER@HOST[:PORT] (STARTTLS); "
+                             "with --provider just USER.")),
         click.option("--provider", metavar="NAME",
-                     help="Provider preset: host, port, TLS, limits and login hints (gmail, icloud, outlook, "
-                          "office365, yahoo, aol, yahoo-japan, docomo, ocn, nifty; see docs/providers.md)."),
+                     help=N_("Provider preset: host, port, TLS, limits and login hints (gmail, icloud, outlook, "
+                             "office365, yahoo, aol, yahoo-japan, docomo, ocn, nifty; see docs/providers.md).")),
         click.option("--password-file", type=click.Path(path_type=Path), metavar="FILE",
-                     help="Read the password from FILE (else $MIGRATE_PASSWORD, the keyring, or a prompt)."),
+                     help=N_("Read the password from FILE (else $MIGRATE_PASSWORD, the keyring, or a prompt).")),
         click.option("--oauth2", is_flag=True,
-                     help="Log in with an OAuth2 access token (XOAUTH2/OAUTHBEARER): required by Microsoft 365 "
-                          "and Outlook.com. The token comes from --oauth2-token-command or the password sources."),
+                     help=N_("Log in with an OAuth2 access token (XOAUTH2/OAUTHBEARER): required by Microsoft 365 "
+                             "and Outlook.com. The token comes from --oauth2-token-command or the password sources.")),
         click.option("--oauth2-token-command", metavar="CMD",
-                     help="Shell command printing a fresh access token; run for every connection (implies --oauth2)."),
-        click.option("--insecure", is_flag=True, help="Allow unverified TLS or plaintext (local tests only)."),
+                     help=N_("Shell command printing a fresh access token; run for every connection "
+                             "(implies --oauth2).")),
+        click.option("--insecure", is_flag=True, help=N_("Allow unverified TLS or plaintext (local tests only).")),
         click.option("--debug", is_flag=True,
-                     help="Write an IMAP protocol trace (passwords and tokens redacted) next to the state file "
-                          "(`check`: to stderr)."),
+                     help=N_("Write an IMAP protocol trace (passwords and tokens redacted) next to the state file "
+                             "(`check`: to stderr).")),
     ]
 
 
@@ -75,18 +79,19 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path)),
         *_target_options(),
         click.option("--state", "state_path", type=click.Path(path_type=Path), metavar="PATH",
-                     help="State database (default: one per source+target under ~/.local/share/migrator)."),
-        click.option("--timeout", type=float, default=60.0, show_default=True, help="Network timeout in seconds."),
-        click.option("--since", metavar="DATE", help="Only messages dated on or after DATE (YYYY-MM-DD)."),
-        click.option("--until", metavar="DATE", help="Only messages dated before DATE (YYYY-MM-DD)."),
-        click.option("--max-size", metavar="SIZE", help="Leave out messages larger than SIZE (e.g. 25M)."),
-        click.option("--include", multiple=True, metavar="GLOB", help="Only folders matching GLOB (repeatable)."),
-        click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out folders matching GLOB (repeatable)."),
+                     help=N_("State database (default: one per source+target under ~/.local/share/migrator).")),
+        click.option("--timeout", type=float, default=60.0, show_default=True, help=N_("Network timeout in seconds.")),
+        click.option("--since", metavar="DATE", help=N_("Only messages dated on or after DATE (YYYY-MM-DD).")),
+        click.option("--until", metavar="DATE", help=N_("Only messages dated before DATE (YYYY-MM-DD).")),
+        click.option("--max-size", metavar="SIZE", help=N_("Leave out messages larger than SIZE (e.g. 25M).")),
+        click.option("--include", multiple=True, metavar="GLOB", help=N_("Only folders matching GLOB (repeatable).")),
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help=N_("Leave out folders matching GLOB (repeatable).")),
         click.option("--account", "accounts", multiple=True, metavar="NAME",
-                     help="Thunderbird: only these accounts (default: POP accounts and Local Folders)."),
-        click.option("--account-prefix", is_flag=True, help="Thunderbird: keep each account's folders apart."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+                     help=N_("Thunderbird: only these accounts (default: POP accounts and Local Folders).")),
+        click.option("--account-prefix", is_flag=True, help=N_("Thunderbird: keep each account's folders apart.")),
+        click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout.")),
+        click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar.")),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -121,7 +126,8 @@ def build_common(sources: tuple[Path, ...], target_url: str, state_path: Path | 
     if debug:
         trace = state.expanduser().with_name(state.expanduser().name + ".imap-trace.log")
         target = target.model_copy(update={"trace": str(trace)})
-        click.echo(f"migrate: --debug: IMAP protocol trace in {trace} (passwords and tokens redacted)", err=True)
+        click.echo("migrate: --debug: " + _("IMAP protocol trace in {path} (passwords and tokens redacted)").format(
+            path=trace), err=True)
     return Common(paths, target, state, scope, as_json, quiet, options, provider=target.provider)
 
 
@@ -131,11 +137,11 @@ def build_target(target_url: str, *, provider: str | None, password_file: Path |
     """--target/--provider/credentials into a TargetConfig (the secret never comes from argv)."""
     target = parse_target(target_url, insecure=insecure, timeout=timeout, provider=provider)
     if insecure:
-        click.echo("migrate: warning: --insecure: the server's identity is not checked", err=True)
+        click.echo("migrate: warning: --insecure: " + _("the server's identity is not checked"), err=True)
     oauth2 = oauth2 or bool(oauth2_token_command)
     target = target.model_copy(update={"oauth2": oauth2, "oauth2_token_command": oauth2_token_command or None})
     if need_password and not oauth2_token_command:
-        what = "OAuth2 access token" if oauth2 else "Password"
+        what = _("OAuth2 access token") if oauth2 else _("Password")
         target = target.model_copy(update={"password": read_password(password_file, prompt_user=target.ident,
                                                                       what=what)})
     return target
@@ -179,25 +185,24 @@ def connector(cfg: TargetConfig) -> Callable[[], Any]:
     return lambda: ImapTarget(cfg, on_plaintext=warn).connect()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]}, help=N_(
+    "Move POP-era local mail (Outlook .pst, Thunderbird, mbox, Maildir) into an IMAP account.\n\n"
+    "The safe order: `migrate check`, `migrate plan`, `migrate run`, `migrate verify`. Nothing on "
+    "the server is ever changed or deleted; the source is only read."))
 @click.version_option(version=__version__, prog_name="migrate")
 def cli() -> None:
-    """Move POP-era local mail (Outlook .pst, Thunderbird, mbox, Maildir) into an IMAP account.
-
-    The safe order: `migrate check`, `migrate plan`, `migrate run`, `migrate verify`.
-    Nothing on the server is ever changed or deleted; the source is only read.
-    """
+    """The `migrate` group: the help text users read is the `help=` above (translated when shown)."""
 
 
-@cli.command()
+@cli.command(help=N_(
+    "Dry run: what goes where, how much, whether it fits the quota, and what to do if not. Writes "
+    "nothing.\n\n"
+    "Exit 4 when the upload does not fit (with the --since date that fits and other diets)."))
 @_common_options
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html",
-              help="Also write the plan as a self-contained HTML page (charts included, no network needed).")
+              help=N_("Also write the plan as a self-contained HTML page (charts included, no network needed)."))
 def plan(report_path: Path | None, **kw: Any) -> int:
-    """Dry run: what goes where, how much, whether it fits the quota, and what to do if not. Writes nothing.
-
-    Exit 4 when the upload does not fit (with the --since date that fits and other diets).
-    """
+    """`migrate plan`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.flows.plan import Scanner, build_plan
     from migrator.flows.quota import limits_for
     from migrator.flows.run import layout_of
@@ -220,19 +225,20 @@ def plan(report_path: Path | None, **kw: Any) -> int:
         _write_report(write_report, result, report_path)
     click.echo(to_json(result) if c.json else render_plan(result))
     if report_path is not None and not c.json:
-        click.echo(f"\nReport written to {report_path}.")
+        click.echo("\n" + _("Report written to {path}.").format(path=report_path))
     return int(ExitCode.QUOTA) if result.quota.fits is False else 0
 
 
-@cli.command()
+@cli.command(help=N_(
+    "Upload. Resumable: interrupt it at any moment and run it again; nothing is uploaded twice."))
 @_common_options
-@click.option("--ignore-quota", is_flag=True, help="Start even when the plan says it does not fit.")
+@click.option("--ignore-quota", is_flag=True, help=N_("Start even when the plan says it does not fit."))
 @click.option("--batch", type=click.IntRange(1, 1000), default=100, show_default=True,
-              help="Messages per APPEND batch.")
+              help=N_("Messages per APPEND batch."))
 @click.option("--connections", type=click.IntRange(1, 16), default=None,
-              help="Parallel connections (default 4, fewer when the provider allows fewer).")
+              help=N_("Parallel connections (default 4, fewer when the provider allows fewer)."))
 def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> int:
-    """Upload. Resumable: interrupt it at any moment and run it again; nothing is uploaded twice."""
+    """`migrate run`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.flows.quota import DailyPacer, limits_for
     from migrator.flows.run import RunOptions, execute
     from migrator.journal.state import State
@@ -274,27 +280,27 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
     return int(ExitCode.INCOMPLETE) if stats.failed else 0
 
 
-@cli.command()
+@cli.command(help=N_(
+    "Write the mail a diet keeps local (dated before --until) to a standalone archive. No server "
+    "needed.\n\n"
+    "The source is only read. Open the mbox archive in Thunderbird as Local Folders, or any mail "
+    "program that reads mbox/Maildir, and the old POP program can go."))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--until", required=True, metavar="DATE",
-              help="Archive the messages dated before DATE (what `run --since DATE` leaves local).")
-@click.option("--since", metavar="DATE", help="Only messages dated on or after DATE as well.")
+              help=N_("Archive the messages dated before DATE (what `run --since DATE` leaves local)."))
+@click.option("--since", metavar="DATE", help=N_("Only messages dated on or after DATE as well."))
 @click.option("--to", "dest", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="A new directory for the archive.")
+              help=N_("A new directory for the archive."))
 @click.option("--format", "fmt", type=click.Choice(["mbox", "maildir"]), default="mbox", show_default=True,
-              help="mbox: Thunderbird Local Folders (Name + Name.sbd/); maildir: Maildir++.")
-@click.option("--include", multiple=True, metavar="GLOB", help="Only folders matching GLOB (repeatable).")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out folders matching GLOB (repeatable).")
-@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Thunderbird: only these accounts.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+              help=N_("mbox: Thunderbird Local Folders (Name + Name.sbd/); maildir: Maildir++."))
+@click.option("--include", multiple=True, metavar="GLOB", help=N_("Only folders matching GLOB (repeatable)."))
+@click.option("--exclude", multiple=True, metavar="GLOB", help=N_("Leave out folders matching GLOB (repeatable)."))
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help=N_("Thunderbird: only these accounts."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout."))
+@click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar."))
 def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path, fmt: str, include: tuple[str, ...],
             exclude: tuple[str, ...], accounts: tuple[str, ...], as_json: bool, quiet: bool) -> int:
-    """Write the mail a diet keeps local (dated before --until) to a standalone archive. No server needed.
-
-    The source is only read. Open the mbox archive in Thunderbird as Local Folders, or any mail
-    program that reads mbox/Maildir, and the old POP program can go.
-    """
+    """`migrate archive`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.flows.archive import archive as do_archive
     from migrator.render.terminal import render_archive
     from migrator.sources import detect_kind, open_source
@@ -322,32 +328,33 @@ def _percent(ctx: click.Context, param: click.Parameter, value: str | None) -> f
     try:
         pct = float(value.strip().rstrip("%"))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a percentage (e.g. 5 or 5%)") from None
+        raise click.BadParameter(_("{value!r} is not a percentage (e.g. 5 or 5%)").format(value=value)) from None
     if not 0 < pct <= 100:
-        raise click.BadParameter("must be more than 0 and at most 100")
+        raise click.BadParameter(_("must be more than 0 and at most 100"))
     return pct
 
 
-@cli.command()
+@cli.command(help=N_(
+    "Proof, message by message, that everything in scope is on the server, before the old account "
+    "goes.\n\n"
+    "Read-only on the server and the source. Resumable: an interrupted verify carries on where it "
+    "stopped. Exit 0 only when every message in scope is on the server; 1 otherwise, with what to "
+    "do."))
 @_common_options
-@click.option("--deep", is_flag=True, help="Fetch every message and compare its bytes, flags and date.")
+@click.option("--deep", is_flag=True, help=N_("Fetch every message and compare its bytes, flags and date."))
 @click.option("--sample", metavar="PERCENT", callback=_percent,
-              help="Deep-check a random PERCENT of the messages (e.g. 5%), for a quick check of a huge mailbox.")
+              help=N_("Deep-check a random PERCENT of the messages (e.g. 5%), for a quick check of a huge mailbox."))
 @click.option("--list/--no-list", "list_mode", default=None,
-              help="--list: one line per message, those found (=) too; --no-list: folders and totals only. "
-                   "Default: one line per problem.")
+              help=N_("--list: one line per message, those found (=) too; --no-list: folders and totals only. "
+                      "Default: one line per problem."))
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html",
-              help="Also write a self-contained HTML report to keep as the record of the migration.")
+              help=N_("Also write a self-contained HTML report to keep as the record of the migration."))
 @click.option("--fresh", is_flag=True,
-              help="Check every folder again, even those an earlier (interrupted) verify proved and that did "
-                   "not change.")
+              help=N_("Check every folder again, even those an earlier (interrupted) verify proved and that did "
+                      "not change."))
 def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path: Path | None, fresh: bool,
            **kw: Any) -> int:
-    """Proof, message by message, that everything in scope is on the server, before the old account goes.
-
-    Read-only on the server and the source. Resumable: an interrupted verify carries on where it stopped.
-    Exit 0 only when every message in scope is on the server; 1 otherwise, with what to do.
-    """
+    """`migrate verify`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.flows.plan import Scanner
     from migrator.flows.run import layout_of
     from migrator.flows.verify import verify as do_verify
@@ -376,20 +383,19 @@ def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path
         _write_report(write_report, report, report_path)
     click.echo(to_json(report) if c.json else render_verify(report, list_mode))
     if report_path is not None and not c.json:
-        click.echo(f"\nReport written to {report_path}.")
+        click.echo("\n" + _("Report written to {path}.").format(path=report_path))
     return 0 if report.ok else int(ExitCode.INCOMPLETE)
 
 
-@cli.command()
+@cli.command(help=N_(
+    "Can we log in, is TLS right, what does the server offer, how full is it. Changes nothing.\n\n"
+    "Exit 0 when a migration can start, 3 otherwise (with the cause and the next step)."))
 @_with(_target_options())
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Network timeout in seconds.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help=N_("Network timeout in seconds."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout."))
 def check(target_url: str, provider: str | None, password_file: Path | None, oauth2: bool,
           oauth2_token_command: str | None, insecure: bool, debug: bool, timeout: float, as_json: bool) -> int:
-    """Can we log in, is TLS right, what does the server offer, how full is it. Changes nothing.
-
-    Exit 0 when a migration can start, 3 otherwise (with the cause and the next step).
-    """
+    """`migrate check`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.flows.check import check_target
     from migrator.render.check import render_check
 
@@ -402,11 +408,13 @@ def check(target_url: str, provider: str | None, password_file: Path | None, oau
     return 0 if report.ready else int(ExitCode.TARGET)
 
 
-@cli.command()
+@cli.command(help=N_(
+    "List the mail stores found on this machine (Thunderbird profiles and their accounts), or "
+    "describe PATHs."))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--no-count", is_flag=True, help="Do not read the mail to count messages (faster).")
+@click.option("--no-count", is_flag=True, help=N_("Do not read the mail to count messages (faster)."))
 def sources(paths: tuple[Path, ...], no_count: bool) -> int:
-    """List the mail stores found on this machine (Thunderbird profiles and their accounts), or describe PATHs."""
+    """`migrate sources`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.render.stores import render_stores
     from migrator.sources.discovery import describe_path, find_stores
 
@@ -415,17 +423,18 @@ def sources(paths: tuple[Path, ...], no_count: bool) -> int:
     else:
         stores = find_stores(count=not no_count)
     if not stores:
-        click.echo("No Thunderbird profile found in the usual places. Give a path: an mbox file, a Maildir, "
-                   "a Thunderbird profile or a .pst file works as SOURCE.")
+        click.echo(_("No Thunderbird profile found in the usual places. Give a path: an mbox file, a Maildir, "
+                     "a Thunderbird profile or a .pst file works as SOURCE."))
         return 0
     click.echo(render_stores(stores))
     return 0
 
 
-@cli.command()
+@cli.command(help=N_(
+    "Progress recorded in a state database, without connecting."))
 @click.option("--state", "state_path", type=click.Path(exists=True, path_type=Path), required=True, metavar="PATH")
 def status(state_path: Path) -> int:
-    """Progress recorded in a state database, without connecting."""
+    """`migrate status`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.journal.status import StatusView
     from migrator.render.status import render_status
 
@@ -452,8 +461,8 @@ def _write_report(write: Callable[[Any, Path], None], model: Any, path: Path) ->
     try:
         write(model, path.expanduser())
     except OSError as exc:
-        raise UsageError(f"cannot write the report {path}: {exc.strerror or exc}",
-                         hint="Pick a writable place for --report.") from exc
+        raise UsageError(_("cannot write the report {path}: {reason}").format(path=path, reason=exc.strerror or exc),
+                         hint=_("Pick a writable place for --report.")) from exc
 
 
 class StopFlag:
@@ -470,7 +479,7 @@ class StopFlag:
         if self._set:
             raise KeyboardInterrupt
         self._set = True
-        click.echo("\nmigrate: stopping after the current batch (again to stop at once)...", err=True)
+        click.echo("\nmigrate: " + _("stopping after the current batch (again to stop at once)..."), err=True)
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -497,13 +506,20 @@ def _tolerant_output() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every outcome becomes one documented exit code."""
+    """Run the CLI; every outcome becomes one documented exit code. The language (--lang, else the
+    locale) is set for this call only: a copy of the context, so a second call in the same process
+    (tests, the web app) starts from the environment again."""
+    return contextvars.copy_context().run(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     _tolerant_output()
+    set_language(lang_argument(sys.argv[1:] if argv is None else argv))
     try:
         rv = cli.main(args=argv, prog_name="migrate", standalone_mode=False)
         return int(rv or 0)
     except click.exceptions.Abort:
-        click.echo("migrate: interrupted", err=True)
+        click.echo("migrate: " + _("interrupted"), err=True)
         return int(ExitCode.INTERRUPTED)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -516,12 +532,12 @@ def main(argv: list[str] | None = None) -> int:
             click.echo(f"hint: {exc.hint}", err=True)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("migrate: interrupted; run the same command again to resume", err=True)
+        click.echo("migrate: " + _("interrupted; run the same command again to resume"), err=True)
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return 0
     except Exception:  # noqa: BLE001 - the one place where an unexpected error becomes exit 70
-        click.echo("migrate: internal error (please report it with the text below)", err=True)
+        click.echo("migrate: " + _("internal error (please report it with the text below)"), err=True)
         traceback.print_exc(file=sys.stderr)
         return int(ExitCode.INTERNAL)
 

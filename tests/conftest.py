@@ -3,6 +3,8 @@
 * ``tools/`` is put on ``sys.path`` so tests can ``import dovecot_sandbox, faultproxy``.
 * ``MIGRATE_REQUIRE_DOVECOT=1`` (set by CI and scripts/test.sh) turns a missing Dovecot into a
   test failure; otherwise Dovecot tests skip with the reason.  Use :func:`require_dovecot`.
+* The suite runs in English (``LANG=C.UTF-8``, no ``LC_ALL``/``LC_MESSAGES``): tests of the Japanese
+  text set the locale themselves.
 * Fixtures: ``shared_dir`` (``../shared`` beside the repo) and ``pst_fixtures``
   (``../shared/fixtures/pst``), skipping when absent.
 """
@@ -16,6 +18,12 @@ from typing import NoReturn
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Messages follow the locale (migrator/domain/i18n.py): the suite asserts English text, so it runs
+# in English whatever the developer's locale; tests of Japanese ask for it (LANG=ja_JP.UTF-8, --lang ja).
+for _var in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_var, None)
+os.environ["LANG"] = "C.UTF-8"
 TOOLS = REPO / "tools"
 if str(TOOLS) not in sys.path:
     sys.path.insert(0, str(TOOLS))

@@ -13,13 +13,22 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from migrator.domain.i18n import _, language, ngettext
+
 __all__ = ["Markup", "render_page"]
 
 
 def environment() -> Environment:
-    """A Jinja2 environment over the package's templates (autoescape on, unknown names fail)."""
-    return Environment(loader=PackageLoader("migrator.render", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    """A Jinja2 environment over the package's templates (autoescape on, unknown names fail), with
+    `jinja2.ext.i18n` on the program's catalog: `{{ _("Folders") }}`, `{{ _("%(n)s messages", n=count) }}`
+    (new-style gettext: values escaped, placeholders `%(name)s`), `{% trans %}`; `lang` is the page's
+    language ("en"/"ja", for `<html lang>`)."""
+    env = Environment(loader=PackageLoader("migrator.render", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["lang"] = language()
+    return env
 
 
 def render_page(name: str, **context: Any) -> str:
