@@ -8,6 +8,7 @@ network, several round trips are in flight at once, and memory is bounded by the
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 import time
@@ -113,7 +114,9 @@ class Workers:
         self.reconnects = 0
         self.drops = 0  # connections lost (or refused) and survived
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._loop, name=f"upload-{i}", daemon=True) for i in range(n)]
+        # each worker in a copy of the caller's context: the command's language (--lang) holds there too
+        self._threads = [threading.Thread(target=contextvars.copy_context().run, args=(self._loop,),
+                                          name=f"upload-{i}", daemon=True) for i in range(n)]
         for t in self._threads:
             t.start()
 

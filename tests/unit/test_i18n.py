@@ -187,10 +187,7 @@ def _bodies(tree: ast.Module) -> Iterator[ast.AST]:
 
     def walk(body: list[ast.stmt]) -> Iterator[ast.AST]:
         for stmt in strip(body):
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                yield from stmt.decorator_list
-                yield from walk(stmt.body)
-            elif isinstance(stmt, ast.ClassDef):
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 yield from stmt.decorator_list
                 yield from walk(stmt.body)
             else:
@@ -229,10 +226,9 @@ def sink_literals(tree: ast.Module, errors: set[str]) -> Iterator[ast.expr]:
             args: list[ast.expr] = []
             if name in errors:
                 args = node.args[:1] + [k.value for k in node.keywords if k.arg in ("hint", "message", "text")]
-            elif name in SINK_CALLS and name not in ("append", "extend"):
-                args = node.args[:1]
-            elif name in ("append", "extend") and isinstance(node.func, ast.Attribute) and \
-                    _name(node.func.value) in ("warnings", "notes", "warn"):
+            elif (name in SINK_CALLS and name not in ("append", "extend")) or (
+                    name in ("append", "extend") and isinstance(node.func, ast.Attribute)
+                    and _name(node.func.value) in ("warnings", "notes", "warn")):
                 args = node.args[:1]
             args += [k.value for k in node.keywords if k.arg == "help"]
             for a in args:
@@ -332,6 +328,17 @@ def test_using_language_is_scoped_and_wins_over_the_environment(monkeypatch: pyt
             assert _("Password") == "Password"
     assert i18n.language() == "en"
     assert _("Password") == "Password"
+
+
+def test_catalogs_are_package_data() -> None:
+    import tomllib
+    from fnmatch import fnmatch
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["migrator"]
+    files = [p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "locale").rglob("*") if p.is_file()]
+    assert "locale/ja/LC_MESSAGES/migrate.po" in files
+    assert all(any(fnmatch(f, pat) for pat in patterns) for f in files), (files, patterns)
 
 
 def test_catalog_is_compiled_once_per_language() -> None:
