@@ -11,12 +11,22 @@ from migrator.sources.base import Capabilities, Source
 __all__ = ["Capabilities", "Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
 
 
-def detect_kind(path: Path) -> str:
-    """'pst', 'thunderbird', 'maildir' or 'mbox'; SourceError when it is none of them.
+_HINT = ("Give an mbox file, a Maildir, a directory of mbox or .eml files, a Thunderbird profile, a .pst file, "
+         "a Windows Live Mail folder, Apple Mail's Mail folder or an Outlook Express folder of .dbx files.")
 
-    A directory that is a Maildir (or a Maildir++ root) is 'maildir'; any other directory that
-    holds mbox files or Maildirs at any depth is 'mbox' (both read the whole tree: tree.py)."""
+
+def detect_kind(path: Path) -> str:
+    """'pst', 'thunderbird', 'maildir', 'mbox', 'eml', 'applemail' or 'dbx'; SourceError when it is
+    none of them.
+
+    A directory that is a Maildir (or a Maildir++ root) is 'maildir'; an Apple Mail store (`.emlx`
+    in `.mbox` directories) is 'applemail'; a `.dbx` file or a directory of them 'dbx'; a directory
+    whose tree holds only `.eml` folders (Windows Live Mail, Windows Mail, saved messages) is 'eml';
+    any other directory that holds mbox files, Maildirs or `.eml` folders at any depth is 'mbox'
+    (all of these read the whole tree: tree.py)."""
     from migrator.sources import tree
+    from migrator.sources.applemail import reader as applemail
+    from migrator.sources.dbx import reader as dbx
     from migrator.sources.maildir import reader as maildir
     from migrator.sources.mbox import reader as mbox
     from migrator.sources.thunderbird import reader as thunderbird
@@ -31,27 +41,33 @@ def detect_kind(path: Path) -> str:
             raise SourceError(f"{path}: cannot read ({exc.strerror})") from exc
         if head == b"!BDN":
             return "pst"
+        if head == dbx.DBX_MAGIC:
+            return "dbx"
         if thunderbird.detect(path):
             return "thunderbird"
         if mbox.looks_like_mbox(path):
             return "mbox"
-        raise SourceError(
-            f"{path}: not a mail store migrate can read",
-            hint="Give an mbox file, a Maildir, a directory of mbox files, a Thunderbird profile or a .pst file.",
-        )
+        raise SourceError(f"{path}: not a mail store migrate can read", hint=_HINT)
     if not path.is_dir():
         raise SourceError(f"{path}: not a file or a directory migrate can read (a FIFO, socket or device)")
     if thunderbird.detect(path):
         return "thunderbird"
     if maildir.detect(path):
         return "maildir"
+    if applemail.detect(path):
+        return "applemail"
+    if dbx.detect(path):
+        return "dbx"
     found = tree.discover(path)
+    kinds = set(found.kinds.values())
+    if tree.EML in kinds and kinds <= {tree.EML, tree.UNREADABLE}:
+        return "eml"
     if found.folders:
         return "mbox"
     listing = "; ".join(found.notes[:3])
     raise SourceError(
-        f"{path}: no mail found here (no mbox files, no Maildir)" + (f": {listing}" if listing else ""),
-        hint="Give an mbox file, a Maildir, a directory of mbox files, a Thunderbird profile or a .pst file.",
+        f"{path}: no mail found here (no mbox files, no Maildir, no .eml files)" + (f": {listing}" if listing else ""),
+        hint=_HINT,
     )
 
 
@@ -71,6 +87,18 @@ def open_source(path: Path, **options: object) -> Source:
         from migrator.sources.maildir.reader import MaildirSource
 
         return MaildirSource(path)
+    if kind == "eml":
+        from migrator.sources.eml.reader import EmlSource
+
+        return EmlSource(path)
+    if kind == "applemail":
+        from migrator.sources.applemail.reader import AppleMailSource
+
+        return AppleMailSource(path)
+    if kind == "dbx":
+        from migrator.sources.dbx.reader import DbxSource
+
+        return DbxSource(path)
     from migrator.sources.mbox.reader import MboxSource
 
     return MboxSource(path)

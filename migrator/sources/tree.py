@@ -1,12 +1,21 @@
-"""A directory given as the source: any mix of mbox files, Maildirs (plain and Maildir++) and
-directories of both, at any depth. Every store inside is read, each folder with its path.
+"""A directory given as the source: any mix of mbox files, Maildirs (plain and Maildir++),
+directories of `.eml` files (Windows Live Mail, Windows Mail, undbx output, "save as" exports)
+and directories of all of them, at any depth. Every store inside is read, each folder with its path.
 
 Design: one composite reader. `discover()` walks the tree once with the walker rule of walk.py
-(each directory read once, nothing opened before it is classified) and finds three kinds of
+(each directory read once, nothing opened before it is classified) and finds four kinds of
 folder: an mbox file (detected by content, `mbox.looks_like_mbox`), a Maildir (a directory with
-`cur/` and `new/` or `tmp/`; its `.A.B` Maildir++ children), and an entry that would be a folder
+`cur/` and `new/` or `tmp/`; its `.A.B` Maildir++ children), a directory holding `.eml` files
+(sources/eml/reader.py reads them), and an entry that would be a folder
 but cannot be read (a dangling link, a FIFO, a socket, a device, an unlistable directory): that
 one yields a single MessageRecord with `error`, so it is counted as failed with its reason.
+
+`.eml` folders: a directory's `.eml` files are one folder named by the directory's path below the
+root (the root's own `.eml` files: a folder named after the root directory). A Windows Live Mail
+account folder (it holds an `*.oeaccount` file) and the `Storage Folders` / `Local Folders` of a
+Windows Live Mail / Windows Mail store (beside `*.MSMessageStore`) add no level of their own: their
+subfolders (受信トレイ, Sent Items...) are top-level folders, so their names give them roles
+(domain/folders.py NAME_ROLES).
 Whatever else the tree holds (a file that is not mail) is listed in `warnings`; only files that
 accompany a store (walk.is_companion) pass silently.
 
@@ -31,7 +40,10 @@ from migrator.imap import utf7
 from migrator.sources.base import Capabilities, Known, SourceBase
 from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir, open_regular
 
-MBOX, MAILDIR, UNREADABLE = "mbox", "maildir", "unreadable"
+MBOX, MAILDIR, EML, UNREADABLE = "mbox", "maildir", "eml", "unreadable"
+# Directories of a Windows Live Mail / Windows Mail store root (beside *.MSMessageStore) that hold
+# local folders and add no level of their own (compared casefolded).
+_LOCAL_CONTAINERS = ("storage folders", "local folders")
 # More entries of one kind in one directory than this are listed as one line with a count.
 _LIST_AT_MOST = 3
 
@@ -48,13 +60,13 @@ class Found:
     """What `discover` found: folders with their kind and reason, and notes for the user."""
 
     folders: list[Folder] = field(default_factory=list)
-    kinds: dict[str, str] = field(default_factory=dict)  # Folder.key -> MBOX | MAILDIR | UNREADABLE
+    kinds: dict[str, str] = field(default_factory=dict)  # Folder.key -> MBOX | MAILDIR | EML | UNREADABLE
     reasons: dict[str, str] = field(default_factory=dict)  # Folder.key -> why it cannot be read
     notes: list[str] = field(default_factory=list)
     links: dict[str, bool] = field(default_factory=dict)  # Folder.key -> reached through a link
 
     def add(self, kind: str, folder: Folder, link: bool = False, reason: str | None = None) -> None:
-        """Record a folder found in the tree, its kind (MBOX, MAILDIR, UNREADABLE), whether it was
+        """Record a folder found in the tree, its kind (MBOX, MAILDIR, EML, UNREADABLE), whether it was
         reached through a symbolic link, and why it cannot be read (when it cannot).
         """
         self.folders.append(folder)
@@ -73,6 +85,7 @@ class _Discovery:
         self.found = Found()
         self.later: list[tuple[Node, tuple[str, ...], str]] = []  # linked directories: after the real ones
         self.unread: dict[tuple[str, str], list[str]] = {}  # (directory, reason) -> names
+        self.containers: set[str] = set()  # WLM / Windows Mail local-folder containers (paths)
 
     def run(self) -> Found:
         node = classify(str(self.root))
@@ -111,6 +124,15 @@ class _Discovery:
             folder_path = prefix or ("INBOX",)
             self.found.add(MAILDIR, Folder(path=folder_path, origin=path, key=key,
                                            role=ROLE_INBOX if not prefix else None))
+        if any(n.kind == "file" and is_eml_name(n.name) for n in nodes):
+            key = rel.rstrip("/") or "."
+            self.found.add(EML, Folder(path=prefix or (_root_name(self.root),), origin=path,
+                                       key=key + "/*.eml" if maildir else key))
+        if any(n.kind == "file" and n.name.lower().endswith(".msmessagestore") for n in nodes):
+            self.containers.update(n.path for n in nodes if n.kind == "dir" and n.name.casefold() in _LOCAL_CONTAINERS)
+        if prefix and (path in self.containers
+                       or any(n.kind == "file" and n.name.lower().endswith(".oeaccount") for n in nodes)):
+            prefix = prefix[:-1]  # a WLM account folder: its subfolders are top-level folders
         for node in nodes:
             self.entry(node, path, prefix, rel, maildir)
 
@@ -139,6 +161,8 @@ class _Discovery:
         if name.startswith("."):
             self.unread.setdefault((directory, "hidden files"), []).append(name)
             return
+        if is_eml_name(name):
+            return  # a message of this directory's .eml folder
         if self.looks_like_mbox(Path(node.path)):
             from migrator.sources.mbox.reader import folder_name
 
@@ -193,7 +217,24 @@ def discover(root: Path, decode: bool = False) -> Found:
     return _Discovery(root, decode, looks_like_mbox).run()
 
 
+def is_eml_name(name: str) -> bool:
+    """A file holding one RFC 5322 message by its name: `*.eml`, any case, not hidden."""
+    return name.lower().endswith(".eml") and not name.startswith(".")
+
+
+def _root_name(root: Path) -> str:
+    """The folder name of a root directory's own `.eml` files: the directory's name."""
+    return os.path.basename(os.path.abspath(root)) or "INBOX"
+
+
 _PST_HINT = "Outlook data files (.pst/.ost), not read inside a directory: give each to migrate on its own"
+_BY_SUFFIX = {
+    ".dbx": "Outlook Express folders (.dbx), not read inside a directory: give the Outlook Express folder to "
+            "migrate on its own",
+    ".emlx": "Apple Mail messages (.emlx), not read inside a directory: give the Mail folder (~/Library/Mail) "
+             "to migrate on its own",
+    ".nws": "newsgroup posts (.nws), not mail",
+}
 _UTF16_HINT = "UTF-16 text (mail is stored as bytes, not UTF-16: an mbox saved as UTF-16 must be converted back)"
 
 
@@ -211,7 +252,7 @@ def not_read_reason(path: str) -> str:
         return _PST_HINT
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return _UTF16_HINT
-    return "not a mail store migrate can read"
+    return _BY_SUFFIX.get(os.path.splitext(path)[1].lower(), "not a mail store migrate can read")
 
 
 def unreadable_record(folder: Folder, reason: str) -> MessageRecord:
@@ -221,9 +262,9 @@ def unreadable_record(folder: Folder, reason: str) -> MessageRecord:
 
 
 class TreeSource(SourceBase):
-    """A directory of mbox files and Maildirs, or one mbox file (see the module docstring).
+    """A directory of mbox files, Maildirs and .eml folders, or one mbox file (see the module docstring).
 
-    Its mbox folders resume from an offset; its Maildir folders skip known messages: each
+    Its mbox folders resume from an offset; its Maildir and .eml folders skip known messages: each
     capability applies to the folders of its kind (the others get the defaults)."""
 
     kind = "mbox"
@@ -244,7 +285,7 @@ class TreeSource(SourceBase):
         return self._found.notes + self._notes
 
     def folder_kind(self, folder: Folder) -> str:
-        """MBOX, MAILDIR or UNREADABLE for a folder of this tree (MBOX for an unknown one)."""
+        """MBOX, MAILDIR, EML or UNREADABLE for a folder of this tree (MBOX for an unknown one)."""
         return self._found.kinds.get(folder.key, MBOX)
 
     def folders(self) -> list[Folder]:
@@ -253,11 +294,15 @@ class TreeSource(SourceBase):
 
     def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:
         """The folder's messages (Source.messages); `resume` (mbox: a byte offset from
-        resume_offset) and `known` (Maildir: messages settled already are not read) apply to
+        resume_offset) and `known` (Maildir, .eml: messages settled already are not read) apply to
         folders of their kind only."""
         kind = self.folder_kind(folder)
         if kind == UNREADABLE:
             yield unreadable_record(folder, self._found.reasons.get(folder.key, "cannot be read"))
+        elif kind == EML:
+            from migrator.sources.eml import reader as eml
+
+            yield from eml.read_folder(folder, known)
         elif kind == MAILDIR:
             from migrator.sources.maildir import reader as maildir
 
@@ -273,7 +318,11 @@ class TreeSource(SourceBase):
                          if self._found.kinds[f.key] == MAILDIR and not self._found.links[f.key])
 
     def reload(self, rec: MessageRecord) -> MessageRecord:
-        """Read a Maildir message that was passed over as known."""
+        """Read a Maildir or .eml message that was passed over as known."""
+        if self.folder_kind(rec.folder) == EML:
+            from migrator.sources.eml import reader as eml
+
+            return eml.reload(rec)
         from migrator.sources.maildir import reader as maildir
 
         return maildir.reload(rec)
@@ -283,6 +332,10 @@ class TreeSource(SourceBase):
         kind = self.folder_kind(folder)
         if kind == UNREADABLE:
             return None
+        if kind == EML:
+            from migrator.sources.eml import reader as eml
+
+            return eml.token(folder)
         if kind == MAILDIR:
             from migrator.sources.maildir import reader as maildir
 

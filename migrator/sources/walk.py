@@ -33,12 +33,18 @@ COMPANION_NAMES = frozenset({
     "popstate.dat", "msgfilterrules.dat", "rules.dat", "filterlog.html", "junklog.html",
     "virtualfolders.dat", "foldertree.json", "foldercache.json", "folders.json", "panacea.dat",
     "table_of_contents", "info.plist",
+    # Windows Live Mail / Windows Mail (the ESE database of flags and folder names, its logs) and
+    # Outlook Express (winmail.fol, folders.dbx is its folder tree)
+    "mail.msmessagestore", "windowsmail.msmessagestore", "winmail.fol",
     # operating systems
     ".ds_store", "thumbs.db", "desktop.ini", ".directory", "icon\r",
 })
 COMPANION_PREFIXES = ("dovecot.index", "dovecot-uidvalidity.", "dovecot-uidlist", "dovecot-keywords",
                       "dovecot.list.index", ".mbsyncstate", "._", "courierimap")
-COMPANION_SUFFIXES = (".msf", ".toc", ".mozmsgs")
+COMPANION_SUFFIXES = (".msf", ".toc", ".mozmsgs",
+                      # Windows Live Mail / Windows Mail beside the .eml tree: account settings, the
+                      # ESE database (*.MSMessageStore, *.edb) and its logs, checkpoint, flush map
+                      ".oeaccount", ".msmessagestore", ".edb", ".jfm", ".log", ".chk", ".jrs")
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # absent on Windows, where FIFOs do not appear in trees
 _READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)

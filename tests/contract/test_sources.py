@@ -22,6 +22,7 @@ from migrator.domain.dates import DATE_HEADER, DATE_SOURCES, FALLBACK_SOURCE, im
 from migrator.domain.records import DELETED, ROLES, Folder, MessageRecord
 from migrator.sources import Capabilities, Source, open_source
 from tests.support.corpus import sample_items, write_maildir_message, write_maildirpp, write_mbox, write_mbox_tree
+from tests.support.stores import write_applemail, write_dbx_store, write_eml_folder, write_fake_undbx, write_wlm
 
 # RFC 5322 field name and colon: what every message handed on for upload begins with (a reader that
 # cut a message in two would hand on a header-less "message").
@@ -101,14 +102,52 @@ def _tree(tmp: Path) -> Path:
     return root
 
 
+def _wlm(tmp: Path) -> Path:
+    """A Windows Live Mail store: Japanese folder names, an account folder, a 0-byte placeholder."""
+    write_wlm(tmp / "Windows Live Mail")
+    return tmp / "Windows Live Mail"
+
+
+def _eml_folder(tmp: Path) -> Path:
+    write_eml_folder(tmp / "saved mail")
+    return tmp / "saved mail"
+
+
+def _applemail(tmp: Path) -> Path:
+    """Apple Mail's Mail folder: V10 with nested mailboxes, plist flags, a partial, a deleted one."""
+    write_applemail(tmp / "Mail")
+    return tmp / "Mail"
+
+
+def _dbx(tmp: Path) -> Path:
+    """Outlook Express .dbx files, extracted by a stand-in for undbx put first on PATH (`store`
+    puts tmp/bin there): no .dbx writer exists, nor a sample this repository may hold."""
+    write_fake_undbx(tmp / "bin")
+    write_dbx_store(tmp / "Outlook Express")
+    return tmp / "Outlook Express"
+
+
+def _mixed_with_eml(tmp: Path) -> Path:
+    """A tree mixing an mbox file, a Maildir++ and a folder of .eml files: all are read."""
+    root = tmp / "mixed"
+    items = sample_items()
+    write_mbox(root / "Archive 2019.mbox", items[("Inbox",)])
+    write_maildirpp(root / "Maildir", {("Inbox",): items[("Sent",)]})
+    write_eml_folder(root / "saved")
+    return root
+
+
 MAKERS: dict[str, Callable[[Path], Path]] = {
     "mbox": _mbox, "mbox-tricky": _mbox_tricky, "maildir": _maildir, "maildir-plain": _maildir_plain,
     "tree": _tree, "thunderbird": _thunderbird, "pst": _pst, "pst-japanese": _pst2,
+    "wlm": _wlm, "eml-folder": _eml_folder, "tree-with-eml": _mixed_with_eml, "applemail": _applemail, "dbx": _dbx,
 }
 
 
 @pytest.fixture(params=sorted(MAKERS))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # a maker may put programs a reader runs (a stand-in for undbx) in tmp/bin
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
     return MAKERS[request.param](tmp_path)
 
 
