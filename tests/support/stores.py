@@ -86,7 +86,8 @@ def write_wlm(root: Path) -> Expected:
     return Expected(folders={
         "INBOX": [(inbox1, SEEN_ONLY, _header_date(inbox1)), (inbox2, SEEN_ONLY, _header_date(inbox2)),
                   (no_headers_date, SEEN_ONLY, when)],
-        "Sent": [(sent, SEEN_ONLY, _header_date(sent)), (local_sent, SEEN_ONLY, _header_date(local_sent))],
+        # folders are read in path order: Storage Folders' "Sent Items" before "送信済みアイテム"
+        "Sent": [(local_sent, SEEN_ONLY, _header_date(local_sent)), (sent, SEEN_ONLY, _header_date(sent))],
         "Drafts": [(draft, SEEN_ONLY, _header_date(draft))],
         "Trash": [(trash, SEEN_ONLY, _header_date(trash))],
         "Junk": [(junk, SEEN_ONLY, _header_date(junk))],
