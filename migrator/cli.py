@@ -88,8 +88,8 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--exclude", multiple=True, metavar="GLOB",
                      help=N_("Leave out folders matching GLOB (repeatable).")),
         click.option("--account", "accounts", multiple=True, metavar="NAME",
-                     help=N_("Thunderbird: only these accounts (default: POP accounts and Local Folders).")),
-        click.option("--account-prefix", is_flag=True, help=N_("Thunderbird: keep each account's folders apart.")),
+                     help=N_("Thunderbird, Becky!: only these accounts (default: POP accounts and Local Folders).")),
+        click.option("--account-prefix", is_flag=True, help=N_("Thunderbird, Becky!: keep each account's folders apart.")),
         click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout.")),
         click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar.")),
     ]
@@ -151,12 +151,12 @@ def build_target(target_url: str, *, provider: str | None, password_file: Path |
 def opened_sources(common: Common) -> Iterator[list[Any]]:
     """The sources of `common`, opened (read-only) for the block and closed after it, whatever happens;
     SourceError (exit 2) when one cannot be opened."""
-    from migrator.sources import detect_kind, open_source
+    from migrator.sources import ACCOUNT_KINDS, detect_kind, open_source
 
     sources = []
     try:
         for p in common.sources:
-            opts = common.options if detect_kind(p) == "thunderbird" else {}
+            opts = common.options if detect_kind(p) in ACCOUNT_KINDS else {}
             sources.append(open_source(p, **opts))
         yield sources
     finally:
@@ -295,7 +295,7 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
               help=N_("mbox: Thunderbird Local Folders (Name + Name.sbd/); maildir: Maildir++."))
 @click.option("--include", multiple=True, metavar="GLOB", help=N_("Only folders matching GLOB (repeatable)."))
 @click.option("--exclude", multiple=True, metavar="GLOB", help=N_("Leave out folders matching GLOB (repeatable)."))
-@click.option("--account", "accounts", multiple=True, metavar="NAME", help=N_("Thunderbird: only these accounts."))
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help=N_("Thunderbird, Becky!: only these accounts."))
 @click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout."))
 @click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar."))
 def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path, fmt: str, include: tuple[str, ...],
@@ -303,7 +303,7 @@ def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path
     """`migrate archive`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.flows.archive import archive as do_archive
     from migrator.render.terminal import render_archive
-    from migrator.sources import detect_kind, open_source
+    from migrator.sources import ACCOUNT_KINDS, detect_kind, open_source
 
     scope = Scope(since=parse_day(since, "--since") if since else None, until=parse_day(until, "--until"),
                   include=include, exclude=exclude)
@@ -311,7 +311,7 @@ def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path
         opened = []
         for p in sources:
             path = p.expanduser()
-            opts = {"accounts": list(accounts)} if accounts and detect_kind(path) == "thunderbird" else {}
+            opts = {"accounts": list(accounts)} if accounts and detect_kind(path) in ACCOUNT_KINDS else {}
             src = open_source(path, **opts)
             stack.callback(src.close)
             opened.append(src)

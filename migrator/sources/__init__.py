@@ -8,24 +8,30 @@ from migrator.domain.errors import SourceError
 from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.base import Capabilities, Source
 
-__all__ = ["Capabilities", "Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
+__all__ = ["ACCOUNT_KINDS", "Capabilities", "Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
+
+# Store kinds made of accounts: `--account NAME` picks some, `--account-prefix` keeps them apart.
+ACCOUNT_KINDS = ("thunderbird", "becky")
 
 
-_HINT = ("Give an mbox file, a Maildir, a directory of mbox or .eml files, a Thunderbird profile, a .pst file, "
-         "a Windows Live Mail folder, Apple Mail's Mail folder or an Outlook Express folder of .dbx files.")
+_HINT = ("Give an mbox file, a Maildir, a directory of mbox or .eml files, a Thunderbird profile, a Becky! "
+         "data folder, a .pst file, a Windows Live Mail folder, Apple Mail's Mail folder or an Outlook Express "
+         "folder of .dbx files.")
 
 
 def detect_kind(path: Path) -> str:
-    """'pst', 'thunderbird', 'maildir', 'mbox', 'eml', 'applemail' or 'dbx'; SourceError when it is
-    none of them.
+    """'pst', 'thunderbird', 'becky', 'maildir', 'mbox', 'eml', 'applemail' or 'dbx'; SourceError when
+    it is none of them.
 
-    A directory that is a Maildir (or a Maildir++ root) is 'maildir'; an Apple Mail store (`.emlx`
+    A Becky! data folder or `*.mb` mailbox is 'becky' (before the tree: `.bmf` files are not mbox);
+    a directory that is a Maildir (or a Maildir++ root) is 'maildir'; an Apple Mail store (`.emlx`
     in `.mbox` directories) is 'applemail'; a `.dbx` file or a directory of them 'dbx'; a directory
     whose tree holds only `.eml` folders (Windows Live Mail, Windows Mail, saved messages) is 'eml';
     any other directory that holds mbox files, Maildirs or `.eml` folders at any depth is 'mbox'
     (all of these read the whole tree: tree.py)."""
     from migrator.sources import tree
     from migrator.sources.applemail import reader as applemail
+    from migrator.sources.becky import layout as becky
     from migrator.sources.dbx import reader as dbx
     from migrator.sources.maildir import reader as maildir
     from migrator.sources.mbox import reader as mbox
@@ -45,6 +51,9 @@ def detect_kind(path: Path) -> str:
             return "dbx"
         if thunderbird.detect(path):
             return "thunderbird"
+        if path.suffix.lower() == ".bmf":
+            raise SourceError(f"{path}: one message file of a Becky! mailbox",
+                              hint="Give the Becky! data folder (where B2.ini is) or the mailbox's .mb folder.")
         if mbox.looks_like_mbox(path):
             return "mbox"
         raise SourceError(f"{path}: not a mail store migrate can read", hint=_HINT)
@@ -52,6 +61,8 @@ def detect_kind(path: Path) -> str:
         raise SourceError(f"{path}: not a file or a directory migrate can read (a FIFO, socket or device)")
     if thunderbird.detect(path):
         return "thunderbird"
+    if becky.detect(path):  # before the tree: a Becky! data folder's .bmf files are not mbox files
+        return "becky"
     if maildir.detect(path):
         return "maildir"
     if applemail.detect(path):
@@ -83,6 +94,10 @@ def open_source(path: Path, **options: object) -> Source:
         from migrator.sources.thunderbird.reader import ThunderbirdSource
 
         return ThunderbirdSource(path, **options)  # type: ignore[arg-type]
+    if kind == "becky":
+        from migrator.sources.becky.reader import BeckySource
+
+        return BeckySource(path, **options)  # type: ignore[arg-type]
     if kind == "maildir":
         from migrator.sources.maildir.reader import MaildirSource
 

@@ -438,8 +438,10 @@ def looks_like_mbox(path: Path) -> bool:
     True when, after an optional UTF-8 BOM and blank lines, the first line is a separator per
     `is_separator` followed by a header field line; an empty file counts when its name has no
     extension or an mbox one (an empty folder). False for anything that is not a regular
-    readable file. Reads at most 64 KiB.
+    readable file, and for a Becky! `.bmf` (never an mbox, whatever its first line). Reads at most 64 KiB.
     """
+    if path.suffix.lower() == ".bmf":
+        return False  # Becky! message files: messages ended by a lone `.` line (sources/becky/bmf.py)
     try:
         if not path.is_file():
             return False

@@ -1,0 +1,280 @@
+"""Becky! Internet Mail: a data folder of `*.mb` mailboxes, or one mailbox, read-only.
+
+Folder paths (the same rule as Thunderbird's accounts, sources/thunderbird/reader.py): by default
+every mailbox's folders are merged into one tree: each mailbox's `!!!!Inbox` is ("Inbox",) with the
+inbox role (so all land in INBOX), `!!!!Outbox` (Becky!'s sent mail) ("Sent",) with the sent role,
+`!!!!Unsent` ("Drafts",) drafts, `!Trash` ("Trash",) trash, user folders by their names (CP932 on
+disk, see layout.py), subfolders under their parents in Folder.lst order. With `account_prefix=True`
+every mailbox's folders go under a folder named after the mailbox (Mailbox.ini's name), without
+roles, so that mailboxes stay apart. `accounts` picks mailboxes by name or directory name.
+
+Mailboxes that cache an IMAP account are not migrated: they are listed in `warnings` (plan shows
+them) and their folders are not read (the mail is on that IMAP server).
+
+Messages (bmf.py): every `*.bmf` of a folder in name order, each message in file order; its bytes
+as stored with `..` undone and `X-Becky-Include` lines replaced by their attachment files; flags
+from the folder's Folder.idx row, else from X-Becky-Status; the INTERNALDATE from the one policy
+(domain/dates.py: Received:, Date:, the .bmf's mtime). The stable id is the folder, the .bmf's name
+and the message's byte offset in it (`becky:<mailbox>/<folder>/<file>.bmf:<offset>`): the same on
+every open while Becky! has not rewritten the file (a rewritten file gives new ids; the content
+fingerprint still finds what was uploaded). Capabilities: a change token per folder (its files'
+names, sizes and modification times, and its attachment folders'); no resume from an offset and no
+skipping of known messages (a folder is several files, and messages are found by reading them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from migrator.domain.dates import internaldate
+from migrator.domain.errors import SourceError
+from migrator.domain.headers import EPOCH_FALLBACK
+from migrator.domain.records import Folder, MessageRecord
+from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.becky.bmf import Entry, becky_status, read_index, split_bmf, status_flags
+from migrator.sources.becky.layout import (
+    ATTACH_DIR,
+    Mailbox,
+    detect,
+    disk_name,
+    find_mailboxes,
+    shown,
+    walk_folders,
+)
+from migrator.sources.walk import list_dir, open_regular
+
+BMF_SUFFIX = ".bmf"
+INDEX_FILE = "Folder.idx"
+# A .bmf untouched this long is at rest: a last message without its `.` line is complete as it is.
+QUIET_SECONDS = 60
+NOT_A_MESSAGE = "not a message (no header field at its start)"
+
+
+def _error(folder: Folder, sid: str, locator: str, reason: str, raw: bytes = b"") -> MessageRecord:
+    return MessageRecord(folder=folder, stable_id=sid, raw=raw, date=EPOCH_FALLBACK, locator=locator, error=reason)
+
+
+def _looks_like_header(raw: bytes) -> bool:
+    first = raw.split(b"\n", 1)[0]
+    name, colon, _ = first.partition(b":")
+    return bool(colon) and bool(name.strip()) and all(33 <= c <= 126 for c in name.rstrip(b" \t"))
+
+
+class BeckySource(SourceBase):
+    """A Becky! data folder (every POP mailbox) or one `*.mb` mailbox; see the module docstring."""
+
+    kind = "becky"
+    capabilities = Capabilities(change_token=True)
+
+    def __init__(self, path: Path, accounts: list[str] | None = None, account_prefix: bool = False) -> None:
+        self.root = Path(path).expanduser()
+        if not detect(self.root):
+            raise SourceError(f"{shown(self.root)}: not a Becky! data folder or mailbox (no *.mb directory "
+                              "with a Mailbox.ini)")
+        self.account_prefix = account_prefix
+        self._warnings: list[str] = []
+        self.all_mailboxes = find_mailboxes(self.root)
+        self.mailboxes = self._select(accounts)
+        self._dirs: dict[str, tuple[Path, Mailbox] | None] = {}  # folder key -> (directory, mailbox); None: container
+        self._folders = self._build()
+
+    @property
+    def warnings(self) -> list[str]:
+        """Remarks for the user: IMAP-cache mailboxes not migrated, Folder.lst entries with no
+        directory, messages still being written, unreadable files."""
+        return list(dict.fromkeys(self._warnings))
+
+    def _select(self, wanted: list[str] | None) -> list[Mailbox]:
+        chosen = self.all_mailboxes
+        if wanted:
+            chosen = []
+            for name in wanted:
+                hits = [m for m in self.all_mailboxes if m.matches(name)]
+                if not hits:
+                    listing = ", ".join(repr(m.name) for m in self.all_mailboxes) or "none"
+                    raise SourceError(f"{shown(self.root)}: no Becky! mailbox named {name!r}; there are: {listing}",
+                                      hint="Pass --account with a mailbox name (Mailbox.ini) or its .mb directory.")
+                chosen += [m for m in hits if m not in chosen]
+            order = {id(m): i for i, m in enumerate(self.all_mailboxes)}
+            chosen.sort(key=lambda m: order[id(m)])
+        for m in chosen:
+            if m.imap:
+                self._warnings.append(f"Becky! mailbox {m.name!r} ({m.dir_name}) is the local cache of an IMAP "
+                                      "account: not migrated (its mail is on that IMAP server; migrate the server "
+                                      "itself if it is to move)")
+        return [m for m in chosen if not m.imap]
+
+    def _prefixes(self) -> dict[int, str]:
+        """Mailbox -> its top folder's name when mailboxes are kept apart (unique, any case)."""
+        out: dict[int, str] = {}
+        used: set[str] = set()
+        for m in self.mailboxes:
+            name = m.name.strip() or m.dir_name
+            if name.casefold() in used:
+                name = f"{name} ({m.dir_name})"
+            n, base = 2, name
+            while name.casefold() in used:
+                name, n = f"{base} {n}", n + 1
+            used.add(name.casefold())
+            out[id(m)] = name
+        return out
+
+    def _build(self) -> list[Folder]:
+        prefixes = self._prefixes() if self.account_prefix else {}
+        folders: list[Folder] = []
+        for m in self.mailboxes:
+            prefix = prefixes.get(id(m))
+            if prefix is not None:
+                folders.append(Folder(path=(prefix,), origin=shown(m.directory), key=m.dir_name))
+                self._dirs[m.dir_name] = None
+            for fd in walk_folders(m, self._warnings.append):
+                key = "/".join((m.dir_name, *fd.rel))
+                if prefix is not None:
+                    f = Folder(path=(prefix, *fd.display), origin=shown(fd.directory), key=key)
+                else:
+                    f = Folder(path=fd.display, origin=shown(fd.directory), key=key, role=fd.role)
+                folders.append(f)
+                self._dirs[key] = (fd.directory, m)
+        return folders
+
+    def folders(self) -> list[Folder]:
+        """Every folder of the migrated mailboxes (Source.folders), parents first: merged into one tree
+        by default, or under a folder per mailbox with `account_prefix` (see the module docstring)."""
+        return list(self._folders)
+
+    def _bmf_files(self, directory: Path) -> list[tuple[str, Path]]:
+        try:
+            nodes = list_dir(str(directory))
+        except OSError as exc:
+            raise OSError(f"cannot list {shown(directory)}: {exc.strerror}") from exc
+        return [(n.name, Path(n.path)) for n in nodes if n.kind == "file" and n.name.lower().endswith(BMF_SUFFIX)]
+
+    def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:
+        """The folder's messages (Source.messages), every .bmf in name order and each in file order;
+        `resume` and `known` are ignored (see the capabilities)."""
+        where = self._dirs.get(folder.key)
+        if where is None:
+            return  # a mailbox's top folder (account_prefix) holds no mail of its own
+        directory, mailbox = where
+        try:
+            files = self._bmf_files(directory)
+        except OSError as exc:
+            yield _error(folder, f"becky:{folder.key}:list", folder.origin, str(exc))
+            return
+        index = read_index(directory / INDEX_FILE)
+        for name, path in files:
+            yield from self._read_file(folder, directory, mailbox, disk_name(name), path, index)
+
+    def _read_file(self, folder: Folder, directory: Path, mailbox: Mailbox, name: str, path: Path,
+                   index: dict[tuple[str, int], int]) -> Iterator[MessageRecord]:
+        where = shown(path)
+        try:
+            fh = open_regular(str(path))
+        except OSError as exc:
+            yield _error(folder, f"becky:{folder.key}/{name}:open", where, f"cannot open {where}: {exc.strerror}")
+            return
+        stem = name[: -len(BMF_SUFFIX)].casefold()
+        with fh:
+            try:
+                st = os.fstat(fh.fileno())
+                pending: Entry | None = None  # one message held back: the last one may be unfinished
+                for entry in split_bmf(fh, lambda inc: self._include(inc, directory, mailbox)):
+                    if pending is not None:
+                        yield self._record(folder, name, where, pending, index.get((stem, pending.offset)),
+                                           st.st_mtime)
+                    pending = entry
+            except OSError as exc:
+                yield _error(folder, f"becky:{folder.key}/{name}:ioerror", where, f"read error in {where}: {exc}")
+                return
+        if pending is None:
+            return
+        if not pending.terminated and time.time() - st.st_mtime < QUIET_SECONDS:
+            self._warnings.append(f"{where}: the message at byte {pending.offset} was still being written "
+                                  "(Becky! is running); it is taken by the next run")
+            return
+        yield self._record(folder, name, where, pending, index.get((stem, pending.offset)), st.st_mtime)
+
+    def _record(self, folder: Folder, name: str, where: str, entry: Entry, indexed: int | None,
+                mtime: float) -> MessageRecord:
+        sid = f"becky:{folder.key}/{name}:{entry.offset}"
+        locator = f"{where} @ byte {entry.offset}"
+        if not _looks_like_header(entry.raw):
+            return _error(folder, sid, locator, f"{where}: bytes {entry.offset}-{entry.end}: {NOT_A_MESSAGE}",
+                          entry.raw)
+        if entry.problems:
+            return _error(folder, sid, locator, "; ".join(entry.problems), entry.raw)
+        status = indexed if indexed is not None else becky_status(entry.raw)
+        date, source = internaldate(entry.raw, mtime=mtime)
+        extra = {"offset": str(entry.offset)}
+        if not entry.terminated:
+            extra["warning"] = f"{where}: the last message has no closing '.' line (taken as it is)"
+        return MessageRecord(folder=folder, stable_id=sid, raw=entry.raw, date=date, date_source=source,
+                             flags=status_flags(status or 0), locator=locator, extra=extra)
+
+    def _include(self, name: str, directory: Path, mailbox: Mailbox) -> tuple[bytes | None, str]:
+        """The bytes of attachment file NAME: in `#Attach` beside the .bmf, else in the mailbox's."""
+        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+        if not parts or ".." in parts or ":" in parts[0]:
+            return None, f"X-Becky-Include: {name!r} is not a file name inside the store: the attachment is not read"
+        places = [directory / ATTACH_DIR, mailbox.directory / ATTACH_DIR]
+        for place in dict.fromkeys(places):
+            found = _find(place, parts)
+            if found is None:
+                continue
+            try:
+                with open_regular(str(found)) as fh:
+                    return fh.read(), ""
+            except OSError as exc:
+                return None, f"attachment file {shown(found)} (X-Becky-Include) cannot be read: {exc.strerror}"
+        looked = " or ".join(shown(p) for p in dict.fromkeys(places))
+        return None, f"attachment file {name!r} (X-Becky-Include) is missing: not found in {looked}"
+
+    def token(self, folder: Folder) -> str | None:
+        """Cheap change detector (taken before reading): names, sizes and mtimes of the folder's
+        files and of the attachment folders its messages read from."""
+        where = self._dirs.get(folder.key)
+        if where is None:
+            return "becky-container"
+        directory, mailbox = where
+        h = hashlib.sha256()
+        for place in (directory, directory / ATTACH_DIR, mailbox.directory / ATTACH_DIR):
+            try:
+                with os.scandir(place) as it:
+                    for e in sorted(it, key=lambda e: e.name):
+                        if e.is_file():
+                            st = e.stat()
+                            h.update(f"{place.name}/{e.name}:{st.st_size}:{st.st_mtime_ns}\n"
+                                     .encode("utf-8", "surrogateescape"))
+            except FileNotFoundError:
+                h.update(f"{place.name}: none\n".encode("utf-8", "surrogateescape"))
+            except OSError:
+                return None
+        return "becky:" + h.hexdigest()[:32]
+
+    def close(self) -> None:
+        """Nothing is held open between messages."""
+        return None
+
+
+def _find(directory: Path, parts: list[str]) -> Path | None:
+    """The file `parts` (decoded names) below `directory`, matching names as Becky! on Windows does
+    (any case; CP932 bytes or Unicode on disk); None when absent."""
+    here = directory
+    for i, part in enumerate(parts):
+        candidate = here / part
+        if candidate.exists() if i < len(parts) - 1 else candidate.is_file():
+            here = candidate
+            continue
+        try:
+            names = os.listdir(here)
+        except OSError:
+            return None
+        hits = [n for n in names if disk_name(n).casefold() == part.casefold()]
+        if not hits:
+            return None
+        here = here / sorted(hits)[0]
+    return here if here.is_file() else None
