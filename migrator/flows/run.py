@@ -358,10 +358,14 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
         elif s.fate == UNREADABLE:
             frun.scanned += 1
             frun.failed += 1
-            stats.failures.append(quarantine.failure(s.record, entry.target, s.reason or "unreadable", None))
+            reason = s.reason or "unreadable"
+            # what could be read is kept (a Becky! message whose attachment file is missing); else a log line
+            kept = quarantine.keep(s.record, entry.target, reason) if s.record.raw else None
+            if kept is None:
+                quarantine.log_unreadable(s.record, entry.target, reason)
+            stats.failures.append(quarantine.failure(s.record, entry.target, reason, kept))
             state.record_unreadable(entry.target, s.record.stable_id, entry.folder.display, s.record.locator,
-                                    s.reason or "unreadable")  # `migrate status` counts it as failed
-            quarantine.log_unreadable(s.record, entry.target, s.reason or "unreadable")
+                                    reason)  # `migrate status` counts it as failed
         elif s.fate == SKIPPED:
             frun.skipped += 1
         elif s.fate == FILTERED:

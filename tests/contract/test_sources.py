@@ -21,6 +21,7 @@ import pytest
 from migrator.domain.dates import DATE_HEADER, DATE_SOURCES, FALLBACK_SOURCE, implausible
 from migrator.domain.records import DELETED, ROLES, Folder, MessageRecord
 from migrator.sources import Capabilities, Source, open_source
+from tests.support.becky_store import build_store
 from tests.support.corpus import sample_items, write_maildir_message, write_maildirpp, write_mbox, write_mbox_tree
 from tests.support.stores import write_applemail, write_dbx_store, write_eml_folder, write_fake_undbx, write_wlm
 
@@ -137,10 +138,26 @@ def _mixed_with_eml(tmp: Path) -> Path:
     return root
 
 
+def _becky(tmp: Path) -> Path:
+    """A Becky! data folder (tests/support/becky_store.py): two mailboxes, an IMAP cache, CP932 names
+    as bytes on disk, dot-stuffing, attachment includes (one missing), a Folder.idx."""
+    try:
+        os.mkdir(os.fsencode(tmp) + b"/" + "試".encode("cp932"))
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    return build_store(tmp / "Becky", cp932_names=True).root
+
+
+def _becky_unicode(tmp: Path) -> Path:
+    """The same Becky! store with its names in Unicode (as on Windows), given as one .mb mailbox."""
+    return build_store(tmp / "Becky", cp932_names=False).root / "4cbbef16.mb"
+
+
 MAKERS: dict[str, Callable[[Path], Path]] = {
     "mbox": _mbox, "mbox-tricky": _mbox_tricky, "maildir": _maildir, "maildir-plain": _maildir_plain,
     "tree": _tree, "thunderbird": _thunderbird, "pst": _pst, "pst-japanese": _pst2,
     "wlm": _wlm, "eml-folder": _eml_folder, "tree-with-eml": _mixed_with_eml, "applemail": _applemail, "dbx": _dbx,
+    "becky": _becky, "becky-mailbox": _becky_unicode,
 }
 
 

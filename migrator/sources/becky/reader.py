@@ -146,28 +146,28 @@ class BeckySource(SourceBase):
         by default, or under a folder per mailbox with `account_prefix` (see the module docstring)."""
         return list(self._folders)
 
-    def _bmf_files(self, directory: Path) -> list[tuple[str, Path]]:
-        try:
-            nodes = list_dir(str(directory))
-        except OSError as exc:
-            raise OSError(f"cannot list {shown(directory)}: {exc.strerror}") from exc
-        return [(n.name, Path(n.path)) for n in nodes if n.kind == "file" and n.name.lower().endswith(BMF_SUFFIX)]
-
     def messages(self, folder: Folder, *, resume: int = 0, known: Known | None = None) -> Iterator[MessageRecord]:
-        """The folder's messages (Source.messages), every .bmf in name order and each in file order;
+        """The folder's messages (Source.messages), every .bmf in name order and each in file order,
+        then one failed record per entry that cannot be read (a FIFO, a dangling link: walk.py);
         `resume` and `known` are ignored (see the capabilities)."""
         where = self._dirs.get(folder.key)
         if where is None:
             return  # a mailbox's top folder (account_prefix) holds no mail of its own
         directory, mailbox = where
         try:
-            files = self._bmf_files(directory)
+            nodes = list_dir(str(directory))
         except OSError as exc:
-            yield _error(folder, f"becky:{folder.key}:list", folder.origin, str(exc))
+            yield _error(folder, f"becky:{folder.key}:list", folder.origin,
+                         f"cannot list {folder.origin}: {exc.strerror}")
             return
         index = read_index(directory / INDEX_FILE)
-        for name, path in files:
-            yield from self._read_file(folder, directory, mailbox, disk_name(name), path, index)
+        for n in nodes:
+            if n.kind == "file" and n.name.lower().endswith(BMF_SUFFIX):
+                yield from self._read_file(folder, directory, mailbox, disk_name(n.name), Path(n.path), index)
+        for n in nodes:
+            if n.kind == "problem":
+                yield _error(folder, f"becky:{folder.key}/{disk_name(n.name)}", shown(n.path),
+                             f"{shown(n.path)}: {n.reason}")
 
     def _read_file(self, folder: Folder, directory: Path, mailbox: Mailbox, name: str, path: Path,
                    index: dict[tuple[str, int], int]) -> Iterator[MessageRecord]:
