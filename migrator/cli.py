@@ -89,7 +89,8 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help=N_("Leave out folders matching GLOB (repeatable).")),
         click.option("--account", "accounts", multiple=True, metavar="NAME",
                      help=N_("Thunderbird, Becky!: only these accounts (default: POP accounts and Local Folders).")),
-        click.option("--account-prefix", is_flag=True, help=N_("Thunderbird, Becky!: keep each account's folders apart.")),
+        click.option("--account-prefix", is_flag=True,
+                     help=N_("Thunderbird, Becky!: keep each account's folders apart.")),
         click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout.")),
         click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar.")),
     ]
@@ -295,7 +296,8 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
               help=N_("mbox: Thunderbird Local Folders (Name + Name.sbd/); maildir: Maildir++."))
 @click.option("--include", multiple=True, metavar="GLOB", help=N_("Only folders matching GLOB (repeatable)."))
 @click.option("--exclude", multiple=True, metavar="GLOB", help=N_("Leave out folders matching GLOB (repeatable)."))
-@click.option("--account", "accounts", multiple=True, metavar="NAME", help=N_("Thunderbird, Becky!: only these accounts."))
+@click.option("--account", "accounts", multiple=True, metavar="NAME",
+              help=N_("Thunderbird, Becky!: only these accounts."))
 @click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout."))
 @click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar."))
 def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path, fmt: str, include: tuple[str, ...],

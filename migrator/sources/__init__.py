@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from migrator.domain.errors import SourceError
+from migrator.domain.i18n import _
 from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.base import Capabilities, Source
 
@@ -52,8 +53,8 @@ def detect_kind(path: Path) -> str:
         if thunderbird.detect(path):
             return "thunderbird"
         if path.suffix.lower() == ".bmf":
-            raise SourceError(f"{path}: one message file of a Becky! mailbox",
-                              hint="Give the Becky! data folder (where B2.ini is) or the mailbox's .mb folder.")
+            raise SourceError(_("{path}: one message file of a Becky! mailbox").format(path=path),
+                              hint=_("Give the Becky! data folder (where B2.ini is) or the mailbox's .mb folder."))
         if mbox.looks_like_mbox(path):
             return "mbox"
         raise SourceError(f"{path}: not a mail store migrate can read", hint=_HINT)

@@ -218,3 +218,14 @@ def test_status_bits_and_index_rows(tmp_path: Path) -> None:
 def test_disk_names() -> None:
     assert disk_name(os.fsdecode("取引先".encode("cp932"))) == "取引先"
     assert disk_name("取引先") == "取引先" and disk_name("!!!!Inbox") == "!!!!Inbox"
+
+
+def test_warnings_and_reasons_in_the_users_language(tmp_path: Path) -> None:
+    from migrator.domain.i18n import using_language
+
+    man = build_store(tmp_path / "Becky", cp932_names=False)
+    with using_language("ja"):
+        src = BeckySource(man.root)
+        failed = [r for f in src.folders() for r in src.messages(f) if r.error]
+    assert any("ローカルキャッシュ" in w for w in src.warnings), src.warnings
+    assert failed and "添付ファイル" in (failed[0].error or "")

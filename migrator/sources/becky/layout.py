@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrator.domain.i18n import _
 from migrator.domain.records import ROLE_DRAFTS, ROLE_INBOX, ROLE_SENT, ROLE_TRASH, fs_name_text
 from migrator.sources.walk import Node, Walk, list_dir, open_regular
 
@@ -252,17 +253,19 @@ def _walk(directory: Path, rel: tuple[str, ...], display: tuple[str, ...], state
     try:
         nodes = list_dir(str(directory))
     except OSError as exc:
-        warn(f"{shown(directory)}: cannot be listed ({exc.strerror}); its subfolders are not read")
+        warn(_("{path}: cannot be listed ({reason}); its subfolders are not read").format(
+            path=shown(directory), reason=exc.strerror))
         return
     dirs = [n for n in nodes if n.kind == "dir" and not n.name.startswith("#")]
     listed = read_list(directory / FOLDER_LIST)
     names = {_key(disk_name(n.name)) for n in dirs}
     for entry in listed or []:
         if _key(entry.split("/")[-1]) not in names:
-            warn(f"{shown(directory)}: Folder.lst names {entry!r}, which is not there")
+            warn(_("{path}: Folder.lst names {entry}, which is not there").format(path=shown(directory),
+                                                                                 entry=repr(entry)))
     for n in nodes:
         if n.kind == "problem" and not n.name.startswith("#"):
-            warn(f"{shown(n.path)}: {n.reason}; not read")
+            warn(_("{path}: {reason}; not read").format(path=shown(n.path), reason=n.reason))
     for node in _in_list_order(dirs, listed):
         name = disk_name(node.name)
         special = SPECIAL_FOLDERS.get(display_name(name).casefold()) if top and name.startswith("!") else None
@@ -271,7 +274,8 @@ def _walk(directory: Path, rel: tuple[str, ...], display: tuple[str, ...], state
         path = Path(node.path)
         seen = state.walk.first_visit(node)
         if seen is not None:
-            warn(f"{shown(path)}: the same directory as {shown(seen)} (a link): read once")
+            warn(_("{path}: the same directory as {other} (a link): read once").format(path=shown(path),
+                                                                                      other=shown(seen)))
             continue
         state.out.append(FolderDir(path, child_rel, child_display, role))
         _walk(path, child_rel, child_display, state, warn, top=False)

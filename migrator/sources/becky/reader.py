@@ -33,6 +33,7 @@ from pathlib import Path
 from migrator.domain.dates import internaldate
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import EPOCH_FALLBACK
+from migrator.domain.i18n import _
 from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.base import Capabilities, Known, SourceBase
 from migrator.sources.becky.bmf import Entry, becky_status, read_index, split_bmf, status_flags
@@ -51,7 +52,6 @@ BMF_SUFFIX = ".bmf"
 INDEX_FILE = "Folder.idx"
 # A .bmf untouched this long is at rest: a last message without its `.` line is complete as it is.
 QUIET_SECONDS = 60
-NOT_A_MESSAGE = "not a message (no header field at its start)"
 
 
 def _error(folder: Folder, sid: str, locator: str, reason: str, raw: bytes = b"") -> MessageRecord:
@@ -73,8 +73,8 @@ class BeckySource(SourceBase):
     def __init__(self, path: Path, accounts: list[str] | None = None, account_prefix: bool = False) -> None:
         self.root = Path(path).expanduser()
         if not detect(self.root):
-            raise SourceError(f"{shown(self.root)}: not a Becky! data folder or mailbox (no *.mb directory "
-                              "with a Mailbox.ini)")
+            raise SourceError(_("{path}: not a Becky! data folder or mailbox (no *.mb directory with a "
+                                "Mailbox.ini)").format(path=shown(self.root)))
         self.account_prefix = account_prefix
         self._warnings: list[str] = []
         self.all_mailboxes = find_mailboxes(self.root)
@@ -96,16 +96,17 @@ class BeckySource(SourceBase):
                 hits = [m for m in self.all_mailboxes if m.matches(name)]
                 if not hits:
                     listing = ", ".join(repr(m.name) for m in self.all_mailboxes) or "none"
-                    raise SourceError(f"{shown(self.root)}: no Becky! mailbox named {name!r}; there are: {listing}",
-                                      hint="Pass --account with a mailbox name (Mailbox.ini) or its .mb directory.")
+                    raise SourceError(_("{path}: no Becky! mailbox named {name}; there are: {listing}").format(
+                        path=shown(self.root), name=repr(name), listing=listing),
+                        hint=_("Pass --account with a mailbox name (Mailbox.ini) or its .mb directory."))
                 chosen += [m for m in hits if m not in chosen]
             order = {id(m): i for i, m in enumerate(self.all_mailboxes)}
             chosen.sort(key=lambda m: order[id(m)])
         for m in chosen:
             if m.imap:
-                self._warnings.append(f"Becky! mailbox {m.name!r} ({m.dir_name}) is the local cache of an IMAP "
-                                      "account: not migrated (its mail is on that IMAP server; migrate the server "
-                                      "itself if it is to move)")
+                self._warnings.append(_("Becky! mailbox {name} ({directory}) is the local cache of an IMAP account: "
+                                        "not migrated (its mail is on that IMAP server; migrate the server itself "
+                                        "if it is to move)").format(name=repr(m.name), directory=m.dir_name))
         return [m for m in chosen if not m.imap]
 
     def _prefixes(self) -> dict[int, str]:
@@ -158,7 +159,7 @@ class BeckySource(SourceBase):
             nodes = list_dir(str(directory))
         except OSError as exc:
             yield _error(folder, f"becky:{folder.key}:list", folder.origin,
-                         f"cannot list {folder.origin}: {exc.strerror}")
+                         _("cannot list {path}: {reason}").format(path=folder.origin, reason=exc.strerror))
             return
         index = read_index(directory / INDEX_FILE)
         for n in nodes:
@@ -175,7 +176,8 @@ class BeckySource(SourceBase):
         try:
             fh = open_regular(str(path))
         except OSError as exc:
-            yield _error(folder, f"becky:{folder.key}/{name}:open", where, f"cannot open {where}: {exc.strerror}")
+            yield _error(folder, f"becky:{folder.key}/{name}:open", where,
+                         _("cannot open {path}: {reason}").format(path=where, reason=exc.strerror))
             return
         stem = name[: -len(BMF_SUFFIX)].casefold()
         with fh:
@@ -188,13 +190,14 @@ class BeckySource(SourceBase):
                                            st.st_mtime)
                     pending = entry
             except OSError as exc:
-                yield _error(folder, f"becky:{folder.key}/{name}:ioerror", where, f"read error in {where}: {exc}")
+                yield _error(folder, f"becky:{folder.key}/{name}:ioerror", where,
+                             _("read error in {path}: {reason}").format(path=where, reason=exc))
                 return
         if pending is None:
             return
         if not pending.terminated and time.time() - st.st_mtime < QUIET_SECONDS:
-            self._warnings.append(f"{where}: the message at byte {pending.offset} was still being written "
-                                  "(Becky! is running); it is taken by the next run")
+            self._warnings.append(_("{path}: the message at byte {offset} was still being written (Becky! is "
+                                    "running); it is taken by the next run").format(path=where, offset=pending.offset))
             return
         yield self._record(folder, name, where, pending, index.get((stem, pending.offset)), st.st_mtime)
 
@@ -203,7 +206,8 @@ class BeckySource(SourceBase):
         sid = f"becky:{folder.key}/{name}:{entry.offset}"
         locator = f"{where} @ byte {entry.offset}"
         if not _looks_like_header(entry.raw):
-            return _error(folder, sid, locator, f"{where}: bytes {entry.offset}-{entry.end}: {NOT_A_MESSAGE}",
+            return _error(folder, sid, locator, _("{path}: bytes {start}-{end}: not a message (no header field at "
+                                                  "its start)").format(path=where, start=entry.offset, end=entry.end),
                           entry.raw)
         if entry.problems:
             return _error(folder, sid, locator, "; ".join(entry.problems), entry.raw)
@@ -211,7 +215,8 @@ class BeckySource(SourceBase):
         date, source = internaldate(entry.raw, mtime=mtime)
         extra = {"offset": str(entry.offset)}
         if not entry.terminated:
-            extra["warning"] = f"{where}: the last message has no closing '.' line (taken as it is)"
+            extra["warning"] = _("{path}: the last message has no closing '.' line (taken as it is)").format(
+                path=where)
         return MessageRecord(folder=folder, stable_id=sid, raw=entry.raw, date=date, date_source=source,
                              flags=status_flags(status or 0), locator=locator, extra=extra)
 
@@ -219,7 +224,8 @@ class BeckySource(SourceBase):
         """The bytes of attachment file NAME: in `#Attach` beside the .bmf, else in the mailbox's."""
         parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
         if not parts or ".." in parts or ":" in parts[0]:
-            return None, f"X-Becky-Include: {name!r} is not a file name inside the store: the attachment is not read"
+            return None, _("X-Becky-Include: {name} is not a file name inside the store: the attachment is not "
+                           "read").format(name=repr(name))
         places = [directory / ATTACH_DIR, mailbox.directory / ATTACH_DIR]
         for place in dict.fromkeys(places):
             found = _find(place, parts)
@@ -229,9 +235,11 @@ class BeckySource(SourceBase):
                 with open_regular(str(found)) as fh:
                     return fh.read(), ""
             except OSError as exc:
-                return None, f"attachment file {shown(found)} (X-Becky-Include) cannot be read: {exc.strerror}"
-        looked = " or ".join(shown(p) for p in dict.fromkeys(places))
-        return None, f"attachment file {name!r} (X-Becky-Include) is missing: not found in {looked}"
+                return None, _("attachment file {path} (X-Becky-Include) cannot be read: {reason}").format(
+                    path=shown(found), reason=exc.strerror)
+        looked = _(" or ").join(shown(p) for p in dict.fromkeys(places))
+        return None, _("attachment file {name} (X-Becky-Include) is missing: not found in {places}").format(
+            name=repr(name), places=looked)
 
     def token(self, folder: Folder) -> str | None:
         """Cheap change detector (taken before reading): names, sizes and mtimes of the folder's
