@@ -229,3 +229,17 @@ def test_warnings_and_reasons_in_the_users_language(tmp_path: Path) -> None:
         failed = [r for f in src.folders() for r in src.messages(f) if r.error]
     assert any("ローカルキャッシュ" in w for w in src.warnings), src.warnings
     assert failed and "添付ファイル" in (failed[0].error or "")
+
+
+def test_folder_lst_with_paths_orders_the_levels_below(tmp_path: Path) -> None:
+    """A mailbox's Folder.lst may list subfolders as `parent\\child`: they order that level (when it
+    has no Folder.lst of its own) and are no missing folders."""
+    man = build_store(tmp_path / "Becky", cp932_names=False)
+    mb = man.root / "4cbbef16.mb"
+    client = mb / "取引先"
+    (client / "Folder.lst").unlink()  # its own list gone: Ａ社, Ｂ社 by name ... unless the parent's says
+    (mb / "Folder.lst").write_bytes(crlf("!!!!Inbox\n取引先\n取引先\\Ｂ社\n取引先\\Ａ社\n!!!!Outbox\n", "cp932"))
+    src = BeckySource(mb)
+    paths = [f.path for f in src.folders()]
+    assert paths[:5] == [("Inbox",), ("取引先",), ("取引先", "Ｂ社"), ("取引先", "Ａ社"), ("Sent",)], paths
+    assert not any("Folder.lst names" in w for w in src.warnings), src.warnings

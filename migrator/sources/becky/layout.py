@@ -200,12 +200,14 @@ def find_mailboxes(root: Path) -> list[Mailbox]:
     return [read_mailbox(Path(n.path)) for n in ordered]
 
 
-def _in_list_order(nodes: list[Node], listed: list[str] | None) -> list[Node]:
-    """`nodes` in Folder.lst order, then those it does not name, by name."""
+def _in_list_order(nodes: list[Node], listed: list[str] | None, level: int = -1) -> list[Node]:
+    """`nodes` in Folder.lst order, then those it does not name, by name. An entry is matched by
+    its `level`-th `/`-separated part: the last for the data folder's list of mailboxes (a path to
+    each), the first for a folder's list (a subfolder's own subfolders may be listed as `a/b`)."""
     by_key = {_key(disk_name(n.name)): n for n in nodes}
     out: list[Node] = []
     for entry in listed or []:
-        node = by_key.pop(_key(entry.split("/")[-1]), None)
+        node = by_key.pop(_key(entry.split("/")[level]), None)
         if node is not None:
             out.append(node)
     return out + sorted(by_key.values(), key=lambda n: _key(disk_name(n.name)))
@@ -249,7 +251,8 @@ def walk_folders(mailbox: Mailbox, warn: Callable[[str], None]) -> list[FolderDi
 
 
 def _walk(directory: Path, rel: tuple[str, ...], display: tuple[str, ...], state: _FolderWalk,
-          warn: Callable[[str], None], top: bool) -> None:
+          warn: Callable[[str], None], top: bool, inherited: list[str] | None = None) -> None:
+    """One level: its Folder.lst (else the entries its parent's list gave for it, `a/b` lines)."""
     try:
         nodes = list_dir(str(directory))
     except OSError as exc:
@@ -257,16 +260,17 @@ def _walk(directory: Path, rel: tuple[str, ...], display: tuple[str, ...], state
             path=shown(directory), reason=exc.strerror))
         return
     dirs = [n for n in nodes if n.kind == "dir" and not n.name.startswith("#")]
-    listed = read_list(directory / FOLDER_LIST)
+    own = read_list(directory / FOLDER_LIST)
+    listed = own if own is not None else inherited
     names = {_key(disk_name(n.name)) for n in dirs}
-    for entry in listed or []:
-        if _key(entry.split("/")[-1]) not in names:
+    for entry in own or []:
+        if _key(entry.split("/")[0]) not in names:
             warn(_("{path}: Folder.lst names {entry}, which is not there").format(path=shown(directory),
                                                                                  entry=repr(entry)))
     for n in nodes:
         if n.kind == "problem" and not n.name.startswith("#"):
             warn(_("{path}: {reason}; not read").format(path=shown(n.path), reason=n.reason))
-    for node in _in_list_order(dirs, listed):
+    for node in _in_list_order(dirs, listed, level=0):
         name = disk_name(node.name)
         special = SPECIAL_FOLDERS.get(display_name(name).casefold()) if top and name.startswith("!") else None
         role, label = special if special else (None, display_name(name))
@@ -278,4 +282,5 @@ def _walk(directory: Path, rel: tuple[str, ...], display: tuple[str, ...], state
                                                                                       other=shown(seen)))
             continue
         state.out.append(FolderDir(path, child_rel, child_display, role))
-        _walk(path, child_rel, child_display, state, warn, top=False)
+        below = [e.split("/", 1)[1] for e in listed or [] if "/" in e and _key(e.split("/", 1)[0]) == _key(name)]
+        _walk(path, child_rel, child_display, state, warn, top=False, inherited=below or None)
