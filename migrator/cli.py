@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 import signal
 import sys
 import traceback
@@ -269,8 +270,10 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
             if limits.daily_upload_bytes else None,
         )
         quarantine = quarantine_dir(c.state_path)
-        stats = execute(sources, connector(c.target), state, c.scope, opts, quarantine)
-    click.echo(to_json(stats) if c.json else render_run(stats))
+        with stop.running():
+            stats = execute(sources, connector(c.target), state, c.scope, opts, quarantine)
+        progress.close()
+        click.echo(to_json(stats) if c.json else render_run(stats))
     if stats.interrupted:
         return int(ExitCode.INTERRUPTED)
     if stats.over_quota:
@@ -363,12 +366,9 @@ def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path
     from migrator.journal.state import State
     from migrator.render.html import write_report
 
-    def on_sigterm(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # like Ctrl-C: what is proven so far stays recorded; run again to carry on
-
     c = build_common(**kw)
-    with ExitStack() as stack:
-        stack.callback(signal.signal, signal.SIGTERM, signal.signal(signal.SIGTERM, on_sigterm))
+    stop = StopFlag(_("at the next message (the folders proven so far stay proven)"))
+    with ExitStack() as stack, stop.installed():
         sources = stack.enter_context(opened_sources(c))
         state = stack.enter_context(State.open(c.state_path, source_id=source_ident(c.sources),
                                                target_id=c.target.ident))
@@ -377,10 +377,15 @@ def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path
         progress = Progress(quiet=c.quiet)
         stack.callback(progress.close)
         quarantine = quarantine_dir(c.state_path)
-        report = do_verify(Scanner(sources, layout_of(target), c.scope, state, None), target, state,
-                           deep=deep, sample=sample, list_all=bool(list_mode), fresh=fresh,
-                           sources=[str(p) for p in c.sources], quarantine=str(quarantine),
-                           on_event=progress)
+        with stop.running():
+            report = do_verify(Scanner(sources, layout_of(target), c.scope, state, None), target, state,
+                               deep=deep, sample=sample, list_all=bool(list_mode), fresh=fresh,
+                               sources=[str(p) for p in c.sources], quarantine=str(quarantine),
+                               on_event=progress, stop_requested=stop.is_set)
+        progress.close()
+    if report.interrupted:
+        click.echo(to_json(report) if c.json else render_verify(report, list_mode))
+        return int(ExitCode.INTERRUPTED)
     if report_path is not None:
         _write_report(write_report, report, report_path)
     click.echo(to_json(report) if c.json else render_verify(report, list_mode))
@@ -468,20 +473,46 @@ def _write_report(write: Callable[[Any, Path], None], model: Any, path: Path) ->
 
 
 class StopFlag:
-    """First Ctrl-C/SIGTERM: finish the current batch, settle the journal, stop. Second: stop now."""
+    """Ctrl-C (SIGINT) and SIGTERM during a long command: the flow's cooperative stop.
 
-    def __init__(self) -> None:
-        self._set = False
+    First: `is_set()` turns True; the flow stops cleanly (run: what was sent is settled in the
+    journal) and returns what it did, which is printed with what is left (exit 130). Second:
+    KeyboardInterrupt is raised into the flow, which stops at once and still returns its
+    accounting (open intents are settled by the next run). Third: exit 130 at once, without the
+    summary (the journal is safe at any instant: invariant 4)."""
+
+    def __init__(self, what: str | None = None) -> None:
+        self.signals = 0
+        self.what = what  # when the first signal stops the flow (default: after the current batch)
+        self.live = False  # a flow is running (see `running`): only then a second signal raises
 
     def is_set(self) -> bool:
-        """True once the first Ctrl-C / SIGTERM arrived (the flow stops after the current batch)."""
-        return self._set
+        """True once the first Ctrl-C / SIGTERM arrived (the flow stops at its next check)."""
+        return self.signals > 0
 
     def _handler(self, signum: int, frame: object) -> None:
-        if self._set:
-            raise KeyboardInterrupt
-        self._set = True
-        click.echo("\nmigrate: " + _("stopping after the current batch (again to stop at once)..."), err=True)
+        self.signals += 1
+        if self.signals == 1:
+            what = self.what or _("after the current batch")
+            click.echo("\nmigrate: " + _("stopping {what} (Ctrl-C again to stop at once)...").format(what=what),
+                       err=True)
+        elif self.signals == 2:
+            click.echo("\nmigrate: " + _("stopping now (Ctrl-C again to quit without the summary)..."), err=True)
+            if self.live:
+                raise KeyboardInterrupt
+        else:
+            click.echo("\nmigrate: " + _("stopped; run the same command again to carry on"), err=True)
+            os._exit(int(ExitCode.INTERRUPTED))
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """The block runs the flow: a second signal raises KeyboardInterrupt into it (outside, the
+        accounting it returned is being printed: that is left to finish)."""
+        self.live = True
+        try:
+            yield
+        finally:
+            self.live = False
 
     @contextmanager
     def installed(self) -> Iterator[None]:

@@ -7,7 +7,9 @@ with these frozen records, in order, from the thread that runs the flow or from 
 events. Flows never print.
 
 Order of one flow: PhaseStarted, then for each folder FolderStarted, MessageSettled ...,
-FolderDone; Warning and Paused at any time; Done last (also after an interruption).
+FolderDone; Totals (where the phase stands, with its totals) after PhaseStarted, as the phase
+goes (a few times a second at most) and after each folder; Warning and Paused at any time; Done
+last (also after an interruption).
 Units: sizes in bytes (as read from the source, or as sent: CRLF wire form, said per field),
 times in seconds since the epoch (UTC).
 """
@@ -24,9 +26,11 @@ Phase = Literal["reading", "uploading", "checking", "archiving"]
 """reading: the scan a plan makes (plan, and run before uploading); uploading: run's APPENDs;
 checking: verify; archiving: archive writing the local copy."""
 
-Outcome = Literal["read", "uploaded", "already", "duplicate", "failed", "over_quota", "checked", "archived"]
-"""What became of one message: `read` (a plan's scan), one of run's outcomes (domain/counts.py),
-`checked` (verify compared it), `archived` (archive wrote it)."""
+Outcome = Literal["read", "uploaded", "already", "duplicate", "failed", "over_quota", "skipped", "filtered",
+                  "checked", "archived"]
+"""What became of one message: `read` (a plan's scan, verify's read of the source), one of run's
+outcomes (domain/counts.py; `skipped` and `filtered` are out of scope), `checked` (verify compared
+its content), `archived` (archive wrote it)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,37 @@ class MessageSettled:
     folder: str
     outcome: Outcome
     bytes: int
+    earlier: bool = False  # settled by an earlier run: already counted done in the phase's first Totals
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Where a phase stands: `done_messages` / `done_bytes` of `total_messages` / `total_bytes`.
+
+    The totals come from the sources' cheap counts (Source.estimate: a Maildir listing, an mbox's
+    size, a PST folder's PR_CONTENT_COUNT) and are corrected as the phase goes (an mbox's messages
+    counted, each folder's real figures once it is done); `exact`: total_messages is a count, not an
+    estimate (total_bytes is the stores' size until the phase ends: what goes up is the CRLF wire
+    form). Messages settled by an earlier run count as done from the first Totals on (a resumed run
+    starts part-way), so a rate taken over this phase's progress gives the time left.
+    Units: messages; bytes. None: not known (a reader without a cheap count, before any message)."""
+
+    phase: Phase
+    done_messages: int
+    done_bytes: int
+    total_messages: int | None
+    total_bytes: int | None
+    exact: bool = False
+
+    @property
+    def left_messages(self) -> int | None:
+        """Messages still to go (None when the total is not known)."""
+        return None if self.total_messages is None else max(0, self.total_messages - self.done_messages)
+
+    @property
+    def left_bytes(self) -> int | None:
+        """Bytes still to go (None when the total is not known)."""
+        return None if self.total_bytes is None else max(0, self.total_bytes - self.done_bytes)
 
 
 @dataclass(frozen=True)
@@ -93,7 +128,7 @@ class Done:
     interrupted: bool = False
 
 
-Event: TypeAlias = PhaseStarted | FolderStarted | MessageSettled | FolderDone | Warning | Paused | Done
+Event: TypeAlias = PhaseStarted | FolderStarted | MessageSettled | Totals | FolderDone | Warning | Paused | Done
 EventSink: TypeAlias = Callable[[Event], None]
 
 

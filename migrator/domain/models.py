@@ -133,8 +133,16 @@ class RunStats(Counts):
     reconnects: int = 0
     failures: list[Failure] = Field(default_factory=list)
     interrupted: bool = False
+    left: int | None = None  # messages of the sources not reached (an interrupted run; None: not known)
+    left_bytes: int | None = None  # their bytes, as stored (an estimate, from the sources' cheap counts)
     seconds: float = 0.0
     warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def to_go(self) -> int | None:
+        """Messages a run of the same command would still bring over: those not reached and those
+        left over quota (None when what was not reached is not known)."""
+        return None if self.left is None else self.left + self.over_quota
 
     def tally(self) -> RunStats:
         """Set the run's counts to the sum of its folders' (call after the uploads settled)."""
@@ -189,6 +197,9 @@ class VerifyReport(VerifyCounts):
     quota_limit: int | None = None
     date_sources: dict[str, int] = Field(default_factory=dict)  # summed over the folders
     problems: list[Problem] = Field(default_factory=list)
+    interrupted: bool = False  # stopped (Ctrl-C): `folders` are those checked so far
+    left: int | None = None  # source messages not checked yet (None: not known)
+    left_bytes: int | None = None  # their bytes, as stored (an estimate from the sources' cheap counts)
 
 
 class ArchiveFolder(BaseModel):

@@ -34,6 +34,7 @@ from migrator.domain.units import human_bytes
 from migrator.flows import quota as diet
 from migrator.flows.candidates import Candidates as _Acc
 from migrator.flows.candidates import utc_day as _day
+from migrator.flows.progress import READ_OUTCOMES, Meter, estimate_of, part
 from migrator.flows.retry import retrying
 from migrator.flows.server import Server
 from migrator.flows.server_index import ServerIndex, build_index  # noqa: F401 - re-exported
@@ -403,9 +404,12 @@ def build_plan(scanner: Scanner, *, target_label: str, on_event: EventSink | Non
                limits: diet.Limits | None = None) -> Plan:
     """The dry run: every folder scanned (or its remembered summary), totals, quota verdict and diets.
 
-    Emits PhaseStarted("reading"), per folder FolderStarted, MessageSettled("read", bytes read)
-    and FolderDone, then Warning per note and Done (domain/events.py) to `on_event`. Writes nothing to the server."""
+    Emits PhaseStarted("reading"), Totals (messages and bytes read of the sources' cheap counts),
+    per folder FolderStarted, MessageSettled("read", bytes read) and FolderDone, then Warning per
+    note and Done (domain/events.py) to `on_event`. Writes nothing to the server."""
     plan = Plan(target=target_label)
+    on_event = Meter(on_event, "reading", [part(e.folder.display, estimate_of(e.source, e.folder))
+                                           for e in scanner.entries()], READ_OUTCOMES)
     emit(on_event, PhaseStarted("reading"))
     acc = _Acc()
     append_limit = scanner.target.append_limit() if scanner.target is not None else None

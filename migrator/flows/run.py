@@ -9,6 +9,7 @@ Guarantee: killed at any instant, run again, and every in-scope message is on th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -26,10 +27,21 @@ from migrator.domain.errors import (
     TargetError,
     login_refused,
 )
-from migrator.domain.events import Done, EventSink, FolderDone, FolderStarted, PhaseStarted, Warning, emit
+from migrator.domain.events import (
+    Done,
+    EventSink,
+    FolderDone,
+    FolderStarted,
+    MessageSettled,
+    Outcome,
+    PhaseStarted,
+    Warning,
+    emit,
+)
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, collision_key, fallback_names
 from migrator.domain.models import FolderPlan, FolderRun, Plan, RunStats
+from migrator.domain.units import human_bytes
 from migrator.flows.plan import (
     ALREADY,
     DUPLICATE,
@@ -46,6 +58,7 @@ from migrator.flows.plan import (
     from_summary,
     settled_key,
 )
+from migrator.flows.progress import Meter, estimate_of, part
 from migrator.flows.quarantine import Quarantine
 from migrator.flows.quota import (
     DAY,
@@ -61,6 +74,7 @@ from migrator.flows.resolve import resolve_intents, revalidate_folder
 from migrator.flows.retry import RetryPolicy, default_backoff, retrying
 from migrator.flows.server import Server
 from migrator.flows.upload import Uploader
+from migrator.journal.progress import done_by_source_folder
 from migrator.journal.state import State
 from migrator.sources.base import Source
 
@@ -77,9 +91,17 @@ class RunOptions:
     max_reconnects: int = 6  # with the backoff below: about 30 s of trying before giving up
     backoff: Callable[[int], float] = default_backoff  # seconds before reconnect attempt n (0-based)
     settle_delay: float = 2.0  # seconds after a drop before asking the server what arrived
+    # The cooperative stop: checked before each message is queued (and while the daily cap waits).
+    # Once it returns True the run sends what is queued, settles every answer in the journal and
+    # returns its RunStats with interrupted=True (exit 130 in the CLI): the CLI's Ctrl-C sets it,
+    # the web app and the batch runner pass a threading.Event's is_set. A KeyboardInterrupt raised
+    # into the run (a second Ctrl-C) stops at once: nothing more is settled, the journal stays
+    # consistent (open intents are resolved by the next run) and the RunStats still come back.
     stop_requested: Callable[[], bool] = lambda: False
-    # progress (domain/events.py): the plan's reading phase, then PhaseStarted("uploading") with the
-    # bytes to upload, per folder FolderStarted, MessageSettled per outcome, FolderDone(counts), Done
+    # progress (domain/events.py): the plan's reading phase (when it reads), then
+    # PhaseStarted("uploading"), Totals (done/total messages and bytes, from the sources' cheap
+    # counts, corrected as it goes), per folder FolderStarted, MessageSettled per message whatever
+    # its outcome, FolderDone(counts), Done
     on_event: EventSink | None = None
     limits: Limits | None = None  # the provider's published limits (max message size, daily cap, size)
     pacer: DailyPacer | None = None  # the daily upload cap: waits for the next window when it is used up
@@ -87,6 +109,10 @@ class RunOptions:
     def policy(self) -> RetryPolicy:
         """The reconnect policy of this run (flows/retry.py): max_reconnects tries, `backoff` between."""
         return RetryPolicy(attempts=self.max_reconnects, backoff=self.backoff, settle=self.settle_delay)
+
+
+class Stopped(Exception):
+    """Raised inside the run when `stop_requested()` said stop, once what was sent is settled."""
 
 
 class Session:
@@ -166,14 +192,20 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
         stats.recovered_intents += session.retry(lambda t: resolve_intents(t, state, folder))[0]  # noqa: B023
     scanner = Scanner(sources, session.retry(layout_of), scope, state, session.target, use_settled=True,
                       reconnect=session.reconnect)
+    credit = done_by_source_folder(state)  # what earlier runs settled counts done from the start
+    meter = Meter(opts.on_event, "uploading", [part(e.folder.display, estimate_of(e.source, e.folder),
+                                                    credit.get(e.key, (0, 0))) for e in scanner.entries()])
     if opts.exact_plan or _may_not_fit(session, sources):
         plan = build_plan(scanner, target_label=stats.target, on_event=_plan_part(opts.on_event), limits=opts.limits)
     else:  # it fits whatever is on the server: no need to read (and convert, for a PST) everything twice
         plan = Plan(target=stats.target, estimated=True)
+    opts = dataclasses.replace(opts, on_event=meter)
     emit(opts.on_event, PhaseStarted("uploading", None if plan.estimated else plan.totals.upload_bytes))
     if plan.quota.fits is False and not opts.ignore_quota:  # before any CREATE or APPEND: nothing written
         message, hint = refusal(plan.quota)
-        raise QuotaError(message, hint=hint)
+        t = plan.totals
+        raise QuotaError(f"{message}; nothing was uploaded: {t.to_upload:,} message(s), {human_bytes(t.upload_bytes)} "
+                         "left", hint=hint)
     scanner = Scanner(sources, scanner.layout, scope, state, session.target, use_settled=True,
                       reconnect=session.reconnect)  # fresh dedupe set
     uploader = Uploader(
@@ -189,6 +221,7 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
     # no per-message memory beyond the plan's.
     cut = day_start(plan.quota.fill_from) if opts.ignore_quota and plan.quota.fits is False \
         and plan.quota.fill_from else None
+    hurry = False
     uploader.start()
     try:
         entries = scanner.entries()
@@ -210,18 +243,26 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
         state.set_last_run({"uploaded": stats.uploaded, "uploaded_bytes": stats.uploaded_bytes,
                             "over_quota": stats.over_quota, "over_quota_bytes": stats.over_quota_bytes,
                             "over_quota_since": stats.over_quota_since, "finished": time.time()})
-    except KeyboardInterrupt:
+    except Stopped:  # the cooperative stop: everything sent is settled
         stats.interrupted = True
+    except KeyboardInterrupt:  # stop at once (a second Ctrl-C): what is in flight is settled by the next run
+        stats.interrupted = True
+        hurry = True
+        for f in stats.folders:  # sent but not answered: not an outcome yet, counted as left (Totals)
+            f.scanned = min(f.scanned, f.in_scope)
     finally:
-        uploader.close()
+        uploader.close(wait=not hurry)
         stats.tally()
         stats.warnings = scanner.all_warnings() + list(dict.fromkeys(uploader.warnings))
         stats.seconds = time.monotonic() - started
         for w in stats.warnings:
             emit(opts.on_event, Warning(w))
+        left = meter.totals()
+        stats.left, stats.left_bytes = left.left_messages, left.left_bytes
         emit(opts.on_event, Done(stats, stats.interrupted))
         try:
-            session.target.close()
+            if not hurry:  # stopping at once: no LOGOUT round trip (the socket closes with the process)
+                session.target.close()
         except Exception:  # noqa: BLE001 - closing a dead connection
             pass
     return stats
@@ -316,6 +357,9 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     ledger_written = False
     risky: dict[str, str] | None = None
     for s in scanner.scan(entry, scanner.records(entry, work.start or 0)):
+        if opts.stop_requested():  # checked before each message is counted: it is read again next time
+            uploader.finish()
+            raise Stopped
         account(fp, s, None, years)
         if s.fate in (UPLOAD, ALREADY, DUPLICATE) and not s.record.extra.get("known"):
             stamp = int(s.record.extra.get("source_size", s.record.size))  # the source's change detector
@@ -339,13 +383,11 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             frun.scanned += 1
             frun.failed += 1
             stats.failures.append(quarantine.failure(s.record, entry.target, refused, None))
+            _settled(opts, entry, "failed", s.size)
         elif s.fate == UPLOAD:
             _pace(opts, s.size, uploader, session)
             frun.scanned += 1
             uploader.add(s, entry.target, frun)
-            if opts.stop_requested():
-                uploader.finish()
-                raise KeyboardInterrupt
         elif s.fate in (ALREADY, DUPLICATE):
             frun.scanned += 1
             if s.fate == ALREADY:
@@ -353,8 +395,11 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
                 if risky is None:  # the journal's at-risk marks of this folder, read once and only when needed
                     risky = {f: how for (_t, f), (how, _rb) in state.at_risk(entry.target).items()}
                 uploader.count_changed_already(frun, s, risky.get(s.fingerprint or ""))
+                # done in the journal: counted done when the run started (journal/progress.py)
+                _settled(opts, entry, "already", s.size, earlier=s.reason == "uploaded earlier")
             else:
                 frun.duplicates += 1
+                _settled(opts, entry, "duplicate", s.size)
         elif s.fate == UNREADABLE:
             frun.scanned += 1
             frun.failed += 1
@@ -366,10 +411,13 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
             stats.failures.append(quarantine.failure(s.record, entry.target, reason, kept))
             state.record_unreadable(entry.target, s.record.stable_id, entry.folder.display, s.record.locator,
                                     reason)  # `migrate status` counts it as failed
+            _settled(opts, entry, "failed", s.size)
         elif s.fate == SKIPPED:
             frun.skipped += 1
+            _settled(opts, entry, "skipped", s.size)
         elif s.fate == FILTERED:
             frun.filtered += 1
+            _settled(opts, entry, "filtered", s.size)
             row = ledger_row(s, entry.target, lambda t, f: getattr(state.lookup(t, f), "status", None) == "done")
             if row is not None:
                 ledger.append(row)
@@ -387,6 +435,12 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
     return frun
 
 
+def _settled(opts: RunOptions, entry: Entry, outcome: Outcome, size: int, earlier: bool = False) -> None:
+    """MessageSettled for a message this folder's scan settled without an upload (the uploads are
+    the Uploader's)."""
+    emit(opts.on_event, MessageSettled(entry.folder.display, outcome, size, earlier))
+
+
 def _pace(opts: RunOptions, size: int, uploader: Uploader, session: Session) -> None:
     """The daily upload cap: when today's allowance is used up, settle what is in flight, wait
     for the next window (Ctrl-C stops cleanly), and reconnect (idle connections time out)."""
@@ -397,7 +451,7 @@ def _pace(opts: RunOptions, size: int, uploader: Uploader, session: Session) -> 
     if until:
         uploader.finish()
         if not pacer.wait(until, opts.stop_requested):
-            raise KeyboardInterrupt
+            raise Stopped
         session.reconnect()
     pacer.sent_bytes(size)
 

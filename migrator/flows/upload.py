@@ -293,11 +293,14 @@ class Uploader:
             self._collect(block=True)
         self._raise_fatal()
 
-    def close(self) -> None:
-        """Stop the sender threads and count their reconnects in the run's stats."""
+    def close(self, wait: bool = True) -> None:
+        """Stop the sender threads and count their reconnects in the run's stats. wait=False (a
+        stop at once): leave them without waiting (daemon threads: they end with the process; what
+        they had in flight is journalled as intents, settled by the next run)."""
         if self._workers is not None:
             self.stats.reconnects += self._workers.drops
-            self._workers.stop()
+            if wait:
+                self._workers.stop()
             self._workers = None
 
     # -- internals -----------------------------------------------------------------

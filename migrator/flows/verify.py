@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import decode_header, make_header
@@ -27,6 +27,7 @@ from migrator.domain.headers import header_value, message_id
 from migrator.domain.identity import NUL, as_read_back, at_risk, describe_change, fingerprint, to_crlf
 from migrator.domain.models import FolderVerify, Problem, VerifyReport
 from migrator.flows.plan import DUPLICATE, FILTERED, SKIPPED, UNREADABLE, Entry, Scanned, Scanner
+from migrator.flows.progress import READ_OUTCOMES, Meter, estimate_of, part, summed
 from migrator.flows.server import Server
 from migrator.journal.state import Row, State
 
@@ -150,33 +151,50 @@ def size_chunks(uids: Sequence[int], sizes: dict[int, int], max_bytes: int = FET
         yield group
 
 
+class _Stopped(Exception):
+    """`stop_requested()` said stop: the folder being checked is left, the proven ones stay."""
+
+
 def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False, sample: float | None = None,
            list_all: bool = False, fresh: bool = False, sources: Sequence[str] = (), quarantine: str = "",
-           on_event: EventSink | None = None, seed: int | None = None) -> VerifyReport:
+           on_event: EventSink | None = None, seed: int | None = None,
+           stop_requested: Callable[[], bool] = lambda: False) -> VerifyReport:
     """Check every in-scope source message against the server; see the module docstring.
 
-    Emits PhaseStarted("checking"), per target folder FolderStarted and FolderDone, and
-    MessageSettled per message read from the source ("read", bytes as read) and per message
-    fetched to compare ("checked", bytes as fetched), then Done, to `on_event` (domain/events.py)."""
+    Emits PhaseStarted("checking"), Totals (source messages and bytes read of their totals: the
+    sources' cheap counts), per target folder FolderStarted and FolderDone, and MessageSettled per
+    message read from the source ("read", bytes as read) and per message fetched to compare
+    ("checked", bytes as fetched), then Done, to `on_event` (domain/events.py).
+    stop_requested: the cooperative stop (checked before each source message; a KeyboardInterrupt
+    stops the same way): the report then holds the folders checked so far, `interrupted` and what
+    is `left` (messages, bytes); the folders proven so far are not fetched again next time."""
     started = time.monotonic()
+    groups: dict[str, list[Entry]] = {}
+    for entry in scanner.entries():
+        groups.setdefault(entry.target, []).append(entry)
+    labels = {name: ", ".join(dict.fromkeys(e.folder.display for e in entries)) for name, entries in groups.items()}
+    on_event = Meter(on_event, "checking", [part(labels[name], summed(estimate_of(e.source, e.folder) for e in entries))
+                                            for name, entries in groups.items()], READ_OUTCOMES)
     emit(on_event, PhaseStarted("checking"))
     check = _Verifier(scanner, target, state, deep=deep, sample=sample, list_all=list_all, fresh=fresh,
-                      on_event=on_event, rng=random.Random(seed))
+                      on_event=on_event, rng=random.Random(seed), stop_requested=stop_requested)
     report = check.report
     report.sources = list(sources)
     report.state = str(state.path)
     report.quarantine = quarantine
-    groups: dict[str, list[Entry]] = {}
-    for entry in scanner.entries():
-        groups.setdefault(entry.target, []).append(entry)
     missing_targets: set[str] = set()
-    for name, entries in groups.items():
-        emit(on_event, FolderStarted(", ".join(dict.fromkeys(e.folder.display for e in entries)), name))
-        fv = check.folder(name, entries)
-        report.folders.append(fv)
-        emit(on_event, FolderDone(fv.source))
-        if fv.missing:
-            missing_targets.add(name)
+    try:
+        for name, entries in groups.items():
+            if stop_requested():
+                raise _Stopped
+            emit(on_event, FolderStarted(labels[name], name))
+            fv = check.folder(name, entries)
+            report.folders.append(fv)
+            emit(on_event, FolderDone(fv.source))
+            if fv.missing:
+                missing_targets.add(name)
+    except (_Stopped, KeyboardInterrupt):
+        report.interrupted = True
     if check.missing_ids:
         state.mark_missing(check.missing_ids)
     if missing_targets:  # the next run must read these source folders again, however unchanged they are
@@ -186,18 +204,21 @@ def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False
         for source, n in f.date_sources.items():
             report.date_sources[source] = report.date_sources.get(source, 0) + n
     report.reused_folders = sum(1 for f in report.folders if f.reused)
-    q = target.quota("INBOX")
+    q = target.quota("INBOX") if not report.interrupted else None  # stopping: no more round trips
     if q is not None:
         report.quota_used, report.quota_limit = q.used, q.limit
     report.generated = datetime.now().astimezone().isoformat(timespec="seconds")
     report.seconds = time.monotonic() - started
-    emit(on_event, Done())
+    totals = on_event.totals(partial=False)  # a folder stopped half-way is checked again from its start
+    report.left, report.left_bytes = totals.left_messages, totals.left_bytes
+    emit(on_event, Done(interrupted=report.interrupted))
     return report
 
 
 class _Verifier:
     def __init__(self, scanner: Scanner, target: Server, state: State, *, deep: bool, sample: float | None,
-                 list_all: bool, fresh: bool, on_event: EventSink | None, rng: random.Random) -> None:
+                 list_all: bool, fresh: bool, on_event: EventSink | None, rng: random.Random,
+                 stop_requested: Callable[[], bool] = lambda: False) -> None:
         self.scanner = scanner
         self.target = target
         self.state = state
@@ -207,6 +228,7 @@ class _Verifier:
         self.fresh = fresh
         self.on_event = on_event
         self.rng = rng
+        self.stop_requested = stop_requested
         self.report = VerifyReport(target=target.url, deep=self.level > SHALLOW, sample=self.sample)
         self.has_history = bool(state.counts())
         self.kept = {(t, fp): reason for _sid, _sf, t, fp, _size, _d, reason in state.ledger()}
@@ -296,6 +318,8 @@ class _Verifier:
             settled = saved is not None
             changed = settled and (tokens[entry.key] is None or saved[0] != tokens[entry.key])  # type: ignore[index]
             for s in self.scanner.scan(entry):
+                if self.stop_requested():
+                    raise _Stopped
                 emit(self.on_event, MessageSettled(entry.folder.display, "read", s.size))
                 e = self._expected(s, settled, changed) if s.fate != UNREADABLE else None
                 if s.fate == SKIPPED:

@@ -11,11 +11,11 @@ import unicodedata
 from datetime import datetime
 
 from pydantic import BaseModel
-from tqdm import tqdm
 
-from migrator.domain.events import Event, MessageSettled, Paused, PhaseStarted
+from migrator.domain.events import Event, MessageSettled, Paused, PhaseStarted, Totals
 from migrator.domain.models import ArchiveReport, Plan, Problem, RunStats, VerifyReport
-from migrator.domain.units import human_bytes
+from migrator.domain.units import count, human_bytes
+from migrator.render.bars import SizedBar, open_bar, show
 
 
 def text_width(text: str) -> int:
@@ -46,41 +46,44 @@ def to_json(model: BaseModel) -> str:
     return json.dumps(model.model_dump(mode="json"), ensure_ascii=False, indent=2)
 
 
-class Bar:
-    """A tqdm bar on stderr that stays silent when stderr is not a terminal (or when quiet)."""
-
-    def __init__(self, desc: str, total: int | None = None, unit: str = "B", quiet: bool = False) -> None:
-        self._bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, unit_divisor=1024,
-                         file=sys.stderr, disable=True if quiet else None, leave=False, dynamic_ncols=True)
-
-    def update(self, n: int) -> None:
-        """Advance the bar by `n` (messages or bytes, as the bar counts)."""
-        self._bar.update(n)
-
-    def close(self) -> None:
-        """Close the bar (its last state stays on stderr)."""
-        self._bar.close()
-
-
 class Progress:
-    """The terminal's subscriber to a flow's events (domain/events.py): one tqdm bar per phase on
-    stderr ("reading", "uploading", "checking", "archiving"), advanced by the bytes of each message
-    settled; the daily-cap pause as a line. Warnings, folder and final counts are left to the
-    result's rendering (render_run and friends), so nothing is printed twice.
+    """The terminal's subscriber to a flow's events (domain/events.py): one bar per phase on stderr
+    ("reading", "uploading", "checking", "archiving"; render/bars.py): percent, messages and bytes
+    done of their totals, rate and time left, drawn from the phase's Totals; a phase without
+    Totals advances by the bytes of each message settled. The daily-cap pause as a line. Warnings,
+    folder and final counts are left to the result's rendering (render_run and friends), so
+    nothing is printed twice.
 
     Use it as the flow's `on_event` and close it when the flow returns (or raises)."""
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
-        self._bar: Bar | None = None
+        self._bar: SizedBar | None = None
+        self._phase: str | None = None
+        self._total: int | None = None
+        self._metered = False
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, PhaseStarted):
             self.close()
-            self._bar = Bar(event.phase, total=event.total_bytes, quiet=self.quiet)
+            self._phase, self._total, self._metered = event.phase, event.total_bytes, False
+        elif isinstance(event, Totals):
+            if event.phase != self._phase:
+                return
+            if self._bar is None:  # opened at the first Totals: what was done before is its start
+                self._bar = open_bar(event.phase, event.total_bytes, event.done_bytes, quiet=self.quiet,
+                                     done_messages=event.done_messages, total_messages=event.total_messages,
+                                     exact=event.exact)
+            self._metered = True
+            show(self._bar, event.done_messages, event.done_bytes, event.total_messages, event.total_bytes,
+                 event.exact)
         elif isinstance(event, MessageSettled):
-            if self._bar is not None and event.outcome in _ADVANCES:
-                self._bar.update(event.bytes)
+            if self._metered or event.outcome not in _ADVANCES or self._phase is None:
+                return
+            if self._bar is None:
+                self._bar = open_bar(self._phase, self._total, quiet=self.quiet)
+            self._bar.messages += 1
+            self._bar.update(event.bytes)
         elif isinstance(event, Paused):
             print(paused_line(event), file=sys.stderr, flush=True)
 
@@ -207,8 +210,8 @@ def render_run(stats: RunStats) -> str:
     duplicates, failed, over quota when any, skipped, filtered), the accounting line, changed
     messages, rate, warnings, recoveries and the failed messages with their quarantine files."""
     quota = bool(stats.over_quota)  # the "over quota" column only when the server refused some
-    rows = [[f.source, f.target, str(f.in_scope), str(f.uploaded), str(f.already), str(f.duplicates),
-             str(f.failed)] + ([str(f.over_quota)] if quota else []) + [str(f.skipped), str(f.filtered)]
+    rows = [[f.source, f.target, count(f.in_scope), count(f.uploaded), count(f.already), count(f.duplicates),
+             count(f.failed)] + ([count(f.over_quota)] if quota else []) + [count(f.skipped), count(f.filtered)]
             for f in stats.folders
             if f.in_scope or f.skipped or f.filtered]  # folders with nothing in them stay out of the table
     heads = (["source folder", "target folder", "in scope", "uploaded", "already there", "duplicates", "failed"]
@@ -216,48 +219,60 @@ def render_run(stats: RunStats) -> str:
     out = [table(heads, rows, right=set(range(2, len(heads))))] if rows else []
     out.append("")
     out.append(
-        f"In scope: {stats.in_scope} = uploaded {stats.uploaded} + already on target {stats.already} "
-        f"+ duplicates {stats.duplicates} + failed {stats.failed}"
-        + (f" + not uploaded (over quota) {stats.over_quota}" if quota else "")
+        f"In scope: {stats.in_scope:,} = uploaded {stats.uploaded:,} + already on target {stats.already:,} "
+        f"+ duplicates {stats.duplicates:,} + failed {stats.failed:,}"
+        + (f" + not uploaded (over quota) {stats.over_quota:,}" if quota else "")
         + ("" if stats.adds_up else "  (DOES NOT ADD UP: please report)")
     )
     if quota:
-        out.append(f"Not uploaded: over quota: {stats.over_quota} message(s), {human_bytes(stats.over_quota_bytes)} "
-                   f"left; {stats.uploaded} message(s), {human_bytes(stats.uploaded_bytes)} went up.")
+        out.append(f"Not uploaded: over quota: {stats.over_quota:,} message(s), {human_bytes(stats.over_quota_bytes)} "
+                   f"left; {stats.uploaded:,} message(s), {human_bytes(stats.uploaded_bytes)} went up.")
     if stats.changed:
-        out.append(f"Stored changed by the server: {stats.changed} of the {stats.uploaded} uploaded and "
-                   f"{stats.already} already on the target "
+        out.append(f"Stored changed by the server: {stats.changed:,} of the {stats.uploaded:,} uploaded and "
+                   f"{stats.already:,} already on the target "
                    "(it offers no BINARY, RFC 3516: their NUL bytes come back as 0x80; a re-run would store them "
                    "the same way; the source keeps the original):")
         out.extend(f"  * {m}" for m in stats.changed_messages[:20])
         if stats.changed > 20:
-            out.append(f"  ... and {stats.changed - 20} more (`migrate verify --list`)")
-    out.append(f"Not in scope: skipped {stats.skipped}, filtered {stats.filtered}.")
+            out.append(f"  ... and {stats.changed - 20:,} more (`migrate verify --list`)")
+    out.append(f"Not in scope: skipped {stats.skipped:,}, filtered {stats.filtered:,}.")
     rate = stats.uploaded / stats.seconds if stats.seconds > 0 else 0.0
-    out.append(f"Uploaded {human_bytes(stats.uploaded_bytes)} in {stats.seconds:.1f} s ({rate:.1f} messages/s).")
+    out.append(f"Uploaded {human_bytes(stats.uploaded_bytes)} in {stats.seconds:,.1f} s ({rate:,.1f} messages/s).")
     for w in stats.warnings[:20]:
         out.append(f"Warning: {w}")
     if len(stats.warnings) > 20:
-        out.append(f"... and {len(stats.warnings) - 20} more warnings (see --json)")
+        out.append(f"... and {len(stats.warnings) - 20:,} more warnings (see --json)")
     if stats.recovered_intents:
-        out.append(f"Recovered {stats.recovered_intents} message(s) an interrupted run had already sent.")
+        out.append(f"Recovered {stats.recovered_intents:,} message(s) an interrupted run had already sent.")
     if stats.reconnects:
-        out.append(f"Recovered from {stats.reconnects} dropped connection(s): reconnected and carried on.")
+        out.append(f"Recovered from {stats.reconnects:,} dropped connection(s): reconnected and carried on.")
     if stats.failures:
         out.append("")
-        out.append(f"{len(stats.failures)} message(s) failed:")
+        out.append(f"{len(stats.failures):,} message(s) failed:")
         for f in stats.failures[:50]:
             where = f" (kept as {f.quarantine})" if f.quarantine else ""
             out.append(f"  ! {f.target}: {f.locator}: {f.reason}{where}")
         if len(stats.failures) > 50:
-            out.append(f"  ... and {len(stats.failures) - 50} more (see the quarantine folder's failures.log)")
+            out.append(f"  ... and {len(stats.failures) - 50:,} more (see the quarantine folder's failures.log)")
     if stats.interrupted:
-        out.append("Interrupted: run the same command again to resume.")
+        out.append(f"Interrupted: {left_text(stats.to_go, stats.left_bytes, stats.over_quota_bytes)}.")
     elif quota:
-        out.append("Not done: the server is over quota (see the hint below); run again once there is room.")
+        out.append(f"Not done: the server is over quota (see the hint below): "
+                   f"{left_text(stats.to_go, stats.left_bytes, stats.over_quota_bytes, again=False)}; "
+                   "run the same command again once there is room.")
     elif not stats.failures:
         out.append("Done. Next: `migrate verify` with the same arguments.")
     return "\n".join(out)
+
+
+def left_text(messages: int | None, nbytes: int | None, more_bytes: int = 0, again: bool = True) -> str:
+    """What is left of an interrupted or refused run: "2,415 messages (12.3 MB) left: run the same
+    command again"; without a known count, "run the same command again to carry on"."""
+    if messages is None:
+        return "run the same command again to carry on" if again else "some messages left"
+    size = (nbytes or 0) + more_bytes
+    what = f"{messages:,} message{'' if messages == 1 else 's'}" + (f" ({human_bytes(size)})" if size else "")
+    return f"{what} left" + (": run the same command again" if again else "")
 
 
 PROBLEM_SIGNS = "-*!"  # shown by default; '=' ok, '+' extra on server, '~' not in scope only with --list
@@ -276,9 +291,9 @@ def problem_line(p: Problem) -> str:
 def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
     """list_mode None: the problems; True: every message (= + ~ too); False: folders and totals only."""
     changed = bool(report.changed)  # its column only when there is something in it
-    rows = [[f.source, f.target, str(f.expected), str(f.present), str(f.missing), str(f.different)]
-            + ([str(f.changed)] if changed else [])
-            + [str(f.new_in_source), str(f.failed_upload), str(f.kept_local), str(f.extra), str(f.filtered)]
+    rows = [[f.source, f.target, count(f.expected), count(f.present), count(f.missing), count(f.different)]
+            + ([count(f.changed)] if changed else [])
+            + [count(f.new_in_source), count(f.failed_upload), count(f.kept_local), count(f.extra), count(f.filtered)]
             + (["checked earlier" if f.reused else ""] if report.reused_folders else []) for f in report.folders]
     out = [f"Verify {report.target}" + (" (content compared)" if report.deep and report.sample is None else
                                         f" (content of {report.sample:g}% compared)" if report.sample else ""), ""]
@@ -294,39 +309,49 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
         cap = len(shown) if list_mode else LIST_CAP
         out.extend(problem_line(p) for p in shown[:cap])
         if len(shown) > cap:
-            out.append(f"... and {len(shown) - cap} more (--json or --report FILE.html list them all)")
+            out.append(f"... and {len(shown) - cap:,} more (--json or --report FILE.html list them all)")
     r = report
     out.append("")
-    out.append(f"Expected on the server: {r.expected} = present {r.present} + missing {r.missing} + different "
-               f"{r.different}" + (f" + stored changed by the server {r.changed}" if r.changed else "")
-               + f" + new in the source {r.new_in_source} + failed {r.failed_upload}"
-               + (f" + left local on purpose {r.kept_local}" if r.kept_local else "") + ".")
+    out.append(f"Expected on the server: {r.expected:,} = present {r.present:,} + missing {r.missing:,} + different "
+               f"{r.different:,}" + (f" + stored changed by the server {r.changed:,}" if r.changed else "")
+               + f" + new in the source {r.new_in_source:,} + failed {r.failed_upload:,}"
+               + (f" + left local on purpose {r.kept_local:,}" if r.kept_local else "") + ".")
     if r.changed:
-        out.append(f"Stored changed by the server: {r.changed} (on the server, not with the bytes sent: never "
+        out.append(f"Stored changed by the server: {r.changed:,} (on the server, not with the bytes sent: never "
                    "counted as verified).")
-    out.append(f"Also on the server: {r.extra} not from this migration"
-               + (f", {r.gone_from_source} uploaded earlier but no longer in the source" if r.gone_from_source else "")
-               + (f", {r.copies} duplicate(s): second copies of migrated messages (a second writer or a lost "
+    out.append(f"Also on the server: {r.extra:,} not from this migration"
+               + (f", {r.gone_from_source:,} uploaded earlier but no longer in the source"
+                  if r.gone_from_source else "")
+               + (f", {r.copies:,} duplicate(s): second copies of migrated messages (a second writer or a lost "
                   "journal)" if r.copies else "")
                + ".")
-    out.append(f"Not in scope: filtered {r.filtered}, skipped {r.skipped}; exact duplicates uploaded once: "
-               f"{r.duplicates}.")
+    out.append(f"Not in scope: filtered {r.filtered:,}, skipped {r.skipped:,}; exact duplicates uploaded once: "
+               f"{r.duplicates:,}.")
     if r.deep:
-        out.append(f"Compared byte for byte (with flags and date): {r.deep_checked} message(s).")
+        out.append(f"Compared byte for byte (with flags and date): {r.deep_checked:,} message(s).")
     else:
         out.append("Checked by the UID recorded at upload, else Message-ID and size (--deep compares the content).")
         if r.deep_checked:
-            out.append(f"Content compared for {r.deep_checked} message(s) whose bytes are at risk (NUL bytes): always.")
+            out.append(f"Content compared for {r.deep_checked:,} message(s) whose bytes are at risk (NUL bytes): "
+                       "always.")
     if r.date_sources and (list_mode or r.date_sources.get("fallback") or r.date_sources.get("mtime")):
         out.append("Dates (INTERNALDATE) taken from: " + ", ".join(
-            f"{source or 'unknown'} {n}" for source, n in sorted(r.date_sources.items(), key=lambda x: -x[1]))
+            f"{source or 'unknown'} {n:,}" for source, n in sorted(r.date_sources.items(), key=lambda x: -x[1]))
             + " (docs/concepts.md, \"Dates and flags\").")
     if r.reused_folders:
-        out.append(f"{r.reused_folders} folder(s) unchanged since an earlier verify proved them: not fetched again "
+        out.append(f"{r.reused_folders:,} folder(s) unchanged since an earlier verify proved them: not fetched again "
                    "(--fresh checks them anyway).")
     out.append("")
-    out.append(verdict(report))
+    out.append(verify_stopped(report) if report.interrupted else verdict(report))
     return "\n".join(out)
+
+
+def verify_stopped(report: VerifyReport) -> str:
+    """The end of an interrupted verify: what was checked so far and what is left."""
+    folders = len(report.folders)
+    return (f"Interrupted: checked {report.expected:,} message(s) in {folders:,} folder(s) so far (present "
+            f"{report.present:,}, missing {report.missing:,}, different {report.different:,}); "
+            f"{left_text(report.left, report.left_bytes)} (the folders proven so far are not fetched again).")
 
 
 def next_steps(report: VerifyReport) -> list[str]:
@@ -342,8 +367,8 @@ def next_steps(report: VerifyReport) -> list[str]:
         "  4. Only then remove the POP account. Keep the backup (the .pst export or a copy of the profile).",
     ]
     if report.kept_local:
-        steps.append(f"  Note: {report.kept_local} message(s) were left on this computer on purpose (--since/--max-size"
-                     "): they are only in that backup.")
+        steps.append(f"  Note: {report.kept_local:,} message(s) were left on this computer on purpose "
+                     "(--since/--max-size): they are only in that backup.")
     return steps
 
 
@@ -352,38 +377,38 @@ def verdict(report: VerifyReport) -> str:
     with what is missing or different and what to do."""
     r = report
     if r.ok:
-        head = (f"VERIFIED: all {r.expected} message(s) in scope are on the server"
+        head = (f"VERIFIED: all {r.expected:,} message(s) in scope are on the server"
                 + (" (content compared)." if r.deep and r.sample is None else
                    f" (content of {r.sample:g}% compared)." if r.sample else "."))
         return "\n".join([head, *next_steps(report)])
     tips = ["NOT VERIFIED: do not remove the POP account yet."]
     full = bool(r.quota_limit and r.quota_used is not None and r.quota_used >= 0.95 * r.quota_limit)
     if r.new_in_source:
-        tips.append(f"  - {r.new_in_source} new message(s) in the source not yet migrated (the old account kept "
+        tips.append(f"  - {r.new_in_source:,} new message(s) in the source not yet migrated (the old account kept "
                     "receiving): run `migrate run` again, then `migrate verify`.")
     if r.missing:
-        tips.append(f"  - {r.missing} message(s) missing on the server: run `migrate run` again (it uploads exactly "
+        tips.append(f"  - {r.missing:,} message(s) missing on the server: run `migrate run` again (it uploads exactly "
                     "those), then `migrate verify`.")
     if full and (r.missing or r.new_in_source or r.failed_upload):
         tips.append(f"  - The account is full ({human_bytes(r.quota_used)} of {human_bytes(r.quota_limit)}): raise the "
                     "quota or free space on the server, or keep older mail local with --since DATE (see `migrate plan`)"
                     ", then run again.")
     if r.changed:
-        tips.append(f"  - {r.changed} message(s) stored changed by the server (see the lines marked * \"stored "
+        tips.append(f"  - {r.changed:,} message(s) stored changed by the server (see the lines marked * \"stored "
                     "changed\"): it cannot keep some of their bytes (NUL, RFC 3516 BINARY not offered or not kept), "
                     "so running again would store them the same way. The source keeps the originals: keep it as "
                     "their exact copy.")
     if r.different:
-        tips.append(f"  - {r.different} message(s) differ on the server (see the lines marked *): the source keeps the "
-                    "original; delete the damaged copy in your mail program and run `migrate run` again, or keep it "
-                    "if the difference is harmless (e.g. flags you changed in the new account).")
+        tips.append(f"  - {r.different:,} message(s) differ on the server (see the lines marked *): the source "
+                    "keeps the original; delete the damaged copy in your mail program and run `migrate run` again, or "
+                    "keep it if the difference is harmless (e.g. flags you changed in the new account).")
     refused = sum(1 for p in r.problems if p.kind == "failed")
     unreadable = sum(1 for p in r.problems if p.kind == "unreadable")
     if refused:
         where = f" (kept as .eml files in {r.quarantine})" if r.quarantine else ""
-        tips.append(f"  - {refused} message(s) the server refused{where}: fix the cause shown (size limit, quota) and "
-                    "run again, or import those .eml files by hand with your mail program.")
+        tips.append(f"  - {refused:,} message(s) the server refused{where}: fix the cause shown (size limit, quota) "
+                    "and run again, or import those .eml files by hand with your mail program.")
     if unreadable:
-        tips.append(f"  - {unreadable} message(s) could not be read from the source: repair the store (Outlook: scanpst"
-                    ".exe) and run again, or save them by hand from your mail program.")
+        tips.append(f"  - {unreadable:,} message(s) could not be read from the source: repair the store (Outlook: "
+                    "scanpst.exe) and run again, or save them by hand from your mail program.")
     return "\n".join(tips)

@@ -53,6 +53,29 @@ class Capabilities:
 NO_CAPABILITIES = Capabilities()
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """A cheap count of what `messages(folder)` will yield, made without reading the messages (a
+    directory listing, a file size, a folder's own count), for progress totals and ETAs.
+
+    messages: the records `messages(folder)` yields (every one: mail, skipped, unreadable); bytes:
+    the sum of their `raw` sizes (bytes as stored). None when the reader cannot say.
+    messages_exact / bytes_exact: the figure is exactly what `messages(folder)` yields, not an
+    estimate (a sample of an mbox, a file size that includes its `From ` lines); the conformance
+    suite holds a reader to it.
+    """
+
+    messages: int | None
+    bytes: int | None
+    messages_exact: bool = False
+    bytes_exact: bool = False
+
+    @property
+    def exact(self) -> bool:
+        """Both figures are exact."""
+        return self.messages_exact and self.bytes_exact
+
+
 @runtime_checkable
 class Source(Protocol):
     """A read-only mail store (see the module docstring)."""
@@ -81,6 +104,12 @@ class Source(Protocol):
 
     def token(self, folder: Folder) -> str | None:
         """The folder's change detector (capabilities.change_token), None when unknown."""
+        ...
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """A cheap count of the folder's records and bytes (see `Estimate`), made without reading
+        the messages; None when the reader has no cheap way to tell (progress then shows no total
+        for the folder). Never raises for an unreadable folder: None, or the one error record."""
         ...
 
     def resume_info(self, folder: Folder) -> dict[str, object] | None:
@@ -115,6 +144,10 @@ class SourceBase:
 
     def token(self, folder: Folder) -> str | None:
         """No change detector: every run reads the folder."""
+        return None
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """No cheap count: progress shows no total for this reader's folders."""
         return None
 
     def resume_info(self, folder: Folder) -> dict[str, object] | None:

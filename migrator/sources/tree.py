@@ -37,7 +37,7 @@ from migrator.domain.errors import SourceError
 from migrator.domain.headers import EPOCH_FALLBACK
 from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
 from migrator.imap import utf7
-from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir, open_regular
 
 MBOX, MAILDIR, EML, UNREADABLE = "mbox", "maildir", "eml", "unreadable"
@@ -311,6 +311,18 @@ class TreeSource(SourceBase):
             from migrator.sources.mbox import reader as mbox
 
             yield from mbox.read_folder(folder, resume, self._ends)
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """A cheap count (Source.estimate): a Maildir folder's listing (exact), an mbox file's size
+        and sampled separators (sources/estimate.py); one record for an entry that cannot be read."""
+        from migrator.sources.estimate import maildir_estimate, mbox_estimate
+
+        kind = self.folder_kind(folder)
+        if kind == UNREADABLE:
+            return Estimate(1, 0, messages_exact=True, bytes_exact=True)
+        if kind == MAILDIR:
+            return maildir_estimate(folder.origin)
+        return mbox_estimate(folder.origin)
 
     def _tree_dirs(self) -> frozenset[str]:
         """Real paths of the Maildir folders read: a linked message file pointing into one is read there."""

@@ -357,6 +357,27 @@ def test_change_token_stable_while_unchanged(store: Path) -> None:
         again.close()
 
 
+def test_an_exact_estimate_is_what_messages_yields(store: Path) -> None:
+    """Source.estimate (the progress bar's totals): a figure it says is exact is exactly what
+    `messages(folder)` yields (records; bytes of their `raw`); estimates are never negative."""
+    src = open_source(store)
+    try:
+        folders = src.folders()
+        estimates = {f.key: src.estimate(f) for f in folders}  # before reading, as a run takes them
+        read = _read_all(src)
+    finally:
+        src.close()
+    for folder, records in read:
+        est = estimates[folder.key]
+        if est is None:
+            continue
+        assert (est.messages or 0) >= 0 and (est.bytes or 0) >= 0, folder.key
+        if est.messages_exact:
+            assert est.messages == len(records), (folder.key, est)
+        if est.bytes_exact:
+            assert est.bytes == sum(len(r.raw) for r in records), (folder.key, est)
+
+
 def test_known_messages_are_passed_over_and_reload_gives_them_back(store: Path) -> None:
     """skip_known: with known() saying yes to everything, a message comes without its bytes
     (extra["known"], extra["size"]) and reload() gives the record a full read gives."""

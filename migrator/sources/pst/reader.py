@@ -32,7 +32,7 @@ from migrator.domain.dates import CREATION_TIME, DELIVERY_TIME, SUBMIT_TIME, int
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import EPOCH_FALLBACK
 from migrator.domain.records import Folder, MessageRecord
-from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.pst import mapi
 from migrator.sources.pst.damage import PST_MAGIC, FolderCount, guard, is_ost, ost_note
 from migrator.sources.pst.damage import first_sentence as _first_sentence
@@ -106,6 +106,7 @@ class PstSource(SourceBase):
         self._embedded = EmbeddedOpener(pypff)
         self._folders: list[Folder] | None = None
         self._pff_folders: dict[str, Any] = {}
+        self._store_records: int | None = None  # records of every folder (Source.estimate's share of the size)
         self._account_tag: int | None = None
         self._store_codepage: int | None = ansi_codepage
         self._why: dict[str, str] = {}  # key of a folder libpff cannot open -> the reason
@@ -319,6 +320,35 @@ class PstSource(SourceBase):
         note = tally.note(folder.display, self.is_ost)
         if note:
             self._notes[folder.key] = note
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """A cheap count (Source.estimate): the records `messages` yields, from the folder's
+        PR_CONTENT_COUNT and its contents table's row count by the same rule (exact), and bytes:
+        the file's size shared out by those counts (an estimate: items are converted to MIME)."""
+        if self._folders is None:
+            self.folders()
+        records = self._record_count(folder.key)
+        if self._store_records is None:
+            self._store_records = sum(self._record_count(k) for k in self._pff_folders)
+        try:
+            size = self.root.stat().st_size
+        except OSError:
+            size = 0
+        share = size * records // self._store_records if self._store_records else 0
+        return Estimate(records, share, messages_exact=True)
+
+    def _record_count(self, key: str) -> int:
+        """How many records `messages` yields for folder `key` (see FolderCount), without reading items."""
+        if key not in self._pff_folders:
+            return 0
+        pff = self._pff_folders[key]
+        if pff is None:
+            return 1
+        expected = Props.safe(pff).integer(mapi.PR_CONTENT_COUNT) if Props.safe(pff).raw(mapi.PR_CONTENT_COUNT) \
+            else None
+        listed, _why = guard(lambda: int(pff.number_of_sub_messages))
+        tally = FolderCount(expected, listed)
+        return (tally.listed or 0) + tally.not_listed + (1 if tally.listed is None and tally.expected is None else 0)
 
     def _items(self, folder: Folder, pff: Any, tally: FolderCount,
                known: Known | None) -> Iterator[MessageRecord]:

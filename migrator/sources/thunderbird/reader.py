@@ -29,7 +29,7 @@ from migrator.domain.dates import FILE_NAME, FROM_LINE, internaldate, timestamp_
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import EPOCH_FALLBACK, header_value
 from migrator.domain.records import Folder, MessageRecord
-from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.mbox.reader import (
     from_line_time,
     is_blank,
@@ -405,6 +405,21 @@ class ThunderbirdSource(SourceBase):
             yield from read_mbox(folder, Path(folder.origin), self._log, resume)
         elif kind == "maildir":
             yield from read_maildir(folder, Path(folder.origin))
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """A cheap count (Source.estimate): an mbox file's size and sampled separators, a maildir
+        folder's listing (its bytes not exact: a leading `From ` line is taken off), nothing in a
+        container, one record for an entry that cannot be read."""
+        from migrator.sources.estimate import maildir_estimate, mbox_estimate
+
+        kind = self._kinds.get(folder.key)
+        if kind == "mbox":
+            return mbox_estimate(folder.origin)
+        if kind == "maildir":
+            return maildir_estimate(folder.origin, raw_is_file=False)
+        if kind == "unreadable":
+            return Estimate(1, 0, messages_exact=True, bytes_exact=True)
+        return Estimate(0, 0, messages_exact=True, bytes_exact=True)
 
     def token(self, folder: Folder) -> str | None:
         """Cheap change detector (taken before reading): mbox size+mtime; maildir files' sizes+mtimes."""
