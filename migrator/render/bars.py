@@ -17,6 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from migrator.domain.i18n import _, ngettext
 from migrator.domain.units import count, human_bytes
 
 WITH_TOTAL = "{desc}: {percentage:3.0f}%|{bar}| {p_messages}, {p_sizes}, {p_speed}, {p_left}"
@@ -26,8 +27,9 @@ WITHOUT_TOTAL = "{desc}: {p_messages}, {p_sizes}, {p_speed}"
 def messages_text(done: int, total: int | None, exact: bool = True) -> str:
     """"1,234/2,915 messages" ("~2,915" when the total is an estimate, "1,234 messages" without one)."""
     if total is None:
-        return f"{count(done)} messages"
-    return f"{count(done)}/{'' if exact else '~'}{count(total)} messages"
+        return ngettext("{n} message", "{n} messages", done).format(n=count(done))
+    shown = count(total) if exact else "~" + count(total)
+    return ngettext("{done}/{total} message", "{done}/{total} messages", total).format(done=count(done), total=shown)
 
 
 def sizes_text(done: int, total: int | None) -> str:
@@ -37,12 +39,19 @@ def sizes_text(done: int, total: int | None) -> str:
 
 def speed_text(rate: float | None) -> str:
     """Bytes per second for people: "302.0 KB/s" ("? B/s" before there is a rate)."""
-    return "? B/s" if rate is None else f"{human_bytes(rate)}/s"
+    return _("{size}/s").format(size="? B" if rate is None else human_bytes(rate))
 
 
 def left_text(seconds: float | None) -> str:
     """Time left: "00:24 left", "1:02:03 left" ("? left" before there is a rate)."""
-    return "? left" if seconds is None else f"{tqdm.format_interval(seconds)} left"
+    return _("{time} left").format(time="?" if seconds is None else tqdm.format_interval(seconds))
+
+
+def phase_label(phase: str) -> str:
+    """A phase's name as the bar shows it, in the user's language."""
+    labels = {"reading": _("reading"), "uploading": _("uploading"), "checking": _("checking"),
+              "archiving": _("archiving")}
+    return labels.get(phase, phase)
 
 
 class SizedBar(tqdm):  # type: ignore[type-arg]
@@ -77,7 +86,7 @@ def open_bar(desc: str, total_bytes: int | None = None, done_bytes: int = 0, qui
     `done_bytes` / `done_messages` (done before this phase: not part of its rate)."""
     if total_bytes is not None:
         total_bytes = max(total_bytes, done_bytes)
-    return SizedBar(total=total_bytes, initial=done_bytes, desc=desc, unit="B", file=sys.stderr,
+    return SizedBar(total=total_bytes, initial=done_bytes, desc=phase_label(desc), unit="B", file=sys.stderr,
                     disable=True if quiet else None, leave=False, dynamic_ncols=True,
                     bar_format=WITH_TOTAL if total_bytes is not None else WITHOUT_TOTAL,
                     messages=done_messages, messages_total=total_messages, exact=exact)

@@ -13,6 +13,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from migrator.domain.events import Event, MessageSettled, Paused, PhaseStarted, Totals
+from migrator.domain.i18n import _, ngettext
 from migrator.domain.models import ArchiveReport, Plan, Problem, RunStats, VerifyReport
 from migrator.domain.units import count, human_bytes
 from migrator.render.bars import SizedBar, open_bar, show
@@ -255,11 +256,12 @@ def render_run(stats: RunStats) -> str:
         if len(stats.failures) > 50:
             out.append(f"  ... and {len(stats.failures) - 50:,} more (see the quarantine folder's failures.log)")
     if stats.interrupted:
-        out.append(f"Interrupted: {left_text(stats.to_go, stats.left_bytes, stats.over_quota_bytes)}.")
+        out.append(_("Interrupted: {left}.").format(left=left_text(stats.to_go, stats.left_bytes,
+                                                                     stats.over_quota_bytes)))
     elif quota:
-        out.append(f"Not done: the server is over quota (see the hint below): "
-                   f"{left_text(stats.to_go, stats.left_bytes, stats.over_quota_bytes, again=False)}; "
-                   "run the same command again once there is room.")
+        out.append(_("Not done: the server is over quota (see the hint below): {left}; run the same command again "
+                     "once there is room.").format(left=left_text(stats.to_go, stats.left_bytes, stats.over_quota_bytes,
+                                                                  again=False)))
     elif not stats.failures:
         out.append("Done. Next: `migrate verify` with the same arguments.")
     return "\n".join(out)
@@ -269,10 +271,16 @@ def left_text(messages: int | None, nbytes: int | None, more_bytes: int = 0, aga
     """What is left of an interrupted or refused run: "2,415 messages (12.3 MB) left: run the same
     command again"; without a known count, "run the same command again to carry on"."""
     if messages is None:
-        return "run the same command again to carry on" if again else "some messages left"
+        return _("run the same command again to carry on") if again else _("some messages left")
     size = (nbytes or 0) + more_bytes
-    what = f"{messages:,} message{'' if messages == 1 else 's'}" + (f" ({human_bytes(size)})" if size else "")
-    return f"{what} left" + (": run the same command again" if again else "")
+    n = f"{messages:,}"
+    if again:
+        return (ngettext("{n} message ({size}) left: run the same command again",
+                         "{n} messages ({size}) left: run the same command again", messages) if size else
+                ngettext("{n} message left: run the same command again",
+                         "{n} messages left: run the same command again", messages)).format(n=n, size=human_bytes(size))
+    return (ngettext("{n} message ({size}) left", "{n} messages ({size}) left", messages) if size else
+            ngettext("{n} message left", "{n} messages left", messages)).format(n=n, size=human_bytes(size))
 
 
 PROBLEM_SIGNS = "-*!"  # shown by default; '=' ok, '+' extra on server, '~' not in scope only with --list
@@ -348,10 +356,11 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
 
 def verify_stopped(report: VerifyReport) -> str:
     """The end of an interrupted verify: what was checked so far and what is left."""
-    folders = len(report.folders)
-    return (f"Interrupted: checked {report.expected:,} message(s) in {folders:,} folder(s) so far (present "
-            f"{report.present:,}, missing {report.missing:,}, different {report.different:,}); "
-            f"{left_text(report.left, report.left_bytes)} (the folders proven so far are not fetched again).")
+    return _("Interrupted: checked {n} message(s) in {folders} folder(s) so far (present {present}, missing "
+             "{missing}, different {different}); {left} (the folders proven so far are not fetched again).").format(
+        n=f"{report.expected:,}", folders=f"{len(report.folders):,}", present=f"{report.present:,}",
+        missing=f"{report.missing:,}", different=f"{report.different:,}",
+        left=left_text(report.left, report.left_bytes))
 
 
 def next_steps(report: VerifyReport) -> list[str]:
