@@ -154,7 +154,7 @@ def _folders(report: CheckReport, target: ImapTarget, preset: providers.Provider
     report.special_use = target.special_use(folders)
     report.delimiter = target.delimiter
     found = ", ".join(f"{role}={name}" for role, name in report.special_use.items())
-    detail = f"{len(folders)} folders, delimiter {target.delimiter!r}; special-use: {found or 'none marked'}"
+    detail = f"{len(folders):,} folders, delimiter {target.delimiter!r}; special-use: {found or 'none marked'}"
     if not report.special_use and preset and preset.folders:
         detail += "; usual names at " + preset.title + ": " + ", ".join(
             f"{r}={n}" for r, n in preset.folders.items()) + (" (localized)" if preset.folders_localized else "")

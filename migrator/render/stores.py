@@ -24,14 +24,14 @@ def render_stores(stores: list[StoreInfo]) -> str:
         for a in s.accounts:
             server = "-" if a.type in ("none", "rss") else (
                 f"{a.user}@{a.host}" if a.user and a.host else (a.host or "-"))
-            counts = f"{a.messages}" + (f" (+{a.deleted} deleted)" if a.deleted else "")
+            counts = f"{a.messages:,}" + (f" (+{a.deleted:,} deleted)" if a.deleted else "")
             rows.append((a.name, a.type, server, a.store, counts, human_bytes(a.bytes),
                          ("yes: " if a.migrated_by_default else "no: ") + a.reason))
         if len(rows) > 1:
             widths = [max(text_width(r[i]) for r in rows) for i in range(6)]
             for r in rows:
                 out.append("  " + "  ".join(pad_text(r[i], widths[i]) for i in range(6)) + "  " + r[6])
-            out.append(f"  migrated by default: {s.messages} message{'' if s.messages == 1 else 's'}, "
+            out.append(f"  migrated by default: {s.messages:,} message{'' if s.messages == 1 else 's'}, "
                        f"{human_bytes(s.bytes)}"
                        f"  →  migrate run {_quote(s.path)} --target …")
         elif s.exists:

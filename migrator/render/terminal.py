@@ -114,12 +114,12 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
         unicode = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "").startswith("utf")
     rows = []
     for f in plan.folders:
-        why = [f"{n} {r}" for r, n in f.skipped.items()]
-        why += [f"{n} filtered: {r}" for r, n in f.filtered_reasons.items()]
+        why = [f"{n:,} {r}" for r, n in f.skipped.items()]
+        why += [f"{n:,} filtered: {r}" for r, n in f.filtered_reasons.items()]
         if f.unreadable:
-            why.append(f"{f.unreadable} unreadable")
+            why.append(f"{f.unreadable:,} unreadable")
         if f.too_big:
-            why.append(f"{f.too_big} too big for the server")
+            why.append(f"{f.too_big:,} too big for the server")
         if f.unchanged:
             why.append("unchanged since the last run")
         rows.append([f.source, f.target, f"{f.messages:,}", human_bytes(f.bytes), f"{f.to_upload:,}",
@@ -128,7 +128,7 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
     t = plan.totals
     rows.append(["TOTAL", "", f"{t.messages:,}", human_bytes(t.bytes), f"{t.to_upload:,}", f"{t.already:,}",
                  f"{t.duplicates:,}", f"{t.filtered:,}", f"{t.skipped:,}",
-                 f"{t.unreadable} unreadable" if t.unreadable else ""])
+                 f"{t.unreadable:,} unreadable" if t.unreadable else ""])
     out = [f"Plan for {plan.target} (dry run: nothing is written)", "",
            table(["source folder", "target folder", "messages", "size", "to upload", "already there",
                   "duplicates", "filtered", "skipped", "why"], rows, right={2, 3, 4, 5, 6, 7, 8}), ""]
@@ -166,18 +166,18 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
         for m in plan.too_big[:20]:
             out.append(f"  {m.folder}: {m.locator} {m.subject!r} {m.date} ({human_bytes(m.size)})")
         if len(plan.too_big) > 20:
-            out.append(f"  ... and {len(plan.too_big) - 20} more (see --json or --report)")
+            out.append(f"  ... and {len(plan.too_big) - 20:,} more (see --json or --report)")
     if plan.at_risk:
         how = {True: "the server offers BINARY (RFC 3516): they go as literal8 and arrive exactly",
                False: "the server offers no BINARY (RFC 3516): it will store them changed (NUL returned as 0x80); "
                       "run and verify report them as \"stored changed by the server\", never as verified",
                None: "whether they arrive exactly depends on the server offering BINARY (RFC 3516)",
                }[plan.at_risk_binary]
-        out += ["", f"Holding NUL bytes, which a plain IMAP literal cannot carry: {plan.at_risk} message(s); {how}:"]
+        out += ["", f"Holding NUL bytes, which a plain IMAP literal cannot carry: {plan.at_risk:,} message(s); {how}:"]
         for m in plan.at_risk_messages[:20]:
             out.append(f"  {m.folder}: {m.locator} {m.subject!r} {m.date} ({human_bytes(m.size)})")
         if plan.at_risk > 20:
-            out.append(f"  ... and {plan.at_risk - 20} more (see --json or --report)")
+            out.append(f"  ... and {plan.at_risk - 20:,} more (see --json or --report)")
     if plan.warnings:
         out.append("")
     for w in plan.warnings:
@@ -198,7 +198,7 @@ def render_archive(report: ArchiveReport) -> str:
             f"Not archived: {report.in_upload_range:,} in the upload range, {report.skipped:,} skipped "
             "(deleted in the source)."]
     if report.unreadable:
-        out.append(f"{len(report.unreadable)} message(s) could not be read and are NOT in the archive:")
+        out.append(f"{len(report.unreadable):,} message(s) could not be read and are NOT in the archive:")
         out += [f"  ! {u}" for u in report.unreadable[:50]]
     elif report.format == "mbox":
         out.append("Thunderbird: copy the folders into the Local Folders directory (or use the ImportExportTools "

@@ -186,9 +186,11 @@ def test_ctrl_c_stops_with_the_accounting_and_what_is_left_then_a_rerun_complete
     assert sum(_server_ids(imap_user).values()) == uploaded, "what the accounting says went up is on the server"
 
     proxy.set_latency(0)
-    again = _quiet_run(tmp_path / "Maildir", slow, state)  # the same command (the same target)
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert f"uploaded {left}" in again.stdout
+    tty = Tty(_cmd("run", tmp_path / "Maildir", slow.url_imaps, state), _env(imap_user))  # the same command
+    first = tty.wait_for(re.compile(r"uploading: +(\d+)%\|[^|\n]*\| ([\d,]+)/60 messages"))
+    assert int(first[2]) == uploaded and int(first[1]) > 0, "what the journal holds is done from the start"
+    assert tty.finish() == 0, tty.text[-3000:]
+    assert re.search(rf"In scope: 60 = uploaded {left} \+ already on target {uploaded} ", tty.text), tty.text[-2000:]
     _assert_exactly(imap_user, ids)
 
 
