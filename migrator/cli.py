@@ -25,7 +25,9 @@ from migrator.domain.events import Paused
 from migrator.domain.filters import Scope, parse_day, parse_size
 from migrator.domain.i18n import N_, _, set_language
 from migrator.render.cli_help import Group, lang_argument
+from migrator.render.console import tolerant_output
 from migrator.render.terminal import Progress, render_plan, render_run, render_verify, to_json
+from migrator.render.usage_errors import describe as describe_usage_error
 
 SAFETY = N_("Nothing on the server is ever changed or deleted; the source is only read.")
 
@@ -525,19 +527,6 @@ class StopFlag:
                 signal.signal(s, h)
 
 
-def _tolerant_output() -> None:
-    """Text the console cannot encode is written escaped (`\\udc91`, `\\U0001f600`), never an
-    error: a file name that is not valid UTF-8 (a Shift_JIS name from a zip, kept by Python as
-    lone surrogates, PEP 383) or a character a cp932 console lacks must not end a run with exit 70."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
-            try:
-                reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):  # a stream already detached or written to in a way that forbids it
-                pass
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every outcome becomes one documented exit code. The language (--lang, else the
     locale) is set for this call only: a copy of the context, so a second call in the same process
@@ -546,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    _tolerant_output()
+    tolerant_output()
     set_language(lang_argument(sys.argv[1:] if argv is None else argv))
     try:
         rv = cli.main(args=argv, prog_name="migrate", standalone_mode=False)
@@ -556,8 +545,17 @@ def _main(argv: list[str] | None) -> int:
         return int(ExitCode.INTERRUPTED)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_help())
+        return int(ExitCode.USAGE)
+    except click.UsageError as exc:
+        message, hint = describe_usage_error(exc, sys.argv[1:] if argv is None else argv, cli)
+        click.echo(f"migrate: error: {message}", err=True)
+        click.echo(f"hint: {hint}", err=True)
+        return int(ExitCode.USAGE)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"migrate: error: {exc.format_message()}", err=True)
         return int(ExitCode.USAGE)
     except MigratorError as exc:
         click.echo(f"migrate: error: {exc.message}", err=True)

@@ -43,8 +43,14 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] | None = No
 
 
 def to_json(model: BaseModel) -> str:
-    """A result model as JSON for --json (UTF-8 text as is, indented 2)."""
-    return json.dumps(model.model_dump(mode="json"), ensure_ascii=False, indent=2)
+    """A result model as JSON for --json, indented 2: text as is (UTF-8, Japanese in cp932) when
+    stdout can encode it, else with `\\uXXXX` escapes (still valid JSON, never mangled by the
+    console's error handler: render/console.py)."""
+    from migrator.render.console import can_encode
+
+    data = model.model_dump(mode="json")
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return text if can_encode(text) else json.dumps(data, ensure_ascii=True, indent=2)
 
 
 class Progress:
