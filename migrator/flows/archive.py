@@ -28,6 +28,7 @@ from migrator.domain.events import Done, EventSink, FolderDone, FolderStarted, M
 from migrator.domain.filters import Scope
 from migrator.domain.models import ArchiveFolder, ArchiveReport
 from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
+from migrator.flows.progress import ARCHIVE_OUTCOMES, Meter, estimate_of, part
 from migrator.imap import utf7
 from migrator.sources.base import Source
 
@@ -168,8 +169,12 @@ def archive(sources: list[Source], scope: Scope, dest: Path, fmt: str = "mbox",
             on_event: EventSink | None = None) -> ArchiveReport:
     """Write the messages in `scope` (date range, folder globs; deleted ones are skipped) to `dest`.
 
-    Emits PhaseStarted("archiving"), per folder FolderStarted, MessageSettled("archived", bytes
-    read from the source: every message looked at), FolderDone and Done to `on_event`."""
+    Emits PhaseStarted("archiving"), Totals (messages and bytes looked at of the folders' cheap
+    counts), per folder FolderStarted, MessageSettled("archived", bytes read from the source: every
+    message looked at), FolderDone and Done to `on_event`."""
+    on_event = Meter(on_event, "archiving", [part(f.display, estimate_of(source, f)) for source in sources
+                                             for f in source.folders() if scope.folder_in_scope(f.display, f.display)],
+                     ARCHIVE_OUTCOMES)
     emit(on_event, PhaseStarted("archiving"))
     if fmt not in ("mbox", "maildir"):
         raise UsageError(f"--format {fmt!r}: mbox or maildir")

@@ -43,6 +43,7 @@ INTERVAL = 0.2  # seconds between two Totals while a folder is read (a web page 
 RUN_OUTCOMES: frozenset[Outcome] = frozenset(
     {"uploaded", "already", "duplicate", "failed", "over_quota", "skipped", "filtered"})
 READ_OUTCOMES: frozenset[Outcome] = frozenset({"read"})
+ARCHIVE_OUTCOMES: frozenset[Outcome] = frozenset({"archived"})
 
 
 @dataclass

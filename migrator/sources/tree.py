@@ -314,14 +314,17 @@ class TreeSource(SourceBase):
 
     def estimate(self, folder: Folder) -> Estimate | None:
         """A cheap count (Source.estimate): a Maildir folder's listing (exact), an mbox file's size
-        and sampled separators (sources/estimate.py); one record for an entry that cannot be read."""
-        from migrator.sources.estimate import maildir_estimate, mbox_estimate
+        and sampled separators, a directory's `.eml` files (sources/estimate.py); one record for an
+        entry that cannot be read."""
+        from migrator.sources.estimate import eml_estimate, maildir_estimate, mbox_estimate
 
         kind = self.folder_kind(folder)
         if kind == UNREADABLE:
             return Estimate(1, 0, messages_exact=True, bytes_exact=True)
         if kind == MAILDIR:
             return maildir_estimate(folder.origin)
+        if kind == EML:
+            return eml_estimate(folder.origin)
         return mbox_estimate(folder.origin)
 
     def _tree_dirs(self) -> frozenset[str]:

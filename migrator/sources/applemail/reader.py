@@ -36,7 +36,7 @@ from migrator.domain.errors import SourceError
 from migrator.domain.headers import read_file
 from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.applemail.emlx import EmlxError, parse
-from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.walk import Node, Walk, classify, is_companion, list_dir
 
 _VERSION_DIR = re.compile(r"^V(\d+)$")
@@ -246,6 +246,17 @@ class AppleMailSource(SourceBase):
                     self._notes.append(f"{n.path}: not read (not an Apple Mail message)")
         files.sort(key=lambda f: (_number(f[0]), f[0], f[1].path))
         return files, problems
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """A cheap count (Source.estimate): the mailbox's `.emlx` files (exact) and their sizes (an
+        estimate: the message inside each file is a little smaller)."""
+        from migrator.sources.estimate import files_estimate
+
+        try:
+            files, problems = self._files(folder)
+        except OSError:
+            return None
+        return files_estimate((node for _ident, node in files), problems=len(problems))
 
     def token(self, folder: Folder) -> str | None:
         """Cheap change detector: the modification times of the mailbox's directories (a message

@@ -35,7 +35,7 @@ from migrator.domain.errors import SourceError
 from migrator.domain.headers import EPOCH_FALLBACK
 from migrator.domain.i18n import _
 from migrator.domain.records import Folder, MessageRecord
-from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.becky.bmf import Entry, becky_status, read_index, split_bmf, status_flags
 from migrator.sources.becky.layout import (
     ATTACH_DIR,
@@ -240,6 +240,15 @@ class BeckySource(SourceBase):
         looked = _(" or ").join(shown(p) for p in dict.fromkeys(places))
         return None, _("attachment file {name} (X-Becky-Include) is missing: not found in {places}").format(
             name=repr(name), places=looked)
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """A cheap count (Source.estimate): the folder's .bmf sizes and Folder.idx rows (estimates)."""
+        from migrator.sources.estimate import becky_estimate
+
+        where = self._dirs.get(folder.key)
+        if where is None:  # a mailbox's top folder holds no mail of its own
+            return Estimate(0, 0, messages_exact=True, bytes_exact=True)
+        return becky_estimate(str(where[0]), len(read_index(where[0] / INDEX_FILE)))
 
     def token(self, folder: Folder) -> str | None:
         """Cheap change detector (taken before reading): names, sizes and mtimes of the folder's
