@@ -249,3 +249,23 @@ def test_over_quota_refusal_says_what_is_left(tmp_path: Path, make_imap_user):
     assert r.returncode == 4, r.stdout + r.stderr
     assert re.search(r"migrate: error: .*nothing was uploaded: 30 message\(s\), [\d.]+ KB left", r.stderr), r.stderr
     assert re.search(r"hint: .*(--since|free space)", r.stderr), r.stderr
+
+
+def test_an_over_quota_stop_mid_run_shows_the_accounting_and_what_is_left(tmp_path: Path, make_imap_user):
+    """--ignore-quota on an account too small: the newest mail goes up until the server refuses, the
+    rest is counted "over quota": the summary's accounting, what is left, the hint, exit 4."""
+    ids = write_store(tmp_path / "Maildir", {"INBOX": 30}, size=20 * 1024)
+    user = make_imap_user(quota_kb=300)
+    r = subprocess.run(_cmd("run", tmp_path / "Maildir", user.url_imaps, tmp_path / "s.db", "-q", "--ignore-quota"),
+                       env=_env(user), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 4, r.stdout + r.stderr
+    acc = re.search(r"In scope: 30 = uploaded ([\d,]+) \+ already on target 0 \+ duplicates 0 \+ failed 0 "
+                    r"\+ not uploaded \(over quota\) ([\d,]+)", r.stdout)
+    assert acc, r.stdout
+    uploaded, left = int(acc[1]), int(acc[2])
+    assert uploaded > 0 and left > 0
+    assert re.search(rf"Not done: the server is over quota \(see the hint below\): {left} messages \([\d.]+ KB\) "
+                     r"left; run the same command again once there is room\.", r.stdout), r.stdout
+    assert re.search(r"hint: .*(--since|free space)", r.stderr), r.stderr
+    got = _server_ids(user)
+    assert sum(got.values()) == uploaded and set(got) <= set(ids["INBOX"]) and max(got.values()) == 1
