@@ -42,7 +42,7 @@ else
     echo "install-deps: not a Debian system; install Dovecot 2.3 (imapd) and pst-utils yourself" >&2
 fi
 
-pip_args=(install -q --disable-pip-version-check --no-input -e '.[test]')
+pip_args=(install -q --disable-pip-version-check --no-input -e '.[test,ui]')
 uninstall_args=(uninstall -y -q --disable-pip-version-check)
 in_venv='import sys; sys.exit(sys.prefix == sys.base_prefix)'
 if ! python3 -c "$in_venv"; then

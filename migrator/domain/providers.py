@@ -50,6 +50,11 @@ class Provider(BaseModel):
     all_mail: str | None = None
     folders_localized: bool = False  # the special folder names follow the account's language
     sources: tuple[str, ...] = ()
+    # the provider's own words, as its help pages and settings screens say them (for people: `migrate ui`)
+    login_word: str = "e-mail address"
+    login_word_ja: str = "メールアドレス"
+    password_word: str = "password"
+    password_word_ja: str = "パスワード"
 
     @property
     def scheme(self) -> str:
@@ -97,6 +102,8 @@ PRESETS: tuple[Provider, ...] = (
         all_mail="[Gmail]/All Mail", folders_localized=True,
         sources=("https://support.google.com/a/answer/1071518", "https://developers.google.com/gmail/imap/xoauth2-protocol",
                  "APPENDLIMIT=35651584 in Gmail's CAPABILITY", "imapsync FAQ.Gmail"),
+        login_word="Google Account address", login_word_ja="Google アカウントのメールアドレス",
+        password_word="app password", password_word_ja="アプリ パスワード",
     ),
     Provider(
         name="icloud", title="iCloud Mail", host="imap.mail.me.com", user_form="local-part",
@@ -107,6 +114,9 @@ PRESETS: tuple[Provider, ...] = (
         sent="Sent Messages", drafts="Drafts", trash="Deleted Messages", junk="Junk", archive="Archive",
         sources=("https://support.apple.com/en-us/102525", "https://support.apple.com/en-ca/102198",
                  "imapsync FAQ.iCloud"),
+        login_word="Apple Account name (the part before @icloud.com)",
+        login_word_ja="Apple アカウントの名前 (@icloud.com の前の部分)",
+        password_word="app-specific password", password_word_ja="App 用パスワード",
     ),
     Provider(
         name="outlook", title="Outlook.com / Hotmail (personal Microsoft account)", host="outlook.office365.com",
@@ -118,6 +128,9 @@ PRESETS: tuple[Provider, ...] = (
         sent="Sent", drafts="Drafts", trash="Deleted", junk="Junk", archive="Archive", folders_localized=True,
         sources=("https://learn.microsoft.com/exchange/client-developer/legacy-protocols/"
                  "how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth",),
+        login_word="Microsoft account address", login_word_ja="Microsoft アカウントのメールアドレス",
+        password_word="access token (Sign in with Microsoft)",
+        password_word_ja="アクセス トークン (Microsoft でサインイン)",
     ),
     Provider(
         name="office365", title="Microsoft 365 / Exchange Online", host="outlook.office365.com",
@@ -131,6 +144,9 @@ PRESETS: tuple[Provider, ...] = (
                  "how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth",
                  "https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/"
                  "exchange-online-limits"),
+        login_word="work or school account address", login_word_ja="職場または学校のアカウントのメールアドレス",
+        password_word="access token (Sign in with Microsoft)",
+        password_word_ja="アクセス トークン (Microsoft でサインイン)",
     ),
     Provider(
         name="yahoo", title="Yahoo Mail", host="imap.mail.yahoo.com", hosts=("export.imap.mail.yahoo.com",),
@@ -140,12 +156,14 @@ PRESETS: tuple[Provider, ...] = (
         app_password_url="https://login.yahoo.com/account/security",
         settings_hint="Yahoo needs an app password (Account security → Generate app password).",
         sources=("https://help.yahoo.com/kb/SLN4075.html", "imapsync FAQ.Yahoo"),
+        password_word="app password", password_word_ja="アプリ パスワード",
     ),
     Provider(
         name="aol", title="AOL Mail", host="imap.aol.com", domains=("aol.com", "aim.com"), app_password_needed=True,
         app_password_url="https://login.aol.com/account/security",
         settings_hint="AOL needs an app password (Account security → Generate app password).",
         sources=("Thunderbird ISPDB aol.com",),
+        password_word="app password", password_word_ja="アプリ パスワード",
     ),
     # -- Japan ------------------------------------------------------------------------------------
     Provider(
@@ -154,6 +172,8 @@ PRESETS: tuple[Provider, ...] = (
         settings_hint=("Yahoo!メール: IMAP access must be turned on in the mail settings (IMAP/POP/SMTP access), "
                        "including access from apps other than Yahoo! JAPAN's own."),
         sources=("settings published by Yahoo! JAPAN help (IMAP: imap.mail.yahoo.co.jp:993 SSL)",),
+        login_word="Yahoo! JAPAN ID", login_word_ja="Yahoo! JAPAN ID",
+        password_word="Yahoo! JAPAN ID password", password_word_ja="Yahoo! JAPAN ID のパスワード",
     ),
     Provider(
         name="docomo", title="ドコモメール (docomo)", host="imap.spmode.ne.jp", user_form="id",
@@ -161,17 +181,23 @@ PRESETS: tuple[Provider, ...] = (
         settings_hint=("ドコモメール needs its IMAP ID and IMAP専用パスワード (My docomo → メール設定 → "
                        "IMAP専用ID・パスワードの確認), not the d アカウント password."),
         sources=("https://www.docomo.ne.jp/service/docomo_mail/security/", "docomo mail IMAP interface spec 4.3"),
+        login_word="IMAP ID (My docomo)", login_word_ja="IMAP専用ID",
+        password_word="IMAP password (My docomo)", password_word_ja="IMAP専用パスワード",
     ),
     Provider(
         name="ocn", title="OCNメール", host="imap.ocn.ne.jp", domains=("ocn.ne.jp",),
         settings_hint="OCN: the user name is the full OCN address, the password the mail password.",
         sources=("https://support.ntt.com/ocn/ (OCNメール設定値)",),
+        login_word="OCN mail address", login_word_ja="OCN メールアドレス",
+        password_word="mail password", password_word_ja="メールパスワード",
     ),
     Provider(
         name="nifty", title="@nifty メール", host="imap.nifty.com", domains=("nifty.com",),
         imap_must_be_enabled=True,
         settings_hint="@nifty: IMAP is an option of the mail service; check that it is enabled for the address.",
         sources=("https://mail.nifty.com/info/manual/",),
+        login_word="@nifty mail address", login_word_ja="@nifty メールアドレス",
+        password_word="mail password", password_word_ja="メールパスワード",
     ),
 )
 

@@ -171,6 +171,12 @@ def _svg_cutoff(plan: Plan) -> str:
     return "".join(parts)
 
 
+def cutoff_svg(plan: Plan) -> str:
+    """The plan report's cut-off chart as SVG markup ("" without years): upload needed per cut-off
+    year against the free space (for `migrate ui`'s plan step)."""
+    return _svg_cutoff(plan)
+
+
 def _kept_rows(kept: dict[str, object]) -> list[list[str]]:
     folders: dict[str, dict[str, Any]] = kept.get("folders") or {}  # type: ignore[assignment]
     return [[name, f"{int(k.get('messages', 0)):,}", human_bytes(int(k.get('bytes', 0))),
