@@ -21,7 +21,7 @@ from migrator.domain.filters import Scope
 from migrator.domain.models import ArchiveReport, Plan, RunStats, VerifyReport
 from migrator.flows.check import CheckReport
 
-UI_BATCH = 20  # messages per APPEND batch: a pause takes effect within one batch (the CLI's default is 100)
+UI_BATCH = 10  # messages per APPEND batch: a pause takes effect within a few batches (the CLI default is 100)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         for ws in settings.sessions.values():
             for job in (ws.job, ws.verify_job):
                 if job is not None:
-                    await asyncio.to_thread(job.thread.join, 10)
+                    await asyncio.to_thread(job.thread.join, 5)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(packages=[("migrator.web", "static")]), name="static")
@@ -214,10 +214,16 @@ def create_app(settings: Settings) -> FastAPI:
             if since:
                 parse_day(since, "since")
             ws.since = since
-            migration = ws.migration()
-            ws.plan = await run_in_threadpool(actions.plan, migration)
+            ws.plan = await run_in_threadpool(actions.plan, ws.migration())
+            suggested = ws.plan.quota.suggested_since
+            if not since and ws.plan.quota.fits is False and suggested:
+                # all of it does not fit: the picker starts at the date that fits, with its numbers
+                ws.full_plan, ws.since = ws.plan, suggested
+                ws.plan = await run_in_threadpool(actions.plan, ws.migration())
+            elif not since:
+                ws.full_plan = None
         except MigratorError as exc:
-            return render(request, "_plan.html", **_plan_ctx(ws), **error_ctx(exc))
+            return render(request, "_plan.html", **{**_plan_ctx(ws), **error_ctx(exc)})
         return render(request, "_plan.html", **_plan_ctx(ws))
 
     @app.post("/archive", response_class=HTMLResponse)
@@ -340,7 +346,7 @@ def _plan_ctx(ws: WebSession) -> dict[str, Any]:
         from migrator.render.charts import cutoff_svg  # the plan report's chart, the same picture
 
         chart = cutoff_svg(plan)
-    return {"plan": plan, "since_value": since, "chart": chart, "error": "", "hint": ""}
+    return {"plan": plan, "full": ws.full_plan, "since_value": since, "chart": chart, "error": "", "hint": ""}
 
 
 def _older_than(since: str) -> Any:

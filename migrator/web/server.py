@@ -58,7 +58,9 @@ def serve(port: int = 0, open_browser: bool = True, lang: str | None = None, sav
                             lifespan="on", server_header=False)
     server = uvicorn.Server(config)
     try:
-        server.run(sockets=[sock])
+        server.run(sockets=[sock])  # returns after a clean shutdown (uvicorn then re-raises SIGINT/SIGTERM)
+    except KeyboardInterrupt:
+        pass
     finally:
         sock.close()
     return 0

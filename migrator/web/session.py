@@ -97,6 +97,7 @@ class WebSession:
     remember: bool = False
     check: CheckReport | None = None
     plan: Plan | None = None
+    full_plan: Plan | None = None  # the plan of all the mail, when it did not fit (the diet's starting point)
     since: str = ""  # YYYY-MM-DD: the diet's --since ("" for all the mail)
     job: Job | None = None  # the running / last copy
     verify_job: Job | None = None

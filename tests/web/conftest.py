@@ -105,6 +105,7 @@ def ui(tmp_path: Path) -> Iterator[Callable[..., UiApp]]:
     yield factory
     for app in apps:
         app.stop()
+        print("".join(app.log))  # shown when the test failed
 
 
 @pytest.fixture(scope="session")
