@@ -2,8 +2,12 @@
 # A real demo migration on this machine: installs what is missing, starts a throwaway Dovecot on
 # loopback (TLS, special-use folders, quota), then runs check, plan, run, verify on the sample
 # Maildir++ and mbox tree in examples/, and reads the server back. Nothing outside a temp dir is touched.
+# `scripts/demo.sh --ui`: the same sandbox, then `migrate ui` (the guided migration in the browser):
+# prints the app's address and what to type in it; Ctrl-C stops the app and removes the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ui=false
+[ "${1:-}" = "--ui" ] && ui=true
 bash scripts/install-deps.sh
 
 work=$(mktemp -d /tmp/migrate-demo.XXXXXX)
@@ -20,6 +24,18 @@ export SSL_CERT_FILE=$(python3 -c 'import json,sys; print(json.load(open(sys.arg
 export MIGRATE_PASSWORD=demo-password   # in real use: a prompt, --password-file or the keyring
 target="imaps://demo@127.0.0.1:$port"
 state="$work/state.db"
+
+if $ui; then
+    unset MIGRATE_PASSWORD   # the app asks for it (kept in memory only)
+    printf '\nThe sandbox server is ready. In the app:\n'
+    printf '  1. Your mail:      %s/examples/Maildir  (and/or examples/mbox)\n' "$(pwd)"
+    printf '  2. Where it goes:  provider "Other server", address demo@example.com, server 127.0.0.1,\n'
+    printf '                     port %s, TLS from the start, user name demo, password demo-password\n' "$port"
+    printf '  3-5. The plan, Copy, Proof.\nCtrl-C here stops the app and removes the sandbox.\n\n'
+    migrate ui "${@:2}" || true
+    rm -rf "$work"
+    exit 0
+fi
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 step migrate check --target "$target"
