@@ -17,13 +17,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from migrator.domain import providers
 from migrator.domain.errors import MigratorError, UsageError
 from migrator.domain.filters import parse_day
+from migrator.domain.i18n import N_, _, set_language
 from migrator.domain.units import count, human_bytes
 from migrator.web import actions, lang, stores
 from migrator.web.jobs import Job, Snapshot
@@ -31,7 +31,8 @@ from migrator.web.security import Guard, GuardMiddleware
 from migrator.web.session import OFFERED, OTHER, Account, Security, WebSession
 
 MICROSOFT = "Microsoft 365 / Outlook.com"
-STEPS = ("Your mail", "Where it goes", "The plan", "Copy", "Proof")
+OTHER_TITLE = N_("Other server")
+STEPS = (N_("Your mail"), N_("Where it goes"), N_("The plan"), N_("Copy"), N_("Proof"))
 SSE_INTERVAL = 0.4  # seconds between two progress updates at most
 
 
@@ -45,9 +46,8 @@ class Settings:
         self.sessions: dict[str, WebSession] = {}
 
 
-def _env() -> Environment:
-    env = Environment(loader=PackageLoader("migrator.web", "templates"), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+def _env() -> Any:
+    env = lang.environment()
     env.filters["size"] = human_bytes
     env.filters["count"] = count
     return env
@@ -80,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("migrator.web", "static")]), name="static")
 
     def session(request: Request) -> WebSession:
+        """This browser's session; the request's language is set from it (texts from Python too)."""
         sid = request.scope.get("state", {}).get("sid", "")
         ws = settings.sessions.get(sid)
         if ws is None:
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
             saved = WebSession.saved(settings.saved_dir)
             if saved is not None:
                 ws.restore(saved, stores.describe)
+        set_language(lang.choose(ws.lang, settings.cli_lang, request.headers.get("accept-language", "")))
         return ws
 
     def render(request: Request, name: str, **ctx: Any) -> HTMLResponse:
@@ -94,7 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
         code = lang.choose(ws.lang, settings.cli_lang, request.headers.get("accept-language", ""))
         sid = request.scope.get("state", {}).get("sid", "")
         html = env.get_template(name).render(
-            _=lang.translator(code), lang=code, ws=ws, csrf=settings.guard.csrf_of(sid), steps=STEPS,
+            lang=code, ws=ws, csrf=settings.guard.csrf_of(sid), steps=STEPS,
             path=request.url.path, duration=_duration, **ctx)
         return HTMLResponse(html)
 
@@ -146,13 +148,13 @@ def create_app(settings: Settings) -> FastAPI:
         text = str(form.get("path", "")).strip().strip('"')
         ctx: dict[str, Any] = {}
         if not text:
-            ctx = {"error": "Type the path of a mail folder or file, or pick one found on this PC.", "hint": ""}
+            ctx = {"error": _("Type the path of a mail folder or file, or pick one found on this PC."), "hint": ""}
         else:
             path = Path(text).expanduser()
             if path in ws.sources:
                 pass
             elif not path.exists():
-                ctx = {"error": f"{path}: no such file or folder", "hint": ""}
+                ctx = {"error": _("{path}: no such file or folder").format(path=path), "hint": ""}
             else:
                 view = await run_in_threadpool(stores.describe, path)
                 if view.error:
@@ -194,8 +196,8 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             cfg = ws.account.target(ws.password)
             if not cfg.password.get_secret_value():
-                raise UsageError("the password is missing", hint="Type the password (the provider's word for it "
-                                 "is shown under the field).")
+                raise UsageError(_("the password is missing"),
+                                 hint=_("Type the password (in the provider's words: the label of the field)."))
         except MigratorError as exc:
             return render(request, "_check.html", report=None, **error_ctx(exc))
         report = await run_in_threadpool(actions.check, cfg)
@@ -233,8 +235,8 @@ def create_app(settings: Settings) -> FastAPI:
         dest = Path(str(form.get("dest", "")).strip()).expanduser()
         try:
             if not ws.since:
-                raise UsageError("no date chosen", hint="Pick the date from which mail is copied; the older mail "
-                                 "is what the archive keeps.")
+                raise UsageError(_("no date chosen"), hint=_("Pick the date from which mail is copied; the older "
+                                                             "mail is what the archive keeps."))
             report = await run_in_threadpool(actions.archive, ws.sources, _older_than(ws.since), dest)
         except MigratorError as exc:
             return render(request, "_archive.html", report=None, **error_ctx(exc))
@@ -254,8 +256,9 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             migration = ws.migration()
             if not migration.target.password.get_secret_value():
-                raise UsageError("the password is needed to carry on", hint="Type it again: the app keeps it in "
-                                 "memory only (or in the keyring when you tick \"remember\").")
+                raise UsageError(_("the password is needed to carry on"),
+                                 hint=_("Type it again: the app keeps it in memory only (or in the keyring when "
+                                        "\"remember\" is ticked in step 2)."))
         except MigratorError as exc:
             return render(request, "_copy.html", **_job_ctx(ws.job), **error_ctx(exc))
         ws.save(settings.saved_dir)
@@ -328,7 +331,7 @@ def _presets() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for name in OFFERED:
         if name == OTHER:
-            out.append({"name": OTHER, "title": "Other server", "host": "", "port": 993, "security": "tls",
+            out.append({"name": OTHER, "title": OTHER_TITLE, "host": "", "port": 993, "security": "tls",
                         "user_form": "address", "preset": None})
             continue
         p = providers.get(name)

@@ -10,6 +10,7 @@ batches, so the journal is left settled: docs/concepts.md "Resuming").
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -159,7 +160,9 @@ class Job:
         self.internal_error: str | None = None
         self._work = work
         self._is_interrupted = is_interrupted
-        self.thread = threading.Thread(target=self._main, name=f"migrate-ui-{kind}", daemon=True)
+        context = contextvars.copy_context()  # the request's language holds in the flow's thread too
+        self.thread = threading.Thread(target=context.run, args=(self._main,), name=f"migrate-ui-{kind}",
+                                       daemon=True)
 
     def start(self) -> Job:
         """Start the thread; returns self."""

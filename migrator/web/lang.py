@@ -1,12 +1,16 @@
 """The page's language: the switch on the page, else `--lang`, else the browser's Accept-Language.
 
-Template text is written as `{{ _("...") }}`; `translator(lang)` gives that `_` (the message
-catalog of domain/i18n.py when it is installed, else the English text unchanged).
+Template text is written as `{{ _("...") }}` (with values: `{{ _("%(n)s messages", n=count) }}`,
+jinja2.ext.i18n's newstyle gettext) and looked up in the project's message catalog
+(domain/i18n.py, migrator/locale/); each request sets its language in its own context
+(`domain.i18n.set_language`), so texts from Python (errors, hints) follow it too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from migrator.domain.i18n import _, ngettext
 
 LANGS = ("ja", "en")
 
@@ -20,7 +24,7 @@ def negotiate(accept_language: str) -> str:
         tag = bits[0].strip().lower().split("-")[0]
         q = 1.0
         for b in bits[1:]:
-            k, _, v = b.strip().partition("=")
+            k, _sep, v = b.strip().partition("=")
             if k == "q":
                 try:
                     q = float(v)
@@ -39,15 +43,11 @@ def choose(switch: str | None, cli: str | None, accept_language: str) -> str:
     return negotiate(accept_language)
 
 
-def translator(lang: str) -> Callable[[str], str]:
-    """`_` for templates in `lang`: the project's message catalog when there is one."""
-    try:
-        from migrator.domain import i18n  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return lambda text: text
-    make = getattr(i18n, "translation", None)
-    if make is None:
-        return lambda text: text
-    tr = make(lang)
-    gettext: Callable[[str], str] = tr.gettext
-    return gettext
+def environment() -> Environment:
+    """The pages' Jinja2 environment: package templates, autoescape on, unknown names fail, and
+    `_`/`ngettext` from the message catalog in the current context's language (newstyle)."""
+    env = Environment(loader=PackageLoader("migrator.web", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env

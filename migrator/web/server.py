@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from migrator.domain.errors import UsageError
+from migrator.domain.i18n import _
 
 HOST = "127.0.0.1"
 
@@ -26,8 +27,9 @@ def bind(port: int) -> socket.socket:
         sock.bind((HOST, port))
     except OSError as exc:
         sock.close()
-        raise UsageError(f"--port {port}: cannot listen on {HOST}:{port} ({exc.strerror or exc})",
-                         hint="Another program uses that port: leave --port out to take a free one.") from exc
+        raise UsageError(_("--port {port}: cannot listen on {host}:{port} ({reason})").format(
+            port=port, host=HOST, reason=exc.strerror or exc),
+            hint=_("Another program uses that port: leave --port out to take a free one.")) from exc
     sock.listen(64)
     sock.set_inheritable(True)
     return sock
@@ -39,8 +41,8 @@ def serve(port: int = 0, open_browser: bool = True, lang: str | None = None, sav
     try:
         import uvicorn
     except ImportError as exc:
-        raise UsageError("`migrate ui` needs FastAPI and uvicorn, which are not installed",
-                         hint="pip install 'pop-migrate[ui]'") from exc
+        raise UsageError(_("`migrate ui` needs FastAPI and uvicorn, which are not installed"),
+                         hint=_("Install them: pip install 'pop-migrate[ui]'")) from exc
     from migrator.web.app import Settings, create_app
     from migrator.web.security import Guard
     from migrator.web.session import saved_dir as default_saved_dir

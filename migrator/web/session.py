@@ -21,6 +21,7 @@ from migrator.domain import providers
 from migrator.domain.config import TargetConfig, data_dir
 from migrator.domain.errors import UsageError
 from migrator.domain.filters import Scope, parse_day
+from migrator.domain.i18n import _
 from migrator.domain.models import Plan, VerifyReport
 from migrator.flows.check import CheckReport
 from migrator.web.actions import Migration
@@ -67,11 +68,13 @@ class Account:
         """The TargetConfig `migrate run --target ...` would build; UsageError for a missing field."""
         a = self.resolved()
         if not a.address and not a.login:
-            raise UsageError("the address is missing", hint="Type the e-mail address of the new account.")
+            raise UsageError(_("the address is missing"), hint=_("Type the e-mail address of the new account."))
         if not a.host:
-            raise UsageError("the server name is missing", hint="Type the IMAP server's name (e.g. imap.example.com).")
+            raise UsageError(_("the server name is missing"),
+                             hint=_("Type the IMAP server's name (e.g. imap.example.com)."))
         if not 0 < a.port < 65536:
-            raise UsageError(f"port {a.port} is not a port number", hint="IMAP uses 993 (TLS) or 143 (STARTTLS).")
+            raise UsageError(_("port {port} is not a port number").format(port=a.port),
+                             hint=_("IMAP uses 993 (TLS) or 143 (STARTTLS)."))
         preset = a.preset() or providers.detect(a.host, a.login)
         return TargetConfig(scheme="imaps" if a.security == "tls" else "imap", user=a.login, host=a.host,
                             port=a.port, provider=preset.name if preset is not None else None,
@@ -117,7 +120,7 @@ class WebSession:
     def migration(self) -> Migration:
         """The migration as the flows take it; UsageError when a step is not done yet."""
         if not self.stores:
-            raise UsageError("no mail chosen yet", hint="Step 1: choose where your mail is.")
+            raise UsageError(_("no mail chosen yet"), hint=_("Step 1: choose where your mail is."))
         target = self.account.target(self.password)
         state = None
         if self.state_dir is not None:

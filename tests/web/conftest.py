@@ -152,7 +152,10 @@ def wait_state(page: Any, testid: str, states: tuple[str, ...], timeout: float =
             if st in states:
                 return st
         page.wait_for_timeout(100)
-    raise AssertionError(f"{testid} never reached {states}: {loc.first.get_attribute('data-state') if loc.count() else 'absent'}")
+    shown = loc.first.get_attribute("data-state") if loc.count() else "absent"
+    page.reload()  # what the server says now (tells a stuck page from a stuck flow)
+    after = loc.first.get_attribute("data-state") if loc.count() else "absent"
+    raise AssertionError(f"{testid} never reached {states}: {shown} (after a reload: {after})")
 
 
 __all__ = ["ImapUser", "UiApp", "shot", "wait_state"]

@@ -38,6 +38,7 @@ def test_whole_migration_in_japanese(ui, page, imap_user, tmp_path):
     page.goto(app.url)
     assert "token" not in page.url, "the token leaves the address bar"
     assert page.locator("html").get_attribute("lang") == "ja"
+    expect(page.locator("h1")).to_have_text("あなたのメール")
     shot(page, "ja-1-your-mail-empty")
 
     add_source(page, tmp_path / "Maildir")
@@ -46,8 +47,15 @@ def test_whole_migration_in_japanese(ui, page, imap_user, tmp_path):
     page.get_by_test_id("next").click()
 
     expect(page.get_by_test_id("provider")).to_be_visible()
+    page.get_by_test_id("provider").select_option("icloud")
+    page.get_by_test_id("address").fill("taro.yamada@icloud.com")
+    expect(page.get_by_test_id("login")).to_have_value("taro.yamada")  # iCloud: the name without the domain
+    expect(page.get_by_test_id("host")).to_have_value("imap.mail.me.com")
+    expect(page.get_by_test_id("host")).to_be_hidden()
+    expect(page.locator("#password-word")).to_have_text("App 用パスワード")
     fill_other_server(page, imap_user)
     shot(page, "ja-2-where-it-goes")
+    expect(page.get_by_test_id("host")).to_be_visible()
     page.get_by_test_id("check-button").click()
     assert wait_state(page, "check-result", ("ok", "error")) == "ok", page.get_by_test_id("check-result").inner_text()
     shot(page, "ja-2-check-ok")
@@ -66,6 +74,7 @@ def test_whole_migration_in_japanese(ui, page, imap_user, tmp_path):
 
     page.get_by_test_id("verify-button").click()
     assert wait_state(page, "verdict", ("verified", "not-verified")) == "verified"
+    expect(page.get_by_test_id("verdict")).to_have_text("すべて届きました")
     shot(page, "ja-5-proof")
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
 
