@@ -45,6 +45,13 @@ class Settings:
         self.saved_dir = saved_dir
         self.sessions: dict[str, WebSession] = {}
 
+    def stop_all(self) -> None:
+        """Ask every running flow to stop at its next clean point (the app is stopping)."""
+        for ws in list(self.sessions.values()):
+            for job in (ws.job, ws.verify_job):
+                if job is not None and not job.finished:
+                    job.stop()
+
 
 def _env() -> Any:
     env = lang.environment()
@@ -67,10 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        for ws in settings.sessions.values():  # the app stops: let a copy settle its journal
-            for job in (ws.job, ws.verify_job):
-                if job is not None and not job.finished:
-                    job.stop()
+        settings.stop_all()  # the app stops: let a copy settle its journal
         for ws in settings.sessions.values():
             for job in (ws.job, ws.verify_job):
                 if job is not None:
@@ -263,8 +267,10 @@ def create_app(settings: Settings) -> FastAPI:
             return render(request, "_copy.html", **_job_ctx(ws.job), **error_ctx(exc))
         ws.save(settings.saved_dir)
         total = ws.plan.totals.to_upload if ws.plan is not None and not ws.plan.estimated else None
+        ws.resumed = False
         ws.job = Job("run", lambda sink, stop: actions.run(migration, sink, stop), total,
-                     is_interrupted=lambda stats: bool(stats.interrupted)).start()
+                     is_interrupted=lambda stats: bool(stats.interrupted),
+                     on_finish=lambda state: ws.save(settings.saved_dir, finished=state == "done")).start()
         ws.verify_job = None
         return render(request, "_copy.html", **_job_ctx(ws.job))
 

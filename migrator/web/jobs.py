@@ -149,7 +149,8 @@ class Job:
 
     def __init__(self, kind: str, work: Callable[[Tracker, threading.Event], Any],
                  total_messages: int | None = None,
-                 is_interrupted: Callable[[Any], bool] = lambda result: False) -> None:
+                 is_interrupted: Callable[[Any], bool] = lambda result: False,
+                 on_finish: Callable[[JobState], None] | None = None) -> None:
         self.kind = kind
         self.changed = threading.Condition()
         self.tracker = Tracker(self.changed, total_messages)
@@ -160,6 +161,7 @@ class Job:
         self.internal_error: str | None = None
         self._work = work
         self._is_interrupted = is_interrupted
+        self._on_finish = on_finish
         context = contextvars.copy_context()  # the request's language holds in the flow's thread too
         self.thread = threading.Thread(target=context.run, args=(self._main,), name=f"migrate-ui-{kind}",
                                        daemon=True)
@@ -188,6 +190,11 @@ class Job:
         except Exception as exc:  # noqa: BLE001 - shown on the page (exit 70 in the CLI), never a hung page
             self.internal_error = f"{type(exc).__name__}: {exc}"
         finally:
+            if self._on_finish is not None:
+                try:
+                    self._on_finish(state)
+                except Exception:  # noqa: BLE001 - a note for the next start; the result stands anyway
+                    pass
             with self.changed:
                 self.state = state
                 self.tracker.version += 1

@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
 
 from migrator.domain.errors import UsageError
 from migrator.domain.i18n import _
@@ -49,7 +50,8 @@ def serve(port: int = 0, open_browser: bool = True, lang: str | None = None, sav
 
     sock = bind(port)
     guard = Guard(port=sock.getsockname()[1])
-    app = create_app(Settings(guard, lang, saved_dir or default_saved_dir()))
+    settings = Settings(guard, lang, saved_dir or default_saved_dir())
+    app = create_app(settings)
     url = guard.url("/")
     print(url, flush=True)
     if open_browser:
@@ -58,7 +60,13 @@ def serve(port: int = 0, open_browser: bool = True, lang: str | None = None, sav
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3,
                             lifespan="on", server_header=False)
-    server = uvicorn.Server(config)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            settings.stop_all()  # at once, not after the pages' connections have closed
+            super().handle_exit(sig, frame)
+
+    server = Server(config)
     try:
         server.run(sockets=[sock])  # returns after a clean shutdown (uvicorn then re-raises SIGINT/SIGTERM)
     except KeyboardInterrupt:

@@ -154,11 +154,13 @@ class WebSession:
 
     # -- the saved session (no secret) -----------------------------------------------------------
 
-    def save(self, folder: Path) -> None:
-        """Write what a restarted app needs to offer resuming (sources, account, scope; no password)."""
+    def save(self, folder: Path, finished: bool = False) -> None:
+        """Write what a restarted app needs to offer resuming (sources, account, scope; no password);
+        `finished`: the last copy ran to its end (the next start offers the steps, not "resume")."""
         a = self.account
         data = {"sources": [str(p) for p in self.sources], "provider": a.provider, "address": a.address,
-                "host": a.host, "port": a.port, "security": a.security, "login": a.login, "since": self.since}
+                "host": a.host, "port": a.port, "security": a.security, "login": a.login, "since": self.since,
+                "finished": finished}
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / (SAVED_NAME + ".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -180,7 +182,7 @@ class WebSession:
         self.account = Account(str(data.get("provider", OTHER)), str(data.get("address", "")),
                                str(data.get("host", "")), int(data.get("port", 993)), sec, str(data.get("login", "")))
         self.since = str(data.get("since", ""))
-        self.resumed = True
+        self.resumed = not data.get("finished")
         self.password = self.remembered_password()
 
 

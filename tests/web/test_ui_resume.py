@@ -1,6 +1,6 @@
-"""A copy interrupted by closing the page and stopping the app, then resumed from a new app:
-the new app offers "Resume" from the journal, asks for the password again (it was not
-remembered), and the server ends holding every message exactly once."""
+"""Pause and resume in the app, then a copy interrupted by closing the page and stopping the app,
+resumed from a new app: the new app offers "Resume" from the journal, asks for the password again
+(it was not remembered), and the server ends holding every message exactly once."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.support.corpus import Item, msg, write_maildir_message
 from tests.web.conftest import shot, wait_state
 from tests.web.test_ui_wizard import add_source, fill_other_server
 
-COUNT = 300
+COUNT = 360
 
 
 def _server_count(user) -> int:
@@ -22,7 +22,16 @@ def _server_count(user) -> int:
         return c.select_folder("INBOX", readonly=True)[b"EXISTS"]
 
 
-def test_copy_interrupted_by_stopping_the_app_resumes(ui, browser, page, imap_user, faultproxy, tmp_path):
+def wait_started(page) -> None:
+    """Until the progress panel counts a message settled (the copy is under way)."""
+    done = page.get_by_test_id("progress-messages")
+    end = time.monotonic() + 60
+    while time.monotonic() < end and int(done.inner_text().replace(",", "") or 0) == 0:
+        page.wait_for_timeout(50)
+    assert int(done.inner_text().replace(",", "")) > 0, "the copy has started"
+
+
+def test_copy_paused_then_stopped_with_the_app_resumes(ui, browser, page, imap_user, faultproxy, tmp_path):
     root = tmp_path / "Maildir"
     raws = []
     t0 = int(datetime(2020, 1, 1, tzinfo=timezone.utc).timestamp())
@@ -46,17 +55,21 @@ def test_copy_interrupted_by_stopping_the_app_resumes(ui, browser, page, imap_us
     page.get_by_test_id("next").click()
     proxy.latency_ms = 100  # a slow line while copying: the copy takes a few seconds
     page.get_by_test_id("run-button").click()
-    done = page.get_by_test_id("progress-messages")
-    end = time.monotonic() + 60
-    while time.monotonic() < end and int(done.inner_text().replace(",", "") or 0) == 0:
-        page.wait_for_timeout(50)
-    assert int(done.inner_text().replace(",", "")) > 0, "the copy has started"
+    wait_started(page)
     shot(page, "ja-4-copy-running")
+    page.get_by_test_id("pause-button").click()
+    assert wait_state(page, "progress", ("done", "failed", "paused")) == "paused"
+    expect(page.get_by_test_id("run-button")).to_have_text("再開")
+    paused = _server_count(imap_user)
+    assert 0 < paused < COUNT, f"paused part-way ({paused} of {COUNT})"
+    shot(page, "ja-4-copy-paused")
+    page.get_by_test_id("run-button").click()  # resume
+    wait_started(page)
     page.close()  # the page goes away: the copy goes on in the app
     assert app.stop() in (0, -15), app.log  # then the app stops (uvicorn re-raises SIGTERM after its clean shutdown)
     proxy.latency_ms = 0
     first = _server_count(imap_user)
-    assert 0 < first < COUNT, f"interrupted part-way ({first} of {COUNT})"
+    assert paused < first < COUNT, f"interrupted part-way ({first} of {COUNT})"
 
     again = ui(lang="ja", cafile=imap_user.cafile)
     page2 = browser.new_page()

@@ -95,3 +95,17 @@ def test_password_never_on_disk_or_in_output(ui, tmp_path):
     for p in tmp_path.rglob("*"):
         if p.is_file():
             assert secret.encode() not in p.read_bytes(), p
+
+
+def test_certificate_it_cannot_verify_is_diagnosed(ui, imap_user):
+    """The app trusts what the CLI trusts: without the sandbox CA (SSL_CERT_FILE) the check refuses
+    the server's certificate and says why, in the page's language."""
+    app = ui(lang="en")  # no cafile: the system store does not know the sandbox CA
+    c, csrf = _session(app)
+    r = c.post("/account/check", headers={"Origin": app.base, "X-CSRF-Token": csrf},
+               data={"provider": "other", "address": "me@example.com", "host": imap_user.host,
+                     "port": str(imap_user.imaps_port), "security": "tls", "login": imap_user.user,
+                     "password": imap_user.password})
+    assert r.status_code == 200 and 'data-state="error"' in r.text
+    assert "certificate" in r.text.lower()
+    assert imap_user.password not in r.text
