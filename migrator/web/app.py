@@ -9,6 +9,7 @@ The guard (web/security.py) sits in front of everything.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -118,7 +119,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def switch_lang(request: Request, code: str, next: str = "/") -> Response:
         if code in lang.LANGS:
             session(request).lang = code
-        return RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", status_code=303)
+        own_page = re.fullmatch(r"/[A-Za-z0-9/_.-]*", next) is not None and not next.startswith("//")
+        return RedirectResponse(next if own_page else "/", status_code=303)  # never to another site
 
     @app.get("/step/1", response_class=HTMLResponse)
     async def step1(request: Request) -> HTMLResponse:

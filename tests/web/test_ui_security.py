@@ -55,6 +55,12 @@ def test_token_cookie_host_csrf_origin(ui):
     assert csrf2 != csrf
     assert c2.post("/sources/add", data=data, headers={"Origin": app.base, "X-CSRF-Token": csrf}).status_code == 403
 
+    # the language switch goes back to this app's pages only
+    for bad in ("//evil.example/", "/\\evil.example", "https://evil.example/", "/step/1?x=//evil"):
+        r = c.get("/lang/ja", params={"next": bad}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/", bad
+    assert c.get("/lang/ja", params={"next": "/step/2"}, follow_redirects=False).headers["location"] == "/step/2"
+
     # the headers of every answer: strict CSP (no inline script), no framing, no caching
     r = c.get("/step/1")
     csp = r.headers["content-security-policy"]
