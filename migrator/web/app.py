@@ -356,7 +356,7 @@ def _plan_ctx(ws: WebSession) -> dict[str, Any]:
     if plan is not None:
         from migrator.render.charts import cutoff_svg  # the plan report's chart, the same picture
 
-        chart = cutoff_svg(plan)
+        chart = cutoff_svg(ws.full_plan or plan)  # with a diet: all the years, and where the mail fits
     return {"plan": plan, "full": ws.full_plan, "since_value": since, "chart": chart, "error": "", "hint": ""}
 
 
