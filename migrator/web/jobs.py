@@ -26,6 +26,7 @@ from migrator.domain.events import (
     MessageSettled,
     Paused,
     PhaseStarted,
+    Totals,
     Warning,
 )
 
@@ -88,6 +89,7 @@ class Tracker:
         self._start = clock()
         self._snap = Snapshot(total_messages=total_messages)
         self._folders: dict[str, FolderProgress] = {}
+        self._first_done: int | None = None  # bytes done at the phase's first Totals (an earlier run's part)
         self.version = 0
 
     def __call__(self, event: Event) -> None:
@@ -98,7 +100,13 @@ class Tracker:
                 s.phase = event.phase
                 if event.phase != "reading":  # the plan's scan before a run: its own totals, not the upload's
                     s.total_bytes, s.messages, s.bytes, s.failed = event.total_bytes, 0, 0, 0
-                    self._start = self._clock()
+                    self._start, self._first_done = self._clock(), None
+            elif isinstance(event, Totals) and event.phase == s.phase:
+                # the flow's own account of where the phase stands (an earlier run's part counted done)
+                if self._first_done is None:
+                    self._first_done = event.done_bytes
+                s.messages, s.bytes = event.done_messages, event.done_bytes
+                s.total_messages, s.total_bytes = event.total_messages, event.total_bytes
             elif isinstance(event, FolderStarted):
                 f = self._folders.get(event.folder)
                 if f is None:
@@ -110,8 +118,9 @@ class Tracker:
                 f = self._folders.get(event.folder) or FolderProgress(event.folder)
                 f.messages += 1
                 f.bytes += event.bytes
-                s.messages += 1
-                s.bytes += event.bytes
+                if self._first_done is None:  # no Totals from this flow: count the messages here
+                    s.messages += 1
+                    s.bytes += event.bytes
                 if event.outcome in ("failed", "over_quota"):
                     f.failed += 1
                     s.failed += 1
@@ -135,8 +144,9 @@ class Tracker:
                                                                                 for f in s.folders],
                            warnings=list(s.warnings), waiting_until=s.waiting_until)
         out.seconds = max(0.0, self._clock() - self._start)
-        if out.seconds > 0.5 and out.bytes:
-            out.rate = out.bytes / out.seconds
+        moved = out.bytes - (self._first_done or 0)  # this run's part: the rate of what it did itself
+        if out.seconds > 0.5 and moved > 0:
+            out.rate = moved / out.seconds
             if out.total_bytes:
                 out.eta = max(0.0, (out.total_bytes - out.bytes) / out.rate)
         return out

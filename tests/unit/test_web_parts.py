@@ -7,7 +7,7 @@ import threading
 from pydantic import SecretStr
 
 from migrator.domain.counts import Counts
-from migrator.domain.events import Done, FolderDone, FolderStarted, MessageSettled, PhaseStarted
+from migrator.domain.events import Done, FolderDone, FolderStarted, MessageSettled, PhaseStarted, Totals
 from migrator.web.jobs import Tracker
 from migrator.web.lang import choose, negotiate
 from migrator.web.security import Guard
@@ -67,3 +67,18 @@ def test_guard_urls_and_sessions():
     assert g.token_ok(g.token) and not g.token_ok("") and not g.token_ok(g.token + "x")
     a, b = g.new_session(), g.new_session()
     assert a != b and g.csrf_of(a) != g.csrf_of(b) and g.csrf_of("nope") == ""
+
+
+def test_tracker_takes_the_flows_totals_when_it_gives_them():
+    clock = [0.0]
+    t = Tracker(threading.Condition(), clock=lambda: clock[0])
+    t(PhaseStarted("uploading"))
+    t(Totals("uploading", done_messages=50, done_bytes=5000, total_messages=100, total_bytes=10000))  # resumed
+    t(FolderStarted("INBOX", "INBOX"))
+    clock[0] += 10
+    t(MessageSettled("INBOX", "uploaded", 1000))
+    t(Totals("uploading", done_messages=51, done_bytes=6000, total_messages=100, total_bytes=10000))
+    s = t.snapshot()
+    assert (s.messages, s.bytes, s.total_messages, s.percent) == (51, 6000, 100, 60.0)
+    assert s.rate == 100.0 and s.eta == 40.0, "the rate of this run's own part"
+    assert s.folders[0].messages == 1
