@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import time
 from pathlib import Path
 
@@ -243,3 +244,51 @@ def test_folder_lst_with_paths_orders_the_levels_below(tmp_path: Path) -> None:
     paths = [f.path for f in src.folders()]
     assert paths[:5] == [("Inbox",), ("取引先",), ("取引先", "Ｂ社"), ("取引先", "Ａ社"), ("Sent",)], paths
     assert not any("Folder.lst names" in w for w in src.warnings), src.warnings
+
+
+def _reference_split(data: bytes, resolve) -> list[tuple[int, int, bytes, bool]]:
+    """The .bmf rules line by line (the slow, obvious way), to check the block reader against."""
+    out: list[tuple[int, int, bytes, bool]] = []
+    pos, cur, start, in_header = 0, None, 0, True
+    for line in re.findall(rb"[^\n]*\n|[^\n]+$", data):  # lines end at LF only (CR is part of CRLF)
+        at, pos = pos, pos + len(line)
+        if cur is None:
+            if not line.strip():
+                continue
+            cur, start, in_header = [], at, True
+        if line in (b".\r\n", b".\n", b".", b".\r"):
+            out.append((start, pos, b"".join(cur), True))
+            cur = None
+            continue
+        line = line[1:] if line.startswith(b"..") else line
+        if in_header:
+            in_header = line not in (b"\r\n", b"\n")
+            cur.append(line)
+            continue
+        m = re.match(rb"(?i)X-Becky-Include[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(\r?\n)?$", line)
+        cur.append(resolve(m.group(1).decode())[0] if m else line)
+    if cur is not None:
+        out.append((start, pos, b"".join(cur), False))
+    return out
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 1 << 20])
+def test_split_bmf_matches_the_line_rules_across_block_boundaries(chunk: int, monkeypatch) -> None:
+    import random
+
+    from migrator.sources.becky import bmf
+
+    monkeypatch.setattr(bmf, "_READ_CHUNK", chunk)
+    rng = random.Random(chunk)
+    pieces = [b"H: v", b"Subject: x", b"", b"", b".", b"..", b"...x", b".y", b"body", b"X-Becky-Include: a",
+              b"x-becky-include:b ", b"  ", b"\r", b"From x"]
+    for _ in range(150):
+        eol = rng.choice([b"\r\n", b"\n"])
+        lines = [rng.choice(pieces) for _ in range(rng.randint(1, 14))]
+        data = eol.join(lines) + rng.choice([eol, b""])
+
+        def resolve(name: str) -> tuple[bytes | None, str]:
+            return b"<" + name.encode() + b">", ""
+
+        got = [(e.offset, e.end, e.raw, e.terminated) for e in split_bmf(io.BytesIO(data), resolve)]
+        assert got == _reference_split(data, resolve), data

@@ -40,8 +40,11 @@ STATUS_REPLIED = 0x4
 IDX_SEPARATOR = b"\x01"
 IDX_OFFSET, IDX_FILE, IDX_STATUS = 0, 2, 12  # Folder.idx fields (inferred, see the module docstring)
 
-_INCLUDE = re.compile(rb"^X-Becky-Include[ \t]*:[ \t]*(.*?)[ \t]*\r?\n?$", re.IGNORECASE | re.DOTALL)
-_READ_CHUNK = 1 << 20  # the longest piece of a line read at once
+_READ_CHUNK = 1 << 20  # bytes read at once
+_BLANK = re.compile(rb"(?:[ \t\r]*\n)*")  # blank lines between messages
+_NONBLANK = re.compile(rb"[^ \t\r\n]")
+_HEADER_END = re.compile(rb"\n\r?\n")
+_INCLUDE_LINE = re.compile(rb"(?mi)^X-Becky-Include[ \t]*:[ \t]*([^\r\n]*?)[ \t]*(?:\r?\n|\Z)")
 _INDEX_LIMIT = 64 << 20  # a Folder.idx larger than this is not read (flags then come from headers)
 
 # resolve(NAME) -> (the file's bytes, "") or (None, why it cannot be had)
@@ -62,73 +65,130 @@ class Entry:
     problems: list[str] = field(default_factory=list)
 
 
-def is_terminator(line: bytes) -> bool:
-    """The line that ends a message in a .bmf: a lone `.` (CRLF, LF or at the end of the file)."""
-    return line in (b".\r\n", b".\n", b".")
-
-
-def unstuff(line: bytes) -> bytes:
-    """A stored line as the message has it: a leading `..` stands for `.` (RFC 5321 section 4.5.2)."""
-    return line[1:] if line.startswith(b"..") else line
-
-
-def include_name(line: bytes) -> str | None:
-    """NAME of an `X-Becky-Include: NAME` line (CP932, as Becky! writes file names), else None."""
-    m = _INCLUDE.match(line)
-    if m is None:
-        return None
-    return m.group(1).decode("cp932", "replace").strip()
-
-
 def split_bmf(fh: IO[bytes], resolve: Resolver) -> Iterator[Entry]:
     """The messages of an open .bmf, in file order. Blank space between messages is passed over.
-    The last message may lack its `.` line (Entry.terminated False: the file ended first)."""
-    pos = 0
-    start = 0
-    parts: list[bytes] = []
-    in_header = True
-    entry: Entry | None = None
-    line_start = True  # whether `line` begins a line (a longer line is read in pieces)
+    The last message may lack its `.` line (Entry.terminated False: the file ended first).
+
+    Read in blocks (`_READ_CHUNK`), one message held at a time: a message ends at the first line
+    that is a lone `.` (found by one search over the block, so a long line is never cut in pieces)."""
+    buf = _Buffer(fh)
     while True:
-        line = fh.readline(_READ_CHUNK)
-        if not line:
-            break
-        at, first = pos, line_start
-        pos += len(line)
-        line_start = line.endswith(b"\n")
-        if entry is None:
-            if not line.strip():
-                continue  # blank lines between messages
-            start, parts, in_header = at, [], True
-            entry = Entry(start, start, b"", False)
-        if not first:
-            parts.append(line)  # the rest of a long line: nothing to undo in it
-            continue
-        if is_terminator(line):
-            entry.raw, entry.end, entry.terminated = b"".join(parts), pos, True
-            yield entry
-            entry = None
-            continue
-        line = unstuff(line)
-        if in_header:
-            if line in (b"\r\n", b"\n"):
-                in_header = False
-            parts.append(line)
-            continue
-        name = include_name(line) if line[:1] in (b"X", b"x") else None
-        if name is None:
-            parts.append(line)
-            continue
+        start = buf.skip_blank()
+        if start is None:
+            return
+        while len(buf.data) - buf.pos < 3 and buf.more():
+            pass  # enough to tell a lone `.` line
+        start, data = buf.pos, buf.data
+        if data.startswith((b".\r\n", b".\n"), start) or (buf.eof and bytes(data[start:]) in (b".", b".\r")):
+            newline = data.find(b"\n", start)  # a `.` line with no message before it: an empty entry
+            end_msg, after, terminated = start, newline + 1 if newline >= 0 else len(data), True
+        else:
+            end_msg, after, terminated = buf.find_end(start)
+            start, data = buf.pos, buf.data  # find_end may have moved what was read to the front
+        entry = Entry(buf.base + start, buf.base + after, b"", terminated)
+        entry.raw = _expand(_unstuff(bytes(data[start:end_msg])), entry, resolve)
+        buf.pos = after
+        yield entry
+
+
+class _Buffer:
+    """What was read of a .bmf and not handed on yet: data[pos:] starts at file offset base + pos."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        self.data = bytearray()
+        self.pos = 0
+        self.base = 0
+        self.eof = False
+
+    def more(self) -> bool:
+        """Read one more block (moving what is left to the front first); False at the end."""
+        if self.eof:
+            return False
+        block = self.fh.read(_READ_CHUNK)
+        if not block:
+            self.eof = True
+            return False
+        if self.pos:
+            del self.data[:self.pos]
+            self.base += self.pos
+            self.pos = 0
+        self.data += block
+        return True
+
+    def skip_blank(self) -> int | None:
+        """Where the next message starts (blank lines passed over; self.pos moves there); None at the end."""
+        while True:
+            m = _BLANK.match(self.data, self.pos)
+            assert m is not None  # the pattern matches the empty string
+            self.pos = m.end()
+            if self.pos < len(self.data) and (self.eof or _NONBLANK.search(self.data, self.pos)):
+                return self.pos  # (not a blank line cut in two by the end of a block)
+            if not self.more():  # only blank space is left
+                return None
+
+    def find_end(self, start: int) -> tuple[int, int, bool]:
+        """(end of the message, end of its `.` line, whether there was one) for the message at
+        self.pos (== start), reading on as needed; positions in self.data as it is on return."""
+        search_from = start
+        while True:
+            end = _find_end(self.data, search_from)
+            if end is not None:
+                return end
+            before = len(self.data) - self.pos
+            if not self.more():
+                tail = self.data[self.pos:]
+                if tail.endswith((b"\n.", b"\n.\r")):  # a last `.` line without its line end
+                    return len(self.data) - (2 if tail.endswith(b"\r") else 1), len(self.data), True
+                return len(self.data), len(self.data), False
+            search_from = self.pos + max(0, before - 3)
+
+
+def _find_end(data: bytearray, start: int) -> tuple[int, int, bool] | None:
+    """The first lone `.` line after `start` (a line break, `.`, CRLF or LF): (where the message
+    ends, where the `.` line ends, True); None when `data` holds none (yet). bytes.find, not a
+    regular expression: it runs at memory speed over a message of many megabytes."""
+    at = data.find(b"\n.", start)
+    while at >= 0:
+        nxt = data[at + 2:at + 4]
+        if nxt[:1] == b"\n":
+            return at + 1, at + 3, True
+        if nxt == b"\r\n":
+            return at + 1, at + 4, True
+        at = data.find(b"\n.", at + 2)
+    return None
+
+
+def _unstuff(raw: bytes) -> bytes:
+    """`..` at the start of a line stands for `.` (RFC 5321 section 4.5.2): one dot removed."""
+    if b"\n.." in raw:
+        raw = raw.replace(b"\n..", b"\n.")
+    return raw[1:] if raw.startswith(b"..") else raw
+
+
+def _expand(raw: bytes, entry: Entry, resolve: Resolver) -> bytes:
+    """`raw` with every `X-Becky-Include` line of its body replaced by the file's bytes (a file that
+    cannot be had leaves the line as stored and adds its reason to entry.problems)."""
+    head = _HEADER_END.search(raw)
+    body = head.end() if head is not None else len(raw)
+    if not any(raw.find(word, body) >= 0 for word in (b"-Include", b"-include", b"-INCLUDE")) \
+            or _INCLUDE_LINE.search(raw, body) is None:
+        return raw  # (the quick test first: most messages hold no include)
+    out = [raw[:body]]
+    pos = body
+    for m in _INCLUDE_LINE.finditer(raw, body):
+        out.append(raw[pos:m.start()])
+        name = m.group(1).decode("cp932", "replace").strip()
         entry.includes.append(name)
         data, why = resolve(name)
         if data is None:
             entry.problems.append(why)
-            parts.append(line)  # kept as stored: the quarantined .eml shows what was missing
+            out.append(m.group(0))  # kept as stored: the quarantined .eml shows what was missing
         else:
-            parts.append(data)
-    if entry is not None:
-        entry.raw, entry.end = b"".join(parts), pos
-        yield entry
+            out.append(data)
+        pos = m.end()
+    out.append(raw[pos:])
+    return b"".join(out)
 
 
 def becky_status(raw: bytes) -> int | None:
