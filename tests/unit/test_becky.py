@@ -292,3 +292,16 @@ def test_split_bmf_matches_the_line_rules_across_block_boundaries(chunk: int, mo
 
         got = [(e.offset, e.end, e.raw, e.terminated) for e in split_bmf(io.BytesIO(data), resolve)]
         assert got == _reference_split(data, resolve), data
+
+
+def test_estimate_from_the_index_and_file_sizes(tmp_path: Path) -> None:
+    man = build_store(tmp_path / "Becky", cp932_names=False)
+    src = BeckySource(man.root, account_prefix=True)
+    by_path = {f.path: f for f in src.folders()}
+    inbox = src.estimate(by_path[("仕事", "Inbox")])
+    bmf_size = (man.root / "4cbbef16.mb" / "!!!!Inbox" / "3eb70644.bmf").stat().st_size
+    assert inbox is not None and (inbox.messages, inbox.bytes, inbox.exact) == (2, bmf_size, False)  # 2 rows
+    sent = src.estimate(by_path[("仕事", "Sent")])
+    assert sent is not None and (sent.messages or 0) >= 1 and sent.bytes and not sent.exact  # no Folder.idx: a guess
+    top = src.estimate(by_path[("仕事",)])
+    assert top is not None and (top.messages, top.bytes, top.exact) == (0, 0, True)
