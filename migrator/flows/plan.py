@@ -400,13 +400,18 @@ def _is_junk(entry: Entry, junk: tuple[str, ...], delimiter: str) -> bool:
         entry.target == n or entry.target.startswith(n + delimiter) for n in junk)
 
 
+class PlanStopped(Exception):
+    """`build_plan`'s `stop_requested()` said stop (a run stopped while it read everything first)."""
+
+
 def build_plan(scanner: Scanner, *, target_label: str, on_event: EventSink | None = None,
-               limits: diet.Limits | None = None) -> Plan:
+               limits: diet.Limits | None = None, stop_requested: Callable[[], bool] | None = None) -> Plan:
     """The dry run: every folder scanned (or its remembered summary), totals, quota verdict and diets.
 
     Emits PhaseStarted("reading"), Totals (messages and bytes read of the sources' cheap counts),
     per folder FolderStarted, MessageSettled("read", bytes read) and FolderDone, then Warning per
-    note and Done (domain/events.py) to `on_event`. Writes nothing to the server."""
+    note and Done (domain/events.py) to `on_event`. Writes nothing to the server.
+    stop_requested: checked before each message is counted; PlanStopped once it says stop."""
     plan = Plan(target=target_label)
     on_event = Meter(on_event, "reading", [part(e.folder.display, estimate_of(e.source, e.folder))
                                            for e in scanner.entries()], READ_OUTCOMES)
@@ -433,6 +438,8 @@ def build_plan(scanner: Scanner, *, target_label: str, on_event: EventSink | Non
         emit(on_event, FolderStarted(entry.folder.display, entry.target))
         if work.start is not None:
             for s in scanner.scan(entry, scanner.records(entry, work.start)):
+                if stop_requested is not None and stop_requested():
+                    raise PlanStopped
                 account(fp, s, acc, folder_years)
                 emit(on_event, MessageSettled(entry.folder.display, "read", s.size))
         emit(on_event, FolderDone(entry.folder.display))

@@ -51,6 +51,7 @@ from migrator.flows.plan import (
     UNREADABLE,
     UPLOAD,
     Entry,
+    PlanStopped,
     Scanner,
     account,
     build_plan,
@@ -196,7 +197,11 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
     meter = Meter(opts.on_event, "uploading", [part(e.folder.display, estimate_of(e.source, e.folder),
                                                     credit.get(e.key, (0, 0))) for e in scanner.entries()])
     if opts.exact_plan or _may_not_fit(session, sources):
-        plan = build_plan(scanner, target_label=stats.target, on_event=_plan_part(opts.on_event), limits=opts.limits)
+        try:
+            plan = build_plan(scanner, target_label=stats.target, on_event=_plan_part(opts.on_event),
+                              limits=opts.limits, stop_requested=opts.stop_requested)
+        except PlanStopped:  # stopped while reading everything first: nothing is sent (the loop stops at once)
+            plan = Plan(target=stats.target, estimated=True)
     else:  # it fits whatever is on the server: no need to read (and convert, for a PST) everything twice
         plan = Plan(target=stats.target, estimated=True)
     opts = dataclasses.replace(opts, on_event=meter)
