@@ -52,6 +52,8 @@ def detect_kind(path: Path) -> str:
             return "dbx"
         if thunderbird.detect(path):
             return "thunderbird"
+        if path.name.lower() == becky.SETTINGS_FILE and becky.detect(path.parent):
+            return "becky"  # B2.ini: its folder is the data folder
         if path.suffix.lower() == ".bmf":
             raise SourceError(_("{path}: one message file of a Becky! mailbox").format(path=path),
                               hint=_("Give the Becky! data folder (where B2.ini is) or the mailbox's .mb folder."))

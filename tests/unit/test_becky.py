@@ -305,3 +305,12 @@ def test_estimate_from_the_index_and_file_sizes(tmp_path: Path) -> None:
     assert sent is not None and (sent.messages or 0) >= 1 and sent.bytes and not sent.exact  # no Folder.idx: a guess
     top = src.estimate(by_path[("仕事",)])
     assert top is not None and (top.messages, top.bytes, top.exact) == (0, 0, True)
+
+
+def test_b2_ini_designates_its_data_folder(tmp_path: Path) -> None:
+    man = build_store(tmp_path / "Becky", cp932_names=False)
+    assert detect_kind(man.root / "B2.ini") == "becky"
+    assert [f.key for f in open_source(man.root / "B2.ini").folders()] == [f.key for f in open_source(man.root).folders()]
+    (tmp_path / "B2.ini").write_text("[x]\n")  # a B2.ini with no mailbox beside it is nothing of Becky!'s
+    with pytest.raises(SourceError):
+        detect_kind(tmp_path / "B2.ini")

@@ -39,6 +39,7 @@ MAILBOX_SUFFIX = ".mb"
 ATTACH_DIR = "#Attach"
 FOLDER_LIST = "Folder.lst"
 MAILBOX_INI = "Mailbox.ini"
+SETTINGS_FILE = "b2.ini"  # Becky! 2's settings, in the data folder (compared lowercased)
 
 # Becky!'s own folders of a mailbox: directory name without its `!` sort keys (casefolded) ->
 # (role, display name). `!!!!Outbox` keeps the mail Becky! sent; `!!!!Unsent` what waits to be sent.

@@ -39,6 +39,7 @@ from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.becky.bmf import Entry, becky_status, read_index, split_bmf, status_flags
 from migrator.sources.becky.layout import (
     ATTACH_DIR,
+    SETTINGS_FILE,
     Mailbox,
     detect,
     disk_name,
@@ -72,6 +73,8 @@ class BeckySource(SourceBase):
 
     def __init__(self, path: Path, accounts: list[str] | None = None, account_prefix: bool = False) -> None:
         self.root = Path(path).expanduser()
+        if self.root.name.lower() == SETTINGS_FILE and self.root.is_file():
+            self.root = self.root.parent  # B2.ini given: the data folder it is in
         if not detect(self.root):
             raise SourceError(_("{path}: not a Becky! data folder or mailbox (no *.mb directory with a "
                                 "Mailbox.ini)").format(path=shown(self.root)))
