@@ -111,15 +111,15 @@ def build_common(sources: tuple[Path, ...], target_url: str, state_path: Path | 
     """The options every command shares, checked and built once: the target (TargetConfig, with the
     password or token when `need_password`), the scope (--since/--until as UTC days, --max-size in
     bytes, folder globs), the state path and the reader options. UsageError (exit 2) on a bad option."""
-    target = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
-                          timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command,
-                          need_password=need_password)
-    scope = Scope(
+    scope = Scope(  # before the password prompt: a bad date or size is said at once
         since=parse_day(since, "--since") if since else None,
         until=parse_day(until, "--until") if until else None,
         max_size=parse_size(max_size) if max_size else None,
         include=include, exclude=exclude,
     )
+    target = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
+                          timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command,
+                          need_password=need_password)
     paths = [p.expanduser() for p in sources]
     options: dict[str, Any] = {}
     if accounts:
@@ -152,9 +152,10 @@ def build_target(target_url: str, *, provider: str | None, password_file: Path |
 
 
 @contextmanager
-def opened_sources(common: Common) -> Iterator[list[Any]]:
+def opened_sources(common: Common, require_mail: bool = True) -> Iterator[list[Any]]:
     """The sources of `common`, opened (read-only) for the block and closed after it, whatever happens;
-    SourceError (exit 2) when one cannot be opened."""
+    SourceError (exit 2) when one cannot be opened, or (`require_mail`) when they hold no mail at all
+    (flows/nomail.py)."""
     from migrator.sources import ACCOUNT_KINDS, detect_kind, open_source
 
     sources = []
@@ -162,6 +163,10 @@ def opened_sources(common: Common) -> Iterator[list[Any]]:
         for p in common.sources:
             opts = common.options if detect_kind(p) in ACCOUNT_KINDS else {}
             sources.append(open_source(p, **opts))
+        if require_mail:
+            from migrator.flows.nomail import require_mail as check
+
+            check(sources, [str(p) for p in common.sources])
         yield sources
     finally:
         for s in sources:
@@ -322,6 +327,9 @@ def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path
             src = open_source(path, **opts)
             stack.callback(src.close)
             opened.append(src)
+        from migrator.flows.nomail import require_mail
+
+        require_mail(opened, [str(p) for p in sources])
         progress = Progress(quiet=quiet)
         stack.callback(progress.close)
         report = do_archive(opened, scope, dest.expanduser(), fmt, on_event=progress)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
 from migrator.domain.errors import UsageError
+from migrator.domain.i18n import _
 
 
 def parse_day(text: str, flag: str) -> datetime:
@@ -54,6 +56,27 @@ class Scope:
         if self.include and not any(fnmatch.fnmatchcase(n, g) for g in self.include for n in names):
             return False
         return not any(fnmatch.fnmatchcase(n, g) for g in self.exclude for n in names)
+
+    def unmatched(self, names: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The --include and --exclude globs that match none of the folders, as (option, glob) pairs
+        in the order given: `names` are every folder's (source display name, target name), the
+        names `folder_in_scope` matches against. A glob that matches nothing is almost always a
+        typo (or a folder named in the other language), so flows warn about each one."""
+        pairs = list(names)
+        out = []
+        for option, globs in (("--include", self.include), ("--exclude", self.exclude)):
+            for g in dict.fromkeys(globs):
+                if not any(fnmatch.fnmatchcase(n, g) for pair in pairs for n in pair):
+                    out.append((option, g))
+        return out
+
+    def unmatched_warnings(self, names: Iterable[tuple[str, str]]) -> list[str]:
+        """One warning per glob of `unmatched(names)`, naming it and a few of the folders there are."""
+        pairs = list(names)
+        shown = ", ".join(dict.fromkeys(d for d, _t in pairs[:6])) + (", ..." if len(pairs) > 6 else "")
+        return [_("{option} {glob!r} matches no folder (the folders are: {folders}); globs are case-sensitive, "
+                  "* matches any text").format(option=option, glob=g, folders=shown or "-")
+                for option, g in self.unmatched(pairs)]
 
     def message_reason(self, when: datetime, size: int) -> str | None:
         """Why a message is filtered out, or None when it is in scope."""

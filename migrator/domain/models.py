@@ -200,6 +200,7 @@ class VerifyReport(VerifyCounts):
     interrupted: bool = False  # stopped (Ctrl-C): `folders` are those checked so far
     left: int | None = None  # source messages not checked yet (None: not known)
     left_bytes: int | None = None  # their bytes, as stored (an estimate from the sources' cheap counts)
+    warnings: list[str] = Field(default_factory=list)  # e.g. an --include glob that matches no folder
 
 
 class ArchiveFolder(BaseModel):
@@ -224,3 +225,4 @@ class ArchiveReport(BaseModel):
     in_upload_range: int = 0  # not archived: they go to the server
     skipped: int = 0  # deleted in the source and the like
     unreadable: list[str] = Field(default_factory=list)  # locators of messages that could not be read
+    warnings: list[str] = Field(default_factory=list)  # e.g. an --include glob that matches no folder

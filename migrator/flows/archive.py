@@ -182,6 +182,7 @@ def archive(sources: list[Source], scope: Scope, dest: Path, fmt: str = "mbox",
                            until=scope.until.date().isoformat() if scope.until else None)
     with _staging(dest) as root:
         writer = _Writer(root, fmt)
+        report.warnings = scope.unmatched_warnings((f.display, f.display) for s in sources for f in s.folders())
         for n, source in enumerate(sources):
             prefix = (safe_component(source.root.name or f"source{n + 1}"),) if len(sources) > 1 else ()
             for folder in source.folders():

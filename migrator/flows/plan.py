@@ -143,6 +143,9 @@ class Scanner:
                 m = names[f.key]
                 out.append(Entry(source, f, m.target, excluded=not self.scope.folder_in_scope(f.display, m.target),
                                  why=m.why))
+        for w in self.scope.unmatched_warnings((e.folder.display, e.target) for e in out):
+            if w not in self.warnings:
+                self.warnings.append(w)
         return out
 
     def token(self, entry: Entry) -> str | None:

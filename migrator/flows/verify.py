@@ -179,6 +179,7 @@ def verify(scanner: Scanner, target: Server, state: State, *, deep: bool = False
     check = _Verifier(scanner, target, state, deep=deep, sample=sample, list_all=list_all, fresh=fresh,
                       on_event=on_event, rng=random.Random(seed), stop_requested=stop_requested)
     report = check.report
+    report.warnings = scanner.all_warnings()
     report.sources = list(sources)
     report.state = str(state.path)
     report.quarantine = quarantine

@@ -209,6 +209,7 @@ def render_archive(report: ArchiveReport) -> str:
     elif report.format == "mbox":
         out.append("Thunderbird: copy the folders into the Local Folders directory (or use the ImportExportTools "
                    "add-on) while Thunderbird is closed.")
+    out += [f"Warning: {w}" for w in report.warnings]
     return "\n".join(out)
 
 
@@ -355,6 +356,7 @@ def render_verify(report: VerifyReport, list_mode: bool | None = None) -> str:
     if r.reused_folders:
         out.append(f"{r.reused_folders:,} folder(s) unchanged since an earlier verify proved them: not fetched again "
                    "(--fresh checks them anyway).")
+    out += [f"Warning: {w}" for w in r.warnings]
     out.append("")
     out.append(verify_stopped(report) if report.interrupted else verdict(report))
     return "\n".join(out)
