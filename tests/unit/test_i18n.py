@@ -4,7 +4,7 @@
     committed .pot/.po are what `python3 tools/catalog.py` extracts from the code now;
 (b) no user-facing literal is left unwrapped: what goes to click.echo/print, click `help=`, the
     MigratorError family's message and `hint=`, `default_hint`, warnings, and in the rendering
-    modules (render/, cli.py) every text literal in code;
+    modules (render/, cli/) every text literal in code;
 (c) the placeholders (`{path}`, `%(n)s`) of each msgid and its msgstr are the same;
 plus the language rules (`--lang` > LC_ALL > LC_MESSAGES > LANG) and the catalog loading.
 """
@@ -85,7 +85,7 @@ def test_placeholder_parser() -> None:
 
 WRAPPERS = frozenset({"_", "N_", "ngettext", "gettext"})
 # Modules whose every text literal in code is for people (docstrings, comparisons, keys exempt).
-RENDERING = ("migrator/render/", "migrator/cli.py")
+RENDERING = ("migrator/render/", "migrator/cli/")
 # Literals that stay as they are: machine-greppable prefixes (docs/exit-codes.md) and protocol words.
 ALLOWED_LITERALS = frozenset({
     "migrate: error:", "hint:", "migrate: warning:", "migrate:", "migrate: --debug:",
