@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -32,9 +32,33 @@ from migrator.render.usage_errors import describe as describe_usage_error
 SAFETY = N_("Nothing on the server is ever changed or deleted; the source is only read.")
 
 
+if TYPE_CHECKING:  # click 8.2+ types its ParamType by the value; 8.1 has no subscript at run time
+    _ParamType = click.ParamType[Path | str]
+else:
+    _ParamType = click.ParamType
+
+
+class SourceArg(_ParamType):
+    """A SOURCE argument: a server account URL (imaps://, imap://, pop3s://, pop3://: kept as the
+    string, domain/remote.py) or else a path (`C:\\Mail` included)."""
+
+    name = "source"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
+        """The URL string as given, or a Path."""
+        from migrator.domain.remote import is_remote
+
+        if isinstance(value, Path):
+            return value
+        return str(value).strip() if is_remote(str(value).strip()) else Path(value)
+
+
+SOURCE = SourceArg()
+
+
 @dataclass
 class Common:
-    sources: list[Path]
+    sources: list[Path | str]
     target: TargetConfig
     state_path: Path
     scope: Scope
@@ -68,6 +92,19 @@ def _target_options() -> list[Callable[..., Any]]:
     ]
 
 
+def _source_options() -> list[Callable[..., Any]]:
+    """How to log in to a server SOURCE (imaps://USER@HOST, pop3s://USER@HOST): apart from the target's."""
+    return [
+        click.option("--source-password-file", type=click.Path(path_type=Path), metavar="FILE",
+                     help="Server source: read its password from FILE (else $MIGRATE_SOURCE_PASSWORD, the keyring "
+                          "under the source URL, or a prompt). The target's password is never used for it."),
+        click.option("--source-insecure", is_flag=True,
+                     help="Server source: allow an unverified TLS certificate or plain text (local tests only)."),
+        click.option("--pop3-folder", metavar="NAME",
+                     help="POP3 source: the target folder for its messages (default INBOX)."),
+    ]
+
+
 def _with(opts: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
         for opt in reversed(opts):
@@ -79,8 +116,9 @@ def _with(opts: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], Call
 
 def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
-        click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.argument("sources", nargs=-1, required=True, type=SOURCE),
         *_target_options(),
+        *_source_options(),
         click.option("--state", "state_path", type=click.Path(path_type=Path), metavar="PATH",
                      help=N_("State database (default: one per source+target under ~/.local/share/migrator).")),
         click.option("--timeout", type=float, default=60.0, show_default=True, help=N_("Network timeout in seconds.")),
@@ -102,15 +140,17 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def build_common(sources: tuple[Path, ...], target_url: str, state_path: Path | None, password_file: Path | None,
-                 insecure: bool, timeout: float, since: str | None, until: str | None, max_size: str | None,
-                 include: tuple[str, ...], exclude: tuple[str, ...], accounts: tuple[str, ...],
+def build_common(sources: tuple[Path | str, ...], target_url: str, state_path: Path | None,
+                 password_file: Path | None, insecure: bool, timeout: float, since: str | None, until: str | None,
+                 max_size: str | None, include: tuple[str, ...], exclude: tuple[str, ...], accounts: tuple[str, ...],
                  account_prefix: bool, as_json: bool, quiet: bool, need_password: bool = True,
                  provider: str | None = None, oauth2: bool = False, oauth2_token_command: str | None = None,
-                 debug: bool = False) -> Common:
+                 debug: bool = False, source_password_file: Path | None = None, source_insecure: bool = False,
+                 pop3_folder: str | None = None, preview: bool = False) -> Common:
     """The options every command shares, checked and built once: the target (TargetConfig, with the
     password or token when `need_password`), the scope (--since/--until as UTC days, --max-size in
-    bytes, folder globs), the state path and the reader options. UsageError (exit 2) on a bad option."""
+    bytes, folder globs), the state path and the reader options (a server source's login options,
+    `preview` for plan: headers and sizes only). UsageError (exit 2) on a bad option."""
     scope = Scope(  # before the password prompt: a bad date or size is said at once
         since=parse_day(since, "--since") if since else None,
         until=parse_day(until, "--until") if until else None,
@@ -120,8 +160,12 @@ def build_common(sources: tuple[Path, ...], target_url: str, state_path: Path | 
     target = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
                           timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command,
                           need_password=need_password)
-    paths = [p.expanduser() for p in sources]
-    options: dict[str, Any] = {}
+    paths = [p.expanduser() if isinstance(p, Path) else p for p in sources]
+    options: dict[str, Any] = {"source_password_file": source_password_file, "source_insecure": source_insecure,
+                               "timeout": timeout, "preview": preview, "pop3_folder": pop3_folder}
+    if source_insecure and any(isinstance(p, str) for p in paths):
+        click.echo("migrate: warning: --source-insecure: the source server's identity is not checked", err=True)
+        options["on_plaintext"] = plaintext_warning()
     if accounts:
         options["accounts"] = list(accounts)
     if account_prefix:
@@ -156,13 +200,12 @@ def opened_sources(common: Common, require_mail: bool = True) -> Iterator[list[A
     """The sources of `common`, opened (read-only) for the block and closed after it, whatever happens;
     SourceError (exit 2) when one cannot be opened, or (`require_mail`) when they hold no mail at all
     (flows/nomail.py)."""
-    from migrator.sources import ACCOUNT_KINDS, detect_kind, open_source
+    from migrator.sources import open_source
 
     sources = []
     try:
         for p in common.sources:
-            opts = common.options if detect_kind(p) in ACCOUNT_KINDS else {}
-            sources.append(open_source(p, **opts))
+            sources.append(open_source(p, **common.options))  # each kind takes its own options
         if require_mail:
             from migrator.flows.nomail import require_mail as check
 
@@ -217,7 +260,7 @@ def plan(report_path: Path | None, **kw: Any) -> int:
     from migrator.flows.run import layout_of
     from migrator.journal.state import State
 
-    c = build_common(**kw)
+    c = build_common(**kw, preview=True)  # a server source sends headers and sizes only
     limits = limits_for(getattr(c, "provider", None), c.target.host, c.target.user)
     with ExitStack() as stack:
         sources = stack.enter_context(opened_sources(c))

@@ -6,6 +6,7 @@ import getpass
 import hashlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -101,25 +102,32 @@ def parse_target(url: str, *, insecure: bool = False, timeout: float = 60.0,
     )
 
 
-def read_password(password_file: Path | None, *, prompt_user: str, interactive: bool | None = None,
-                  what: str = "Password") -> SecretStr:
-    """MIGRATE_PASSWORD, then --password-file, then the keyring, then a prompt. Never argv.
+KEYRING_SERVICE = "migrator"  # the keyring's service name; the account is the target's USER@HOST:PORT
 
-    With --oauth2 (and no token command) the same sources give the access token (`what`).
+
+def read_password(password_file: Path | None, *, prompt_user: str, interactive: bool | None = None,
+                  what: str = "Password", env: str = PASSWORD_ENV, file_option: str = "--password-file",
+                  keyring_user: str | None = None) -> SecretStr:
+    """`env` (MIGRATE_PASSWORD), then the file of `file_option` (--password-file), then the keyring
+    (service "migrator", account `keyring_user`, default `prompt_user`), then a prompt when stdin is
+    a terminal. Never argv. UsageError (exit 2) when none gives one.
+
+    With --oauth2 (and no token command) the same sources give the access token (`what`). The
+    source's password (domain/remote.py) comes the same ways under its own names, never these.
     """
-    env = os.environ.get(PASSWORD_ENV)
-    if env:
-        return SecretStr(env)
+    value = os.environ.get(env)
+    if value:
+        return SecretStr(value)
     if password_file is not None:
         try:
             text = password_file.expanduser().read_text(encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"--password-file {password_file}: {exc.strerror}") from exc
+            raise UsageError(f"{file_option} {password_file}: {exc.strerror}") from exc
         return SecretStr(text.rstrip("\r\n"))
     try:
         import keyring  # optional dependency
 
-        stored = keyring.get_password("migrator", prompt_user)
+        stored = keyring.get_password(KEYRING_SERVICE, keyring_user or prompt_user)
         if stored:
             return SecretStr(stored)
     except Exception:  # noqa: BLE001 - any keyring backend failure just means "no stored password"
@@ -128,8 +136,8 @@ def read_password(password_file: Path | None, *, prompt_user: str, interactive: 
         interactive = sys.stdin.isatty()
     if not interactive:
         raise UsageError(
-            "no password given",
-            hint=f"Set {PASSWORD_ENV}, use --password-file FILE, or run in a terminal to be asked.",
+            f"no password given for {prompt_user}",
+            hint=f"Set {env}, use {file_option} FILE, or run in a terminal to be asked.",
         )
     return SecretStr(getpass.getpass(f"{what} for {prompt_user}: "))
 
@@ -154,12 +162,13 @@ def legacy_data_dir() -> Path:
     return Path(base) / APP_NAME
 
 
-def default_state_path(sources: list[Path], target: TargetConfig) -> Path:
+def default_state_path(sources: Sequence[Path | str], target: TargetConfig) -> Path:
     """The state file of this source+target pair: `<data_dir>/state-<16 hex>.db`, the hex a SHA-256
-    of the resolved source paths (sorted) and the target's `user@host:port`. A state file already at
+    of the resolved source paths (sorted; a server source as its `scheme://USER@HOST:PORT`, never a
+    password: domain/remote.py source_key) and the target's `user@host:port`. A state file already at
     the same name in legacy_data_dir() is used instead when none is in data_dir() yet, so a run
     started by an earlier version resumes from its journal (never a second journal: exactly once)."""
-    key = "\n".join(sorted(str(p.expanduser().resolve()) for p in sources)) + "\n" + target.ident
+    key = source_ident(sources) + "\n" + target.ident
     digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     name = f"state-{digest}.db"
     path = data_dir() / name
@@ -170,6 +179,9 @@ def default_state_path(sources: list[Path], target: TargetConfig) -> Path:
     return path
 
 
-def source_ident(sources: list[Path]) -> str:
-    """The sources as stored in the state's meta table: resolved absolute paths, sorted, one per line."""
-    return "\n".join(sorted(str(p.expanduser().resolve()) for p in sources))
+def source_ident(sources: Sequence[Path | str]) -> str:
+    """The sources as stored in the state's meta table: resolved absolute paths (a server source as
+    its URL without secret), sorted, one per line."""
+    from migrator.domain.remote import source_key
+
+    return "\n".join(sorted(source_key(p) for p in sources))

@@ -35,12 +35,13 @@ FILE_NAME = "file-name"  # Maildir unique name's leading seconds since the epoch
 DELIVERY_TIME = "delivery-time"  # PST PR_MESSAGE_DELIVERY_TIME
 SUBMIT_TIME = "submit-time"  # PST PR_CLIENT_SUBMIT_TIME
 CREATION_TIME = "creation-time"  # PST PR_CREATION_TIME (items that are not mail)
+SERVER_TIME = "internaldate"  # a server source's INTERNALDATE (IMAP source: RFC 3501 2.3.3)
 RECEIVED = "received"  # the newest Received: header's date
 DATE_HEADER = "date-header"  # the Date: header
 MTIME = "mtime"  # the file's modification time
 FALLBACK_SOURCE = "fallback"  # nothing plausible: FALLBACK
-DATE_SOURCES = (FROM_LINE, FILE_NAME, DELIVERY_TIME, SUBMIT_TIME, CREATION_TIME, RECEIVED, DATE_HEADER, MTIME,
-                FALLBACK_SOURCE)
+DATE_SOURCES = (FROM_LINE, FILE_NAME, DELIVERY_TIME, SUBMIT_TIME, CREATION_TIME, SERVER_TIME, RECEIVED, DATE_HEADER,
+                MTIME, FALLBACK_SOURCE)
 
 # The date of a message nothing dates (and of records that carry no message: errors, skips).
 FALLBACK = EPOCH_FALLBACK  # 1980-01-01T00:00:00Z

@@ -290,6 +290,8 @@ class Scanner:
             if settled is not None and settled[0] == entry.target:
                 return self._known(entry, rec, settled[1])
             rec = entry.source.reload(rec)  # not settled after all: read it (capabilities.reload)
+        if rec.extra.get("preview"):
+            return self._preview(entry, rec)
         wire = to_crlf(rec.raw)
         if entry.excluded:
             return Scanned(entry, rec, FILTERED, wire=wire, reason="folder excluded")
@@ -311,6 +313,28 @@ class Scanner:
         else:
             return Scanned(entry, rec, UPLOAD, wire=wire, fingerprint=fp, message_id=mid,
                            subject=(headers.first("Subject") or "")[:200])
+
+
+    def _preview(self, entry: Entry, rec: MessageRecord) -> Scanned:
+        """A message a server source only previewed for `plan` (its header block in `raw`, its size in
+        extra["size"]; no body downloaded): scoped by date and size, found on the server by Message-ID
+        and size, counted by its size. Copies with other headers are found by `run`, which reads it all."""
+        size = int(rec.extra.get("size", "0"))
+        headers = Headers(rec.raw)
+        mid = message_id(headers)
+        fp = fingerprint(to_crlf(rec.raw))  # of the header block: tells this pass's copies apart
+        if entry.excluded:
+            return Scanned(entry, rec, FILTERED, nbytes=size, reason="folder excluded")
+        reason = self.scope.message_reason(rec.date, size)
+        if reason:
+            return Scanned(entry, rec, FILTERED, fingerprint=fp, message_id=mid, reason=reason, nbytes=size)
+        if not self._first(entry.target, fp):
+            return Scanned(entry, rec, DUPLICATE, fingerprint=fp, message_id=mid, nbytes=size)
+        if self.server_index(entry.target).take(mid, size):
+            return Scanned(entry, rec, ALREADY, fingerprint=fp, message_id=mid, reason="found on the server",
+                           nbytes=size)
+        return Scanned(entry, rec, UPLOAD, fingerprint=fp, message_id=mid, nbytes=size,
+                       subject=(headers.first("Subject") or "")[:200])
 
 
 def _known_size(rec: MessageRecord) -> int:

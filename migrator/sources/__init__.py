@@ -7,6 +7,7 @@ from pathlib import Path
 from migrator.domain.errors import SourceError
 from migrator.domain.i18n import _
 from migrator.domain.records import Folder, MessageRecord
+from migrator.domain.remote import is_remote, parse_source_url
 from migrator.sources.base import Capabilities, Source
 
 __all__ = ["ACCOUNT_KINDS", "Capabilities", "Folder", "MessageRecord", "Source", "open_source", "detect_kind"]
@@ -20,9 +21,9 @@ _HINT = ("Give an mbox file, a Maildir, a directory of mbox or .eml files, a Thu
          "folder of .dbx files.")
 
 
-def detect_kind(path: Path) -> str:
-    """'pst', 'thunderbird', 'becky', 'maildir', 'mbox', 'eml', 'applemail' or 'dbx'; SourceError when
-    it is none of them.
+def detect_kind(path: Path | str) -> str:
+    """'imap' or 'pop3' for a server source URL (domain/remote.py), else 'pst', 'thunderbird', 'becky',
+    'maildir', 'mbox', 'eml', 'applemail' or 'dbx'; SourceError when it is none of them.
 
     A Becky! data folder or `*.mb` mailbox is 'becky' (before the tree: `.bmf` files are not mbox);
     a directory that is a Maildir (or a Maildir++ root) is 'maildir'; an Apple Mail store (`.emlx`
@@ -38,6 +39,9 @@ def detect_kind(path: Path) -> str:
     from migrator.sources.mbox import reader as mbox
     from migrator.sources.thunderbird import reader as thunderbird
 
+    if is_remote(path):
+        return parse_source_url(str(path)).protocol
+    path = Path(path)
     if not path.exists():
         raise SourceError(f"{path}: no such file or directory")
     if path.is_file():
@@ -85,9 +89,22 @@ def detect_kind(path: Path) -> str:
     )
 
 
-def open_source(path: Path, **options: object) -> Source:
-    """Open `path` read-only as the store type it holds."""
-    path = path.expanduser()
+ACCOUNT_OPTIONS = frozenset({"accounts", "account_prefix"})  # of the ACCOUNT_KINDS
+
+
+def open_source(path: Path | str, **options: object) -> Source:
+    """Open `path` read-only as the store type it holds, or the server account a URL names
+    (`imaps://USER@HOST`, `pop3s://USER@HOST`: sources/remote/open_remote, logged in).
+
+    options: each kind takes its own and ignores the others: Thunderbird `accounts`,
+    `account_prefix`; a server source those of open_remote (password, source_password_file,
+    source_insecure, timeout, preview, pop3_folder, interactive). SourceError / UsageError (exit 2),
+    TargetError (exit 3) for a server that cannot be reached or refuses the login."""
+    if is_remote(path):
+        from migrator.sources.remote import REMOTE_OPTIONS, open_remote
+
+        return open_remote(str(path), **{k: v for k, v in options.items() if k in REMOTE_OPTIONS})  # type: ignore[arg-type]
+    path = Path(path).expanduser()
     kind = detect_kind(path)
     if kind == "pst":
         from migrator.sources.pst.reader import PstSource
@@ -96,11 +113,12 @@ def open_source(path: Path, **options: object) -> Source:
     if kind == "thunderbird":
         from migrator.sources.thunderbird.reader import ThunderbirdSource
 
-        return ThunderbirdSource(path, **options)  # type: ignore[arg-type]
+        return ThunderbirdSource(path, **{k: v for k, v in options.items()  # type: ignore[arg-type]
+                                          if k in ACCOUNT_OPTIONS})
     if kind == "becky":
         from migrator.sources.becky.reader import BeckySource
 
-        return BeckySource(path, **options)  # type: ignore[arg-type]
+        return BeckySource(path, **{k: v for k, v in options.items() if k in ACCOUNT_OPTIONS})  # type: ignore[arg-type]
     if kind == "maildir":
         from migrator.sources.maildir.reader import MaildirSource
 
