@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the test suite needs; safe to run again (does nothing that is already done).
-#  1. Debian packages: dovecot-imapd dovecot-core pst-utils openssl ca-certificates chromium
-#     fonts-noto-cjk isync undbx
+#  1. Debian packages: dovecot-imapd dovecot-pop3d dovecot-core pst-utils openssl ca-certificates
+#     chromium fonts-noto-cjk isync undbx
 #     (+ gcc when there is no C compiler: libpff-python may build from source).
 #     apt-get update runs only when something is missing.  As root directly, otherwise
 #     with passwordless sudo, otherwise the command to run is printed.
@@ -11,8 +11,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # chromium renders verify's HTML report in a test; isync (mbsync) is the benchmark's peer;
-# undbx extracts Outlook Express .dbx folders for the dbx reader (sources/dbx)
-pkgs=(dovecot-imapd dovecot-core pst-utils openssl ca-certificates chromium fonts-noto-cjk isync undbx)
+# undbx extracts Outlook Express .dbx folders for the dbx reader (sources/dbx); dovecot-pop3d serves
+# the POP3 source tests
+pkgs=(dovecot-imapd dovecot-pop3d dovecot-core pst-utils openssl ca-certificates chromium fonts-noto-cjk isync
+      undbx)
 command -v cc >/dev/null 2>&1 || pkgs+=(gcc libc6-dev)
 
 if command -v dpkg-query >/dev/null 2>&1; then

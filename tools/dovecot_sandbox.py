@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A throwaway, real Dovecot 2.3 IMAP server for tests and benchmarks.
+"""A throwaway, real Dovecot 2.3 IMAP (and POP3, with dovecot-pop3d) server for tests and benchmarks.
 
 Everything lives under one base directory: ``dovecot.conf``, ``users/<name>`` (one
 passwd-file per user), ``tokens/<name>`` (static XOAUTH2/OAUTHBEARER tokens), ``tls/``
@@ -198,10 +198,14 @@ def _kill_group(pgid: int, timeout: float = 3.0) -> None:
 
 
 class DovecotSandbox:
-    """A self-contained Dovecot on ``host`` with an ``imap`` (STARTTLS) and an ``imaps`` listener.
+    """A self-contained Dovecot on ``host`` with an ``imap`` (STARTTLS) and an ``imaps`` listener,
+    and ``pop3`` (STLS) and ``pop3s`` listeners when dovecot-pop3d is installed (``pop3=None``) or
+    asked for (RETR never sets \\Seen: ``pop3_no_flag_updates = yes``; UIDL as ``pop3_uidl_format``).
+    ``rawlog=True`` records the sessions of users given ``have_rawlog(user)``.
 
-    Attributes: ``host``, ``imap_port``, ``imaps_port`` (``None`` when ``starttls=False``,
-    i.e. TLS is disabled server-wide), ``cafile``, ``base``, ``separator``, ``layout``, ``version``.
+    Attributes: ``host``, ``imap_port``, ``imaps_port``, ``pop3_port``, ``pop3s_port`` (the TLS ports
+    ``None`` when ``starttls=False``, i.e. TLS is disabled server-wide), ``cafile``, ``base``,
+    ``separator``, ``layout``, ``version``.
 
     ``disable_plaintext_auth=True`` forbids LOGIN/PLAIN before TLS.  Dovecot treats a
     connection whose client IP equals the server IP as secure, so in that mode the
@@ -213,7 +217,8 @@ class DovecotSandbox:
                  disable_plaintext_auth: bool = False, expired_cert: bool = False,
                  separator: str = "/", layout: str = "fs", max_userip_connections: int = 200,
                  fsync: bool = False, appendlimit: int | None = None, auth_failure_delay: float = 0,
-                 extra_config: str = "", debug: bool = False) -> None:
+                 extra_config: str = "", debug: bool = False, pop3: bool | None = None,
+                 pop3_uidl_format: str = "%08Xu%08Xv", rawlog: bool = False) -> None:
         self.base = Path(base if base is not None else tempfile.mkdtemp(prefix="dovecot-sandbox-")).resolve()
         self.host = host or ("127.0.0.2" if disable_plaintext_auth else "127.0.0.1")
         self.starttls = starttls
@@ -230,9 +235,16 @@ class DovecotSandbox:
         self.auth_failure_delay = auth_failure_delay
         self.extra_config = extra_config
         self.debug = debug
+        # POP3 (dovecot-pop3d): on by default when installed; pop3 = STLS port, pop3s = TLS port
+        self.pop3 = pop3 if pop3 is not None else any(Path(d, "pop3").exists()
+                                                      for d in ("/usr/lib/dovecot", "/usr/libexec/dovecot"))
+        self.pop3_uidl_format = pop3_uidl_format
+        self.rawlog = rawlog  # IMAP/POP3 sessions of users that have_rawlog() written to ~/dovecot.rawlog/
         self._req_ports = (imap_port, imaps_port)
         self.imap_port: int = 0
         self.imaps_port: int | None = None
+        self.pop3_port: int | None = None
+        self.pop3s_port: int | None = None
         self.config = self.base / "dovecot.conf"
         # one passwd-file per user: Dovecot re-checks a passwd-file at most once a second, so a
         # shared file could hide a user added right after another user's login; a new file cannot
@@ -342,7 +354,7 @@ base_dir = {self.run_dir}
 state_dir = {self.run_dir}/state
 log_path = {self.log}
 instance_name = sandbox-{self.imap_port}
-protocols = imap
+protocols = imap{" pop3" if self.pop3 else ""}
 listen = {self.host}
 default_login_user = {login_user}
 default_internal_user = {internal_user}
@@ -381,6 +393,7 @@ service anvil {{
 {nochroot}}}
 service imap-urlauth-login {{
 {nochroot}}}
+{self._pop3_config(yn, nochroot)}{self._rawlog_config()}
 service auth-worker {{
   user = $default_internal_user
 }}
@@ -417,6 +430,56 @@ plugin {{
         self.config.write_text(text + self.extra_config + "\n")
         self.config.chmod(0o644)
 
+    def _pop3_config(self, yn: dict[bool, str], nochroot: str) -> str:
+        """The POP3 listeners (pop3: STLS, pop3s: TLS) and the POP3 rules: RETR never sets \\Seen
+        (pop3_no_flag_updates), UIDL as `pop3_uidl_format`."""
+        if not self.pop3:
+            return ""
+        return f"""service pop3-login {{
+  inet_listener pop3 {{
+    port = {self.pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = {self.pop3s_port or 0}
+    ssl = {yn[self.starttls]}
+  }}
+{nochroot}}}
+protocol pop3 {{
+  pop3_no_flag_updates = yes
+  pop3_uidl_format = {self.pop3_uidl_format}
+}}
+"""
+
+    def _rawlog_config(self) -> str:
+        """Dovecot's rawlog after login: a user's sessions are written to ~/dovecot.rawlog/ when that
+        directory exists (have_rawlog())."""
+        if not self.rawlog:
+            return ""
+        out = ""
+        for proto in ("imap", "pop3") if self.pop3 else ("imap",):
+            out += f"""service {proto} {{
+  executable = {proto} {proto}-postlogin
+}}
+service {proto}-postlogin {{
+  executable = script-login -d rawlog
+  unix_listener {proto}-postlogin {{
+  }}
+}}
+"""
+        return out
+
+    def have_rawlog(self, user: str) -> Path:
+        """Create the user's ~/dovecot.rawlog/ (the sandbox must run with rawlog=True): each later
+        session writes `<date>-<pid>.in` (what the client sent) and `.out` there. Returns the directory."""
+        uid, gid, _, _ = self._ids()
+        home = self.mail_root / user
+        d = home / "dovecot.rawlog"
+        d.mkdir(parents=True, exist_ok=True)
+        if self.is_root:
+            for p in (home, d):
+                os.chown(p, uid, gid)
+        return d
+
     def start(self) -> Self:
         """Start Dovecot (no-op when already running); returns once both ports accept connections."""
         with self._lock:
@@ -431,9 +494,11 @@ plugin {{
             fresh_ports = not self.imap_port
             for attempt in range(3):
                 if fresh_ports:  # chosen once; restart() reuses them
-                    free = _free_ports(self.host, 2)
+                    free = _free_ports(self.host, 4)
                     self.imap_port = self._req_ports[0] or free[0]
                     self.imaps_port = (self._req_ports[1] or free[1]) if self.starttls else None
+                    self.pop3_port = free[2] if self.pop3 else None
+                    self.pop3s_port = free[3] if self.pop3 and self.starttls else None
                 try:
                     self._spawn(tls)
                     return self
@@ -461,7 +526,7 @@ plugin {{
 
     def _wait_ready(self, timeout: float = 10.0) -> None:
         assert self._proc is not None
-        ports = [p for p in (self.imap_port, self.imaps_port) if p]
+        ports = [p for p in (self.imap_port, self.imaps_port, self.pop3_port, self.pop3s_port) if p]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -476,6 +541,7 @@ plugin {{
     def _write_state(self) -> None:
         state = {"pid": self.pid, "supervisor_pid": self.supervisor_pid, "host": self.host,
                  "imap_port": self.imap_port, "imaps_port": self.imaps_port,
+                 "pop3_port": self.pop3_port, "pop3s_port": self.pop3s_port,
                  "run_dir": str(self.run_dir), "config": str(self.config)}
         (self.base / "sandbox.json").write_text(json.dumps(state, indent=2) + "\n")
 
@@ -605,6 +671,7 @@ plugin {{
 
     def info(self) -> dict[str, Any]:
         return {"host": self.host, "imap_port": self.imap_port, "imaps_port": self.imaps_port,
+                "pop3_port": self.pop3_port, "pop3s_port": self.pop3s_port,
                 "cafile": str(self.cafile), "base": str(self.base), "separator": self.separator,
                 "layout": self.layout, "version": self.version, "pid": self.pid,
                 "users": self.user_records(), "config": str(self.config), "log": str(self.log)}
