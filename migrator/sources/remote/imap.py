@@ -1,9 +1,10 @@
 """`imaps://USER@HOST` as a SOURCE: every folder of an IMAP account, read-only (imap/source.py).
 
 - Folders from LIST, parents first; RFC 6154 special-use attributes give the role (\\Sent ->
-  sent, ...; INBOX is the inbox). Virtual folders that only show messages kept elsewhere (\\All:
-  Gmail's "All Mail", \\Flagged: "Starred", Gmail's \\Important) are skipped with a note: copying
-  them would upload every message a second time into another folder.
+  sent, ...; INBOX is the inbox). A \\Noselect container (Gmail's `[Gmail]`) holds no messages of its
+  own and is not listed: its children keep its name in their path. Virtual folders that only show
+  messages kept elsewhere (\\All: Gmail's "All Mail", \\Flagged: "Starred", Gmail's \\Important)
+  are skipped with a note: copying them would upload every message a second time into another folder.
 - Each message with its FLAGS (\\Recent dropped; \\Deleted: skipped with the reason, as in a local
   store) and INTERNALDATE, which is the store's own delivery time for the dates policy.
 - Stable ids `imap:FOLDER:UIDVALIDITY:UID`: resume and verify work as for local stores. A
@@ -79,6 +80,9 @@ class ImapSource(SourceBase):
                 self._warnings.append(f"{lf.name}: not copied: a virtual folder showing {virtual}, which the other "
                                       "folders hold (copying it would upload them twice)")
                 continue
+            if not lf.selectable:  # a container only ([Gmail], a \Noselect parent): its children carry its name
+                self._listed[lf.name] = lf
+                continue
             path = tuple(p for p in lf.name.split(lf.delimiter) if p) if lf.delimiter else (lf.name,)
             role = ROLE_INBOX if lf.name.upper() == "INBOX" else next(
                 (SPECIAL_USE_ROLES[a] for a in sorted(low) if a in SPECIAL_USE_ROLES), None)
@@ -147,7 +151,12 @@ class ImapSource(SourceBase):
         (stable id, RFC822.SIZE) to be settled come without bytes (extra "known")."""
         if not self._selectable(folder):
             return
-        ex = self._examine(folder)
+        try:
+            ex = self._examine(folder)
+        except SourceError as exc:  # deleted or renamed on the server since LIST: said, not lost silently
+            yield MessageRecord(folder=folder, stable_id=f"imap:{folder.key}:examine", raw=b"",
+                                date=internaldate(b"")[0], locator=f"{self.src.url}/{folder.key}", error=exc.message)
+            return
         validity = ex.uidvalidity
         def listing() -> list[MessageMeta]:
             if self._reader.selected != folder.key:  # a new session after a drop
