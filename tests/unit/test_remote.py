@@ -152,3 +152,23 @@ def test_header_hash_is_the_same_from_top_or_retr_and_any_line_ends() -> None:
     assert header_hash(top, 100) == header_hash(b"From: a@x\nSubject: s\n\nthe body\n", 100)
     assert header_hash(top, 100) != header_hash(top, 101), "the size is part of it"
     assert len(header_hash(top, 1)) == 40
+
+
+def test_gmail_like_listing_roles_virtual_folders_and_containers() -> None:
+    from migrator.imap.source import ListedFolder
+    from migrator.sources.remote.imap import account_folders
+
+    listed = [ListedFolder("INBOX", "/", frozenset({"\\HasNoChildren"})),
+              ListedFolder("[Gmail]", "/", frozenset({"\\Noselect", "\\HasChildren"})),
+              ListedFolder("[Gmail]/All Mail", "/", frozenset({"\\All", "\\HasNoChildren"})),
+              ListedFolder("[Gmail]/Starred", "/", frozenset({"\\Flagged"})),
+              ListedFolder("[Gmail]/Important", "/", frozenset({"\\Important"})),
+              ListedFolder("[Gmail]/Sent Mail", "/", frozenset({"\\Sent"})),
+              ListedFolder("[Gmail]/Spam", "/", frozenset({"\\Junk"})),
+              ListedFolder("取引先/Ａ社", "/", frozenset()),
+              ListedFolder("取引先", "/", frozenset({"\\HasChildren"}))]
+    folders, notes = account_folders(listed, "imaps://u@imap.gmail.com:993")
+    assert [(f.display, f.role) for f in folders] == [
+        ("INBOX", "inbox"), ("[Gmail]/Sent Mail", "sent"), ("[Gmail]/Spam", "junk"), ("取引先", None),
+        ("取引先/Ａ社", None)]
+    assert len(notes) == 3 and any(n.startswith("[Gmail]/All Mail: not copied") for n in notes)

@@ -37,6 +37,34 @@ RECONNECTS = 3  # a dropped source connection is opened again this often per fol
 T = TypeVar("T")
 
 
+def account_folders(listed: list[ListedFolder], url: str) -> tuple[list[Folder], list[str]]:
+    """The folders to copy from a LIST answer, parents first, and the notes on those left out.
+
+    Role: INBOX is the inbox; an RFC 6154 attribute (\\Sent, \\Drafts, \\Trash, \\Junk, \\Archive)
+    gives its role. Left out: virtual folders (\\All, \\Flagged, Gmail's \\Important: a note each)
+    and \\Noselect / \\NonExistent containers (no messages of their own). Path: the name split at its
+    delimiter. Key: the mailbox name as the server lists it."""
+    out: list[Folder] = []
+    notes: list[str] = []
+    for lf in listed:
+        low = {a.lower() for a in lf.attributes}
+        virtual = next((VIRTUAL[a] for a in sorted(low) if a in VIRTUAL), None)
+        if virtual is not None:
+            notes.append(f"{lf.name}: not copied: a virtual folder showing {virtual}, which the other folders hold "
+                         "(copying it would upload them twice)")
+            continue
+        if not lf.selectable:
+            continue
+        inbox = lf.name.upper() == "INBOX"
+        path = ("INBOX",) if inbox else (tuple(p for p in lf.name.split(lf.delimiter) if p) if lf.delimiter
+                                          else (lf.name,))
+        role = ROLE_INBOX if inbox else next((SPECIAL_USE_ROLES[a] for a in sorted(low) if a in SPECIAL_USE_ROLES),
+                                             None)
+        out.append(Folder(path=path or (lf.name,), origin=f"{url}/{lf.name}", key=lf.name, role=role))
+    out.sort(key=lambda f: f.path)  # parents before children
+    return out, notes
+
+
 class ImapSource(SourceBase):
     """An IMAP account as a read-only Source (see the module docstring)."""
 
@@ -68,31 +96,13 @@ class ImapSource(SourceBase):
         self._reader.connect()
 
     def folders(self) -> list[Folder]:
-        """Every folder but the virtual ones, parents first; key = the server's mailbox name."""
-        if self._folders is not None:
-            return self._folders
-        listed = self._retry(self._reader.list_folders)
-        out: list[Folder] = []
-        for lf in listed:
-            low = {a.lower() for a in lf.attributes}
-            virtual = next((VIRTUAL[a] for a in low if a in VIRTUAL), None)
-            if virtual is not None:
-                self._warnings.append(f"{lf.name}: not copied: a virtual folder showing {virtual}, which the other "
-                                      "folders hold (copying it would upload them twice)")
-                continue
-            if not lf.selectable:  # a container only ([Gmail], a \Noselect parent): its children carry its name
-                self._listed[lf.name] = lf
-                continue
-            path = tuple(p for p in lf.name.split(lf.delimiter) if p) if lf.delimiter else (lf.name,)
-            role = ROLE_INBOX if lf.name.upper() == "INBOX" else next(
-                (SPECIAL_USE_ROLES[a] for a in sorted(low) if a in SPECIAL_USE_ROLES), None)
-            if lf.name.upper() == "INBOX":
-                path = ("INBOX",)
-            self._listed[lf.name] = lf
-            out.append(Folder(path=path or (lf.name,), origin=f"{self.src.url}/{lf.name}", key=lf.name, role=role))
-        out.sort(key=lambda f: f.path)  # parents before children
-        self._folders = out
-        return out
+        """Every folder but the virtual ones and containers, parents first; key = the server's mailbox name."""
+        if self._folders is None:
+            listed = self._retry(self._reader.list_folders)
+            self._listed = {lf.name: lf for lf in listed}
+            self._folders, notes = account_folders(listed, self.src.url)
+            self._warnings.extend(notes)
+        return self._folders
 
     def _retry(self, fn: Callable[[], T]) -> T:
         """`fn()`, on a new session after a dropped connection (at most RECONNECTS times)."""
