@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -32,28 +32,16 @@ from migrator.render.usage_errors import describe as describe_usage_error
 SAFETY = N_("Nothing on the server is ever changed or deleted; the source is only read.")
 
 
-if TYPE_CHECKING:  # click 8.2+ types its ParamType by the value; 8.1 has no subscript at run time
-    _ParamType = click.ParamType[Path | str]
-else:
-    _ParamType = click.ParamType
+def source_args(ctx: click.Context | None, param: click.Parameter | None, values: Any) -> tuple[Path | str, ...]:
+    """The SOURCE arguments: a server account URL (imaps://, imap://, pop3s://, pop3://) stays the
+    string as given (domain/remote.py), anything else is a path (`C:\\Mail` included)."""
+    from migrator.domain.remote import is_remote
 
-
-class SourceArg(_ParamType):
-    """A SOURCE argument: a server account URL (imaps://, imap://, pop3s://, pop3://: kept as the
-    string, domain/remote.py) or else a path (`C:\\Mail` included)."""
-
-    name = "source"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
-        """The URL string as given, or a Path."""
-        from migrator.domain.remote import is_remote
-
-        if isinstance(value, Path):
-            return value
-        return str(value).strip() if is_remote(str(value).strip()) else Path(value)
-
-
-SOURCE = SourceArg()
+    out: list[Path | str] = []
+    for value in values or ():
+        text = value if isinstance(value, Path) else str(value).strip()
+        out.append(text if isinstance(text, str) and is_remote(text) else Path(value))
+    return tuple(out)
 
 
 @dataclass
@@ -96,12 +84,12 @@ def _source_options() -> list[Callable[..., Any]]:
     """How to log in to a server SOURCE (imaps://USER@HOST, pop3s://USER@HOST): apart from the target's."""
     return [
         click.option("--source-password-file", type=click.Path(path_type=Path), metavar="FILE",
-                     help="Server source: read its password from FILE (else $MIGRATE_SOURCE_PASSWORD, the keyring "
-                          "under the source URL, or a prompt). The target's password is never used for it."),
+                     help=N_("Server source: read its password from FILE (else $MIGRATE_SOURCE_PASSWORD, the keyring "
+                             "under the source URL, or a prompt). The target's password is never used for it.")),
         click.option("--source-insecure", is_flag=True,
-                     help="Server source: allow an unverified TLS certificate or plain text (local tests only)."),
+                     help=N_("Server source: allow an unverified TLS certificate or plain text (local tests only).")),
         click.option("--pop3-folder", metavar="NAME",
-                     help="POP3 source: the target folder for its messages (default INBOX)."),
+                     help=N_("POP3 source: the target folder for its messages (default INBOX).")),
     ]
 
 
@@ -116,7 +104,7 @@ def _with(opts: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], Call
 
 def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
-        click.argument("sources", nargs=-1, required=True, type=SOURCE),
+        click.argument("sources", nargs=-1, required=True, type=click.UNPROCESSED, callback=source_args),
         *_target_options(),
         *_source_options(),
         click.option("--state", "state_path", type=click.Path(path_type=Path), metavar="PATH",
@@ -164,7 +152,7 @@ def build_common(sources: tuple[Path | str, ...], target_url: str, state_path: P
     options: dict[str, Any] = {"source_password_file": source_password_file, "source_insecure": source_insecure,
                                "timeout": timeout, "preview": preview, "pop3_folder": pop3_folder}
     if source_insecure and any(isinstance(p, str) for p in paths):
-        click.echo("migrate: warning: --source-insecure: the source server's identity is not checked", err=True)
+        click.echo("migrate: warning: --source-insecure: " + _("the source server's identity is not checked"), err=True)
         options["on_plaintext"] = plaintext_warning()
     if accounts:
         options["accounts"] = list(accounts)

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from migrator.domain.errors import UsageError
+from migrator.domain.i18n import _
 
 PASSWORD_ENV = "MIGRATE_PASSWORD"
 
@@ -136,10 +137,11 @@ def read_password(password_file: Path | None, *, prompt_user: str, interactive: 
         interactive = sys.stdin.isatty()
     if not interactive:
         raise UsageError(
-            f"no password given for {prompt_user}",
-            hint=f"Set {env}, use {file_option} FILE, or run in a terminal to be asked.",
+            _("no password given for {account}").format(account=prompt_user),
+            hint=_("Set {env}, use {option} FILE, or run in a terminal to be asked.").format(env=env,
+                                                                                             option=file_option),
         )
-    return SecretStr(getpass.getpass(f"{what} for {prompt_user}: "))
+    return SecretStr(getpass.getpass(_("{what} for {account}: ").format(what=what, account=prompt_user)))
 
 
 APP_NAME = "migrator"  # the state folder's name (the lock folder is `migrate`: journal/locks.py)

@@ -19,13 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from migrator.domain.config import TargetConfig, read_password
 from migrator.domain.errors import UsageError
+from migrator.domain.i18n import N_, _
 
 SOURCE_PASSWORD_ENV = "MIGRATE_SOURCE_PASSWORD"
 SOURCE_PASSWORD_FILE_OPTION = "--source-password-file"
 DEFAULT_PORTS = {"imaps": 993, "imap": 143, "pop3s": 995, "pop3": 110}
 _URL = re.compile(r"^(imaps?|pop3s?)://", re.IGNORECASE)
-_HINT = ("Write it as imaps://USER@HOST[:PORT] (IMAP over TLS), imap://USER@HOST (STARTTLS), "
-         "pop3s://USER@HOST (POP3 over TLS) or pop3://USER@HOST (STLS).")
+_HINT = N_("Write it as imaps://USER@HOST[:PORT] (IMAP over TLS), imap://USER@HOST (STARTTLS), "
+           "pop3s://USER@HOST (POP3 over TLS) or pop3://USER@HOST (STLS).")
 
 
 def is_remote(spec: object) -> bool:
@@ -84,31 +85,33 @@ def parse_source_url(url: str, *, insecure: bool = False, timeout: float = 60.0)
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise UsageError(f"{url!r}: not a server source URL", hint=_HINT)
+        raise UsageError(_("{url}: not a server source URL").format(url=repr(url)), hint=_(_HINT))
     netloc = parts.netloc
     if "@" not in netloc:
-        raise UsageError(f"{url!r}: no user name", hint=_HINT)
+        raise UsageError(_("{url}: no user name").format(url=repr(url)), hint=_(_HINT))
     user, hostport = netloc.rsplit("@", 1)
     if ":" in user:
         raise UsageError(
-            f"{scheme}://{user.split(':', 1)[0]}@{hostport}: the URL must not contain a password",
-            hint=f"Put the source's password in {SOURCE_PASSWORD_ENV}, a {SOURCE_PASSWORD_FILE_OPTION} FILE or the "
-                 "keyring, or type it when asked.")
+            _("{url}: the URL must not contain a password").format(
+                url=f"{scheme}://{user.split(':', 1)[0]}@{hostport}"),
+            hint=_("Put the source's password in {env}, a {option} FILE or the keyring, or type it when asked.").format(
+                env=SOURCE_PASSWORD_ENV, option=SOURCE_PASSWORD_FILE_OPTION))
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise UsageError(f"{url!r}: a server source is the whole account (no path after the host)", hint=_HINT)
+        raise UsageError(_("{url}: a server source is the whole account (no path after the host)").format(
+            url=repr(url)), hint=_(_HINT))
     host, port_s = hostport, ""
     if hostport.startswith("["):  # [IPv6]:port
-        host, _, rest = hostport[1:].partition("]")
+        host, _sep, rest = hostport[1:].partition("]")
         port_s = rest[1:] if rest.startswith(":") else ""
     elif hostport.count(":") == 1:
         host, port_s = hostport.split(":")
     try:
         port = int(port_s) if port_s else DEFAULT_PORTS[scheme]
     except ValueError as exc:
-        raise UsageError(f"{url!r}: the port must be a number", hint=_HINT) from exc
+        raise UsageError(_("{url}: the port must be a number").format(url=repr(url)), hint=_(_HINT)) from exc
     user = unquote(user)
     if not user or not host or not 0 < port < 65536:
-        raise UsageError(f"{url!r}: user, host or port missing", hint=_HINT)
+        raise UsageError(_("{url}: user, host or port missing").format(url=repr(url)), hint=_(_HINT))
     return RemoteSource(scheme=scheme, user=user, host=host.lower(), port=port, insecure=insecure, timeout=timeout)
 
 
@@ -118,7 +121,7 @@ def source_password(src: RemoteSource, password_file: Path | None = None, *,
     (--source-password-file), then the keyring (service "migrator", account the source URL
     `scheme://USER@HOST:PORT`), then a prompt when stdin is a terminal. Never the target's
     MIGRATE_PASSWORD or --password-file. UsageError (exit 2) when none gives one."""
-    return read_password(password_file, prompt_user=src.url, interactive=interactive, what="Source password",
+    return read_password(password_file, prompt_user=src.url, interactive=interactive, what=_("Source password"),
                          env=SOURCE_PASSWORD_ENV, file_option=SOURCE_PASSWORD_FILE_OPTION, keyring_user=src.url)
 
 

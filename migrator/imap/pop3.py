@@ -21,10 +21,11 @@ from typing import Any
 
 from migrator.domain.config import TargetConfig
 from migrator.domain.errors import ConnectionLost, LoginError, MigratorError, TargetError, TlsError
+from migrator.domain.i18n import _
 from migrator.imap import diagnose
+from migrator.imap.source import for_source
 
 MAX_LINE = 8 * 1024 * 1024  # bytes: poplib's own limit (2048) fails real mail with long lines
-POP3_PORTS = "995 for pop3s://, 110 for pop3:// with STLS"
 
 
 def _poplib_classes() -> tuple[type[Any], type[Any]]:
@@ -64,33 +65,28 @@ def ssl_context(cfg: TargetConfig) -> ssl.SSLContext:
 
 
 def _connect_error(exc: BaseException, cfg: TargetConfig, *, stls: bool) -> MigratorError:
-    """The diagnosis of a failure to reach the POP3 server or negotiate TLS (exit 3)."""
+    """The diagnosis of a failure to reach the POP3 server or negotiate TLS (exit 3); a refused
+    certificate gets the target's diagnosis (imap/diagnose.py cert_error)."""
     where = f"{cfg.host}:{cfg.port}"
+    ports = _("Usual ports: 995 for pop3s://, 110 for pop3:// with STLS.")
     if isinstance(exc, ssl.SSLCertVerificationError):
         err: MigratorError = diagnose.cert_error(cfg, exc, starttls=False) if not stls else TlsError(
-            f"TLS certificate of {cfg.host} not accepted: "
-            f"{diagnose.describe_cert_error(exc, None, cfg.host)}", hint=diagnose.TLS_HINT)
+            _("TLS certificate of {host} not accepted: {cause}").format(
+                host=cfg.host, cause=diagnose.describe_cert_error(exc, None, cfg.host)), hint=diagnose.TLS_HINT)
         return err
     if isinstance(exc, ssl.SSLError):
-        return TlsError(f"TLS handshake with {where} failed: {exc.reason or exc}",
-                        hint=f"Is this the right port? {POP3_PORTS}. " + diagnose.TLS_HINT)
+        return TlsError(_("TLS handshake with {where} failed: {reason}").format(where=where, reason=exc.reason or exc),
+                        hint=ports + " " + diagnose.TLS_HINT)
     if isinstance(exc, socket.gaierror):
-        return TargetError(f"host {cfg.host!r} not found (the name does not resolve)",
-                           hint="Check the server name against your provider's POP settings.")
+        return TargetError(_("host {host} not found (the name does not resolve)").format(host=repr(cfg.host)),
+                           hint=_("Check the server name against your provider's POP settings."))
     if isinstance(exc, ConnectionRefusedError):
-        return TargetError(f"{where} refused the connection (nothing listens on port {cfg.port})",
-                           hint=f"Wrong port or host, or the server is down. Usual ports: {POP3_PORTS}.")
+        return TargetError(_("{where} refused the connection (nothing listens on port {port})").format(
+            where=where, port=cfg.port), hint=_("Wrong port or host, or the server is down.") + " " + ports)
     if isinstance(exc, (TimeoutError, socket.timeout)):
-        return TargetError(f"no answer from {where} (timed out)",
-                           hint=f"A firewall may block the port, or the host/port is wrong ({POP3_PORTS}).")
-    return TargetError(f"cannot talk POP3 with {where}: {exc}", hint=f"Usual ports: {POP3_PORTS}.")
-
-
-def _for_source(exc: MigratorError) -> MigratorError:
-    exc.message = f"source: {exc.message}"
-    exc.args = (exc.message,)
-    exc.hint = (exc.hint or "").replace("--insecure", "--source-insecure")
-    return exc
+        return TargetError(_("no answer from {where} (timed out)").format(where=where),
+                           hint=_("A firewall may block the port, or the host or port is wrong.") + " " + ports)
+    return TargetError(_("cannot talk POP3 with {where}: {reason}").format(where=where, reason=exc), hint=ports)
 
 
 class Pop3Reader:
@@ -123,7 +119,7 @@ class Pop3Reader:
             else:
                 pop = plain_cls(cfg.host, cfg.port, timeout=cfg.timeout)
         except (OSError, poplib.error_proto) as exc:
-            raise _for_source(_connect_error(exc, cfg, stls=False)) from exc
+            raise for_source(_connect_error(exc, cfg, stls=False)) from exc
         self._pop = pop
         try:
             self.greeting = pop.getwelcome().decode("utf-8", "replace")
@@ -147,14 +143,15 @@ class Pop3Reader:
         if "STLS" not in self.capabilities:
             if cfg.insecure:
                 return
-            raise _for_source(TlsError(f"{cfg.host}:{cfg.port} offers no STLS: refusing to send the password in "
-                                       "clear text",
-                                       hint=f"Use pop3s://{cfg.user}@{cfg.host} (port 995, TLS from the start); "
-                                            "--source-insecure allows plain text (only on a network you trust)."))
+            raise for_source(TlsError(
+                _("{host}:{port} offers no STLS: refusing to send the password in clear text").format(
+                    host=cfg.host, port=cfg.port),
+                hint=_("Use {url} (port 995, TLS from the start); --source-insecure allows plain text (only on a "
+                       "network you trust).").format(url=f"pop3s://{cfg.user}@{cfg.host}")))
         try:
             self._pop.stls(ssl_context(cfg))
         except (OSError, poplib.error_proto) as exc:
-            raise _for_source(_connect_error(exc, cfg, stls=True)) from exc
+            raise for_source(_connect_error(exc, cfg, stls=True)) from exc
         self.capabilities = self._capa() or self.capabilities
 
     def _login(self) -> None:
@@ -167,10 +164,11 @@ class Pop3Reader:
             code = "AUTHENTICATIONFAILED" if "AUTH" in text.upper() or "PASS" in text.upper() else None
             if "[IN-USE]" in text.upper():
                 code = "INUSE"
-            raise _for_source(LoginError(f"{cfg.host} rejected the POP3 login as {cfg.user!r}: {text}",
-                                         code=code)) from exc
+            raise for_source(LoginError(_("{host} rejected the POP3 login as {user}: {reason}").format(
+                host=cfg.host, user=repr(cfg.user), reason=text), code=code)) from exc
         except OSError as exc:
-            raise ConnectionLost(f"source: {cfg.host}:{cfg.port} dropped the connection during login: {exc}") from exc
+            raise ConnectionLost(_("source: {where} dropped the connection during login: {reason}").format(
+                where=f"{cfg.host}:{cfg.port}", reason=exc)) from exc
 
     def _quit(self) -> None:
         pop, self._pop = self._pop, None
@@ -186,11 +184,11 @@ class Pop3Reader:
 
     def _call(self, fn: str, *args: object) -> Any:
         if self._pop is None:
-            raise ConnectionLost("source: POP3 session closed")
+            raise ConnectionLost(_("source: POP3 session closed"))
         try:
             return getattr(self._pop, fn)(*args)
         except (OSError, EOFError) as exc:
-            raise ConnectionLost(f"source: POP3 connection lost: {exc}") from exc
+            raise ConnectionLost(_("source: POP3 connection lost: {reason}").format(reason=exc)) from exc
 
     def stat(self) -> tuple[int, int]:
         """STAT: (messages, octets) of the maildrop."""

@@ -21,6 +21,7 @@ from imapclient import exceptions as imap_exc
 
 from migrator.domain.config import TargetConfig
 from migrator.domain.errors import ConnectionLost, MigratorError, SourceError
+from migrator.domain.i18n import _
 from migrator.imap.append import translated
 from migrator.imap.connection import ImapConnection
 
@@ -62,11 +63,12 @@ class MessageMeta:
     size: int
 
 
-def _for_source(exc: MigratorError) -> MigratorError:
-    """The connection's diagnosis, worded for the source: the same exit code, the source's option names."""
-    exc.message = f"source: {exc.message}"
+def for_source(exc: MigratorError) -> MigratorError:
+    """A connection's diagnosis (imap/diagnose.py), worded for the source: the same exit code, the
+    message saying it is the source, the source's option names in the hint (--source-insecure)."""
+    exc.message = _("source: {message}").format(message=exc.message)
     exc.args = (exc.message,)
-    exc.hint = (exc.hint or "").replace("--insecure", "--source-insecure").replace("--target", "the SOURCE URL")
+    exc.hint = (exc.hint or "").replace("--insecure", "--source-insecure")
     return exc
 
 
@@ -87,7 +89,7 @@ class ImapReader:
         try:
             self._conn = ImapConnection(self._cfg, self._on_plaintext).connect()
         except MigratorError as exc:
-            raise _for_source(exc) from None
+            raise for_source(exc) from None
         return self
 
     def __enter__(self) -> Self:
@@ -114,7 +116,7 @@ class ImapReader:
 
     def _client(self) -> imapclient.IMAPClient:  # kept private: the reader's commands are its methods
         if self._conn is None:
-            raise ConnectionLost("source: not connected")
+            raise ConnectionLost(_("source: not connected"))
         return self._conn.client
 
     def list_folders(self) -> list[ListedFolder]:
@@ -146,8 +148,8 @@ class ImapReader:
         except imap_exc.IMAPClientAbortError:
             raise
         except imap_exc.IMAPClientError as exc:
-            raise SourceError(f"source: cannot open folder {name!r}: {exc}",
-                              hint="The folder may have been deleted or renamed on the server; run again.") from exc
+            raise SourceError(_("source: cannot open folder {name}: {reason}").format(name=repr(name), reason=exc),
+                              hint=_("The folder may have been deleted or renamed on the server; run again.")) from exc
         self._selected = name
         return Examined(int(info.get(b"UIDVALIDITY", 0)), int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)))
 

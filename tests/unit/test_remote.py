@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import pytest
 
 from migrator.domain.config import default_state_path, parse_target, source_ident
@@ -30,11 +29,9 @@ def test_paths_stay_paths(spec: str) -> None:
 
 
 def test_the_cli_keeps_urls_as_strings_and_paths_as_paths() -> None:
-    from migrator.cli import SOURCE
+    from migrator.cli import source_args
 
-    assert SOURCE.convert("imaps://u@h", None, None) == "imaps://u@h"
-    assert SOURCE.convert("C:\\Mail\\x.pst", None, None) == Path("C:\\Mail\\x.pst")
-    assert isinstance(SOURCE, click.ParamType)
+    assert source_args(None, None, ("imaps://u@h", "C:\\Mail\\x.pst")) == ("imaps://u@h", Path("C:\\Mail\\x.pst"))
 
 
 def test_parse_source_url_defaults_and_forms() -> None:

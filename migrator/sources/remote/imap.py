@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from migrator.domain.dates import SERVER_TIME, internaldate
 from migrator.domain.errors import ConnectionLost, SourceError
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import DELETED, ROLE_INBOX, Folder, MessageRecord
 from migrator.domain.remote import RemoteSource
 from migrator.imap.source import Examined, ImapReader, ListedFolder, MessageMeta
@@ -29,8 +30,8 @@ from migrator.sources.base import Capabilities, Known, SourceBase
 
 SPECIAL_USE_ROLES = {"\\sent": "sent", "\\drafts": "drafts", "\\trash": "trash", "\\junk": "junk",
                      "\\archive": "archive"}
-VIRTUAL = {"\\all": "every message of the account (Gmail's All Mail)", "\\flagged": "the flagged messages",
-           "\\important": "the messages Gmail marks important"}
+VIRTUAL = {"\\all": N_("every message of the account (Gmail's All Mail)"), "\\flagged": N_("the flagged messages"),
+           "\\important": N_("the messages Gmail marks important")}
 BODY_BATCH = 20  # messages per BODY.PEEK[] fetch
 BODY_BATCH_BYTES = 8 * 1024 * 1024  # and at most this many bytes (one big message goes alone)
 RECONNECTS = 3  # a dropped source connection is opened again this often per folder
@@ -50,8 +51,8 @@ def account_folders(listed: list[ListedFolder], url: str) -> tuple[list[Folder],
         low = {a.lower() for a in lf.attributes}
         virtual = next((VIRTUAL[a] for a in sorted(low) if a in VIRTUAL), None)
         if virtual is not None:
-            notes.append(f"{lf.name}: not copied: a virtual folder showing {virtual}, which the other folders hold "
-                         "(copying it would upload them twice)")
+            notes.append(_("{folder}: not copied: a virtual folder showing {what}, which the other folders hold "
+                           "(copying it would upload them twice)").format(folder=lf.name, what=_(virtual)))
             continue
         if not lf.selectable:
             continue
@@ -150,8 +151,9 @@ class ImapSource(SourceBase):
 
     @staticmethod
     def _validity_note(folder: Folder, old: int, new: int) -> str:
-        return (f"{folder.display}: the server renumbered this folder (UIDVALIDITY {old} -> {new}): its messages get "
-                "new ids; those already copied are recognised by content and not uploaded again")
+        return _("{folder}: the server renumbered this folder (UIDVALIDITY {old} -> {new}): its messages get new ids; "
+                 "those already copied are recognised by content and not uploaded again").format(
+            folder=folder.display, old=old, new=new)
 
     def _examine(self, folder: Folder) -> Examined:
         return self._retry(lambda: self._reader.examine(folder.key))
@@ -208,8 +210,9 @@ class ImapSource(SourceBase):
                     ex = self._reader.examine(folder.key)
                     if ex.uidvalidity != validity:
                         self._warnings.append(self._validity_note(folder, validity, ex.uidvalidity))
-                        raise SourceError(f"source: {folder.display} was renumbered while being read",
-                                          hint="Run the same command again: it reads the folder with its new ids.")
+                        raise SourceError(_("source: {folder} was renumbered while being read").format(
+                            folder=folder.display), hint=_("Run the same command again: it reads the folder with its "
+                                                           "new ids."))
                 return self._reader.bodies(uids, headers_only=self.preview)
             except ConnectionLost:
                 if attempt == RECONNECTS:
@@ -231,7 +234,7 @@ class ImapSource(SourceBase):
         flags = frozenset(f for f in meta.flags if f.lower() not in ("\\recent", "\\deleted"))
         if raw is None:
             return MessageRecord(folder=folder, stable_id=sid, raw=b"", date=internaldate(b"")[0], locator=locator,
-                                 error="the server returned no body for this UID (expunged while being read?)")
+                                 error=_("the server returned no body for this UID (expunged while being read?)"))
         date, source = internaldate(raw, store_times=((SERVER_TIME, meta.internaldate),))
         extra = {"source_size": str(meta.size)}
         if self.preview:
@@ -263,6 +266,6 @@ class ImapSource(SourceBase):
         metas = self._retry(one)
         if not metas:
             return MessageRecord(folder=folder, stable_id=rec.stable_id, raw=b"", date=rec.date, locator=rec.locator,
-                                 error="expunged from the source while being read")
+                                 error=_("expunged from the source while being read"))
         bodies = self._fetch(folder, validity, [uid])
         return self._record(folder, validity, metas[0], bodies.get(uid))

@@ -23,6 +23,7 @@ from pathlib import Path
 from migrator.domain.config import TargetConfig
 from migrator.domain.dates import internaldate
 from migrator.domain.errors import ConnectionLost, MigratorError
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
 from migrator.domain.remote import RemoteSource
 from migrator.imap.pop3 import Pop3Reader
@@ -80,13 +81,16 @@ def identify(uidls: dict[int, str] | None, sizes: dict[int, int],
         out.append((n, sid if hashed[sid] == 1 else f"{sid}#{hashed[sid]}", sizes[n]))
     warnings: list[str] = []
     if uidls is None and numbers:
-        warnings.append("the POP3 server has no UIDL: messages are known by a hash of their headers and size; "
-                        "a message whose headers the server changes would be read again (and found already copied)")
-    for count, what in ((missing, "no UIDL"), (repeated, "a UIDL another message also has"),
-                        (too_long, f"a UIDL longer than {MAX_UIDL} characters")):
+        warnings.append(_("the POP3 server has no UIDL: messages are known by a hash of their headers and size; a "
+                          "message whose headers the server changes would be read again (and found already copied)"))
+    for count, text in ((missing, N_("{n} message(s) on the POP3 server have no UIDL: they are known by a hash of "
+                                     "their headers and size instead")),
+                        (repeated, N_("{n} message(s) on the POP3 server have a UIDL another message also has: they "
+                                      "are known by a hash of their headers and size instead")),
+                        (too_long, N_("{n} message(s) on the POP3 server have a UIDL longer than {max} characters: "
+                                      "they are known by a hash of their headers and size instead"))):
         if count:
-            warnings.append(f"{count} message(s) on the POP3 server have {what}: they are known by a hash of their "
-                            "headers and size instead")
+            warnings.append(_(text).format(n=count, max=MAX_UIDL))
     return out, warnings
 
 
@@ -174,13 +178,14 @@ class Pop3Source(SourceBase):
             raw = self._head(pop, n) if self.preview else pop.retr(n)
         except poplib.error_proto as exc:
             return MessageRecord(folder=folder, stable_id=sid, raw=b"", date=internaldate(b"")[0], locator=locator,
-                                 error=f"the POP3 server refused to send it: {_text(exc)}")
+                                 error=_("the POP3 server refused to send it: {reason}").format(reason=_text(exc)))
         date, source = internaldate(raw)
         extra = {"source_size": str(size)}
         if self.preview:
             extra.update(preview="1", size=str(size))
         elif len(raw) + 2 < size:  # LIST counts CRLF line ends; a few octets of difference are normal
-            extra["warning"] = f"RETR gave {len(raw)} bytes, LIST said {size}: the server may have cut it"
+            extra["warning"] = _("RETR gave {got} bytes, LIST said {size}: the server may have cut it").format(
+                got=len(raw), size=size)
         return MessageRecord(folder=folder, stable_id=sid, raw=raw, date=date, date_source=source,
                              locator=locator, extra=extra)
 
@@ -191,7 +196,7 @@ class Pop3Source(SourceBase):
                 if sid == rec.stable_id:
                     return self._read(pop, rec.folder, n, sid, size, None)
         return MessageRecord(folder=rec.folder, stable_id=rec.stable_id, raw=b"", date=rec.date, locator=rec.locator,
-                             error="no longer on the POP3 server")
+                             error=_("no longer on the POP3 server"))
 
     def _suggest_imap(self, ports: Sequence[tuple[str, int]]) -> None:
         """Say so when the host also serves IMAP to the same login (the better source)."""
@@ -206,8 +211,9 @@ class Pop3Source(SourceBase):
                 continue
             url = f"{scheme}://{src.user}@{src.host}" + ("" if port == (993 if scheme == "imaps" else 143)
                                                          else f":{port}")
-            self._warnings.append(f"{src.host} also answers IMAP with the same login: as the SOURCE, {url} copies "
-                                  "every folder with its flags and dates (POP3 reaches only the inbox, all unread)")
+            self._warnings.append(_("{host} also answers IMAP with the same login: as the SOURCE, {url} copies every "
+                                    "folder with its flags and dates (POP3 reaches only the inbox, all unread)").format(
+                host=src.host, url=url))
             return
 
 
