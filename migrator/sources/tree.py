@@ -302,11 +302,11 @@ class TreeSource(SourceBase):
         elif kind == EML:
             from migrator.sources.eml import reader as eml
 
-            yield from eml.read_folder(folder, known)
+            yield from eml.read_folder(folder, known, self._tree_dirs(EML))
         elif kind == MAILDIR:
             from migrator.sources.maildir import reader as maildir
 
-            yield from maildir.read_folder(folder, known, self._tree_dirs(), self._notes)
+            yield from maildir.read_folder(folder, known, self._tree_dirs(MAILDIR), self._notes)
         else:
             from migrator.sources.mbox import reader as mbox
 
@@ -327,10 +327,11 @@ class TreeSource(SourceBase):
             return eml_estimate(folder.origin)
         return mbox_estimate(folder.origin)
 
-    def _tree_dirs(self) -> frozenset[str]:
-        """Real paths of the Maildir folders read: a linked message file pointing into one is read there."""
+    def _tree_dirs(self, kind: str) -> frozenset[str]:
+        """Real paths of the Maildir (or .eml) folders read: a linked message file pointing into one
+        is read there."""
         return frozenset(os.path.realpath(f.origin) for f in self._found.folders
-                         if self._found.kinds[f.key] == MAILDIR and not self._found.links[f.key])
+                         if self._found.kinds[f.key] == kind and not self._found.links[f.key])
 
     def reload(self, rec: MessageRecord) -> MessageRecord:
         """Read a Maildir or .eml message that was passed over as known."""

@@ -207,3 +207,38 @@ def test_real_undbx_on_a_file_without_messages(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(SourceError, match="no messages"):
         open_source(tmp_path / "OE")
     assert list((tmp_path / "data" / "migrator" / "extract").iterdir()) == []
+
+
+def test_windows_mail_local_folders(tmp_path: Path) -> None:
+    """Vista's Windows Mail: `Local Folders` beside WindowsMail.MSMessageStore adds no level."""
+    root = tmp_path / "Windows Mail"
+    (root / "Local Folders" / "Inbox").mkdir(parents=True)
+    (root / "WindowsMail.MSMessageStore").write_bytes(b"\x00" * 16)
+    (root / "Local Folders" / "Inbox" / "{1}.eml").write_bytes(msg("vista"))
+    (root / "Local Folders" / "Sent Items").mkdir()
+    (root / "Local Folders" / "Sent Items" / "{2}.eml").write_bytes(msg("vista sent"))
+    src = open_source(root)
+    assert sorted(map_folders(src.folders(), SPECIAL).values()) == ["INBOX", "Sent"]
+    assert src.warnings == []
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_eml_link_to_a_message_of_the_tree_is_read_once(tmp_path: Path) -> None:
+    root = tmp_path / "saved"
+    write_eml_folder(root)
+    os.symlink(root / "a.eml", root / "2019" / "link-to-a.eml")
+    read = _read(root)
+    linked = [r for r in read["2019"] if r.locator.endswith("link-to-a.eml")]
+    assert len(linked) == 1 and linked[0].skip_reason and "read once" in linked[0].skip_reason
+    assert sum(1 for rs in read.values() for r in rs if r.raw == (root / "a.eml").read_bytes()) == 1
+
+
+def test_one_message_file_is_not_a_store_but_says_what_to_give(tmp_path: Path) -> None:
+    (tmp_path / "a.eml").write_bytes(msg("one"))
+    (tmp_path / "1.emlx").write_bytes(emlx_bytes(msg("two")))
+    with pytest.raises(SourceError) as err:
+        detect_kind(tmp_path / "a.eml")
+    assert "folder that holds it" in (err.value.hint or "")
+    with pytest.raises(SourceError) as err:
+        detect_kind(tmp_path / "1.emlx")
+    assert "Mail folder" in (err.value.hint or "")

@@ -82,14 +82,17 @@ def _mtime(path: str) -> Callable[[], float | None]:
     return stat
 
 
-def read_folder(folder: Folder, known: Known | None = None) -> Iterator[MessageRecord]:
+def read_folder(folder: Folder, known: Known | None = None,
+                tree_dirs: frozenset[str] = frozenset()) -> Iterator[MessageRecord]:
     """Stream the `.eml` files of one directory in name order (Windows Live Mail's names are
     hex counters, so this is also the order they arrived in).
 
     known(stable_id, size in bytes): a message settled already is not read (empty raw,
     extra["known"] = "1", extra["size"]). Entries named `.eml` that are not regular files were
     made unreadable folders by discovery; one that turned into something else since is a record
-    with `error`. Raises nothing.
+    with `error`. A file that is a link to an `.eml` file of a folder in `tree_dirs` (real paths
+    of the .eml folders this source reads) is read there and skipped here with that reason (read
+    once). Raises nothing.
     """
     try:
         nodes = list_dir(folder.origin)
@@ -101,6 +104,14 @@ def read_folder(folder: Folder, known: Known | None = None) -> Iterator[MessageR
         if node.kind != "file" or not is_eml_name(node.name):
             continue
         stable_id = f"eml:{folder.key}:{node.name}"
+        if node.link:
+            target = os.path.realpath(node.path)
+            if os.path.dirname(target) in tree_dirs and is_eml_name(os.path.basename(target)):
+                date, source = internaldate(b"", mtime=_mtime(node.path))
+                yield MessageRecord(folder=folder, stable_id=stable_id, raw=b"", date=date, date_source=source,
+                                    locator=node.path, skip_reason=f"a link to {target}, which is read there "
+                                                                   "(read once)")
+                continue
         if known is not None:
             try:
                 size = os.stat(node.path).st_size
