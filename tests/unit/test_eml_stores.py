@@ -242,3 +242,15 @@ def test_one_message_file_is_not_a_store_but_says_what_to_give(tmp_path: Path) -
     with pytest.raises(SourceError) as err:
         detect_kind(tmp_path / "1.emlx")
     assert "Mail folder" in (err.value.hint or "")
+
+
+def test_apple_mail_deep_inside_a_bigger_tree_is_not_taken_for_the_whole(tmp_path: Path) -> None:
+    """A backup holding an mbox and, deep inside, an Apple Mail store: the tree reader reads the
+    mbox and names the .emlx files in its notes; nothing is silently left out."""
+    root = tmp_path / "backup"
+    write_mbox(root / "Thunderbird" / "Inbox", sample_items()[("Inbox",)])
+    write_applemail(root / "home" / "me" / "Library" / "Mail")
+    assert detect_kind(root) == "mbox"
+    src = open_source(root)
+    assert any("Apple Mail" in w for w in src.warnings), src.warnings
+    assert detect_kind(root / "home" / "me" / "Library" / "Mail") == "applemail"

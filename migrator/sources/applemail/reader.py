@@ -26,6 +26,7 @@ the walker rule (walk.py): each directory once, nothing opened before it is clas
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -52,6 +53,7 @@ PARTIAL_REASON = ("a partial message (.partial.emlx): Apple Mail stored its atta
 DELETED_REASON = "marked deleted in the source (Apple Mail's deleted flag)"
 # How many directories detect() looks at before it gives up (a home folder is not walked).
 _DETECT_BUDGET = 400
+_DETECT_MAILBOXES = 50  # mailboxes detect() looks into
 
 
 def _is_mailbox(node: Node) -> bool:
@@ -89,15 +91,40 @@ def _has_emlx(path: Path, budget: int = _DETECT_BUDGET) -> bool:
     return False
 
 
+def _mailboxes_near(path: Path, depth: int = 0) -> Iterator[Path]:
+    """The `.mbox` directories AppleMailSource reads from `path` (as `_container` finds them: at
+    most three levels down, V<N>/account/Name.mbox), not below them."""
+    try:
+        nodes = list_dir(str(path))
+    except OSError:
+        return
+    for n in nodes:
+        if n.kind != "dir" or n.name.lower() in _NOT_MAIL_DIRS or n.name.startswith("."):
+            continue
+        if _is_mailbox(n):
+            yield Path(n.path)
+        elif depth < 2:
+            yield from _mailboxes_near(Path(n.path), depth + 1)
+
+
+def _store_here(path: Path) -> bool:
+    """`path` is a `.mbox` directory, or holds one within the reader's reach, with an `.emlx` inside."""
+    if _is_mailbox(classify(str(path))):
+        return _has_emlx(path)
+    return any(_has_emlx(box) for box in itertools.islice(_mailboxes_near(path), _DETECT_MAILBOXES))
+
+
 def detect(path: Path) -> bool:
     """An Apple Mail store: a `Mail` folder with `V<N>` folders, a `V<N>` folder, an account
-    folder or a `.mbox` directory, with `.emlx` messages inside `.mbox` directories."""
+    folder or a `.mbox` directory, with `.emlx` messages inside `.mbox` directories where the
+    reader looks (so a bigger tree holding an Apple Mail store deep inside is read by the tree
+    reader, which names its `.emlx` files in the notes, never silently left out)."""
     if not path.is_dir():
         return False
     versions = _versions(path)
     if versions:
-        return any(_has_emlx(v) for _, v in versions)
-    return _has_emlx(path)
+        return any(_store_here(v) for _n, v in versions)
+    return _store_here(path)
 
 
 class AppleMailSource(SourceBase):

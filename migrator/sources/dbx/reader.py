@@ -36,7 +36,7 @@ from pathlib import Path
 from migrator.domain.config import data_dir
 from migrator.domain.errors import SourceError
 from migrator.domain.records import Folder, MessageRecord
-from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.eml import reader as eml
 from migrator.sources.tree import EML, discover, not_read_reason, unreadable_record
 from migrator.sources.walk import Node, is_companion, list_dir
@@ -201,6 +201,15 @@ class DbxSource(SourceBase):
             return
         for rec in self._inner.messages(inner, known=known):
             yield self._as_read(folder, rec)
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """A cheap count (Source.estimate) of the extracted folder (sources/estimate.py eml_estimate)."""
+        from migrator.sources.estimate import eml_estimate
+
+        if any(bad.key == folder.key for bad, _reason in self._unreadable):
+            return Estimate(1, 0, messages_exact=True, bytes_exact=True)
+        inner = self._extracted(folder)
+        return eml_estimate(inner.origin) if inner is not None else None
 
     def reload(self, rec: MessageRecord) -> MessageRecord:
         """Read again a message passed over as known (from the extraction)."""
