@@ -64,13 +64,13 @@ def detect_kind(path: Path | str) -> str:
         if mbox.looks_like_mbox(path):
             return "mbox"
         if path.name.lower().endswith(".eml"):
-            raise SourceError(f"{path}: one saved message (.eml), not a store",
-                              hint="Give the folder that holds it: every .eml file there is read, into a folder "
-                                   "named after it.")
+            raise SourceError(_("{path}: one saved message (.eml), not a store").format(path=path),
+                              hint=_("Give the folder that holds it: every .eml file there is read, into a folder "
+                                     "named after it."))
         if path.name.lower().endswith(".emlx"):
-            raise SourceError(f"{path}: one Apple Mail message (.emlx), not a store",
-                              hint="Give Apple Mail's Mail folder (~/Library/Mail), a V<N> folder in it or a "
-                                   "Name.mbox folder.")
+            raise SourceError(_("{path}: one Apple Mail message (.emlx), not a store").format(path=path),
+                              hint=_("Give Apple Mail's Mail folder (~/Library/Mail), a V<N> folder in it or a "
+                                     "Name.mbox folder."))
         raise SourceError(f"{path}: not a mail store migrate can read", hint=_HINT)
     if not path.is_dir():
         raise SourceError(f"{path}: not a file or a directory migrate can read (a FIFO, socket or device)")
