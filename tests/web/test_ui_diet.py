@@ -56,6 +56,12 @@ def test_diet_through_the_date_picker(ui, page, make_imap_user, tmp_path):
     fewer = _figure(page)
     assert fewer == first - 6, "two years fewer: six messages fewer"
     shot(page, "en-3-plan-diet-moved")
+    # what stays on the PC, kept apart: `migrate archive` of the mail dated before the picker's day
+    page.get_by_test_id("archive-path").fill(str(tmp_path / "old-mail"))
+    page.get_by_test_id("archive-button").click()
+    expect(page.get_by_test_id("archive-result")).to_contain_text(f"{30 - fewer} ")
+    archived = b"".join(p.read_bytes() for p in (tmp_path / "old-mail").rglob("*") if p.is_file())
+    assert archived.count(b"\nFrom ") + archived.startswith(b"From ") == 30 - fewer
     page.get_by_test_id("next").click()
 
     page.get_by_test_id("run-button").click()

@@ -76,6 +76,9 @@ def test_whole_migration_in_japanese(ui, page, imap_user, tmp_path):
     assert wait_state(page, "verdict", ("verified", "not-verified")) == "verified"
     expect(page.get_by_test_id("verdict")).to_have_text("すべて届きました")
     shot(page, "ja-5-proof")
+    report = page.request.get(app.base + page.get_by_test_id("report-download").get_attribute("href"))
+    assert report.ok and "attachment" in report.headers["content-disposition"]
+    assert imap_user.user in report.text()
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
 
     expected = {k: [(it.raw, it.flags, datetime.fromtimestamp(t, timezone.utc))
