@@ -55,6 +55,13 @@ def test_token_cookie_host_csrf_origin(ui):
     assert csrf2 != csrf
     assert c2.post("/sources/add", data=data, headers={"Origin": app.base, "X-CSRF-Token": csrf}).status_code == 403
 
+    # the language: the browser's (no --lang given), then the page's switch wins
+    assert '<html lang="ja">' in c.get("/step/1", headers={"Accept-Language": "ja,en;q=0.5"}).text
+    assert '<html lang="en">' in c.get("/step/1", headers={"Accept-Language": "en-US"}).text
+    c.get("/lang/ja", params={"next": "/step/1"})
+    page = c.get("/step/1", headers={"Accept-Language": "en-US"}).text
+    assert '<html lang="ja">' in page and "あなたのメール" in page
+
     # the language switch goes back to this app's pages only
     for bad in ("//evil.example/", "/\\evil.example", "https://evil.example/", "/step/1?x=//evil"):
         r = c.get("/lang/ja", params={"next": bad}, follow_redirects=False)
