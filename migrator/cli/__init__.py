@@ -482,8 +482,7 @@ def sources(paths: tuple[Path, ...], no_count: bool) -> int:
     "The guided migration in a browser: a local web app on 127.0.0.1 (Ctrl-C stops it).\n\n"
     "Opens the browser at an address holding an access token made at start. The same steps as the "
     "commands (sources, check, plan, run, verify), in Japanese or English; a stopped copy resumes."))
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help=N_("Port on 127.0.0.1 (0: a free one)."))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help=N_("Port on 127.0.0.1 (0: a free one)."))
 @click.option("--no-browser", is_flag=True, help=N_("Do not open a browser; the first line on stdout is the address."))
 @click.option("--lang", type=click.Choice(["ja", "en"]), default=None,
               help=N_("Language of the pages (default: the browser's; the page has a switch)."))
@@ -491,8 +490,6 @@ def ui(port: int, no_browser: bool, lang: str | None) -> int:
     """`migrate ui`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.web.server import serve
 
-    click.echo(_("migrate ui: Ctrl-C stops the app (a copy in progress stops after its current batch "
-                 "and resumes next time)."), err=True)
     return serve(port=port, open_browser=not no_browser, lang=lang)
 
 

@@ -53,7 +53,9 @@ def serve(port: int = 0, open_browser: bool = True, lang: str | None = None, sav
     settings = Settings(guard, lang, saved_dir or default_saved_dir())
     app = create_app(settings)
     url = guard.url("/")
-    print(url, flush=True)
+    print(url, flush=True)  # the first line on stdout: the bare address (scripts and tests read it)
+    print(_("migrate ui: Ctrl-C stops the app (a copy in progress stops after its current batch and resumes "
+            "next time)."), file=sys.stderr, flush=True)
     if open_browser:
         import webbrowser
 
