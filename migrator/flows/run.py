@@ -285,10 +285,15 @@ CRLF_SLACK = 1.1  # line ends become CRLF on the wire: +2-3% for real mail, 10% 
 
 
 def source_bytes(sources: list[Source]) -> int:
-    """An upper bound of what the sources hold: the size of every file under their roots."""
+    """An upper bound of what the sources hold: the size of every file under their roots; for a
+    source with no files (a server source: imaps://, pop3s://) its folders' cheap counts
+    (Source.estimate: STATUS SIZE, POP3 STAT), a folder that cannot tell counting 0."""
     total = 0
     for source in sources:
         root = Path(source.root)
+        if not root.exists():
+            total += sum(est.bytes or 0 for est in (source.estimate(f) for f in source.folders()) if est is not None)
+            continue
         if root.is_file():
             total += root.stat().st_size
             continue

@@ -140,6 +140,14 @@ class ImapReader:
         return (int(st.get(b"UIDVALIDITY", 0)), int(st.get(b"UIDNEXT", 0)), int(st.get(b"MESSAGES", 0)),
                 int(st.get(b"HIGHESTMODSEQ", 0)))
 
+    def counts(self, name: str) -> tuple[int, int | None]:
+        """STATUS (MESSAGES [SIZE]) without selecting: (messages, total RFC822.SIZE in bytes, or None
+        when the server has no STATUS=SIZE, RFC 8438)."""
+        sized = "STATUS=SIZE" in self.capabilities
+        with translated("source"):
+            st = self._client().folder_status(name, [b"MESSAGES"] + ([b"SIZE"] if sized else []))
+        return int(st.get(b"MESSAGES", 0)), int(st[b"SIZE"]) if sized and b"SIZE" in st else None
+
     def examine(self, name: str) -> Examined:
         """EXAMINE `name` (read-only: nothing the reader does can change it; RFC 3501 6.3.2)."""
         try:

@@ -272,3 +272,14 @@ def test_pop3_plan_suggests_imap_on_the_same_host(make_imap_user: Callable[..., 
         src.close()
     quiet = open_source(pop3_url(source), password=source.password, preview=True, imap_ports=[("imaps", 1)])
     assert not quiet.warnings
+
+
+def test_a_quota_too_small_for_a_server_source_is_said_before_any_upload(
+        tmp_path: Path, make_imap_user: Callable[..., Any]) -> None:
+    """The server source's size (STATUS SIZE) makes `run` check the quota first: nothing is sent."""
+    source = make_imap_user()
+    seed_imap(source, {("Inbox",): [Item(msg(f"big {i}", "x" * 1500 + "\n", n=i)) for i in range(8)]})
+    target = make_imap_user(quota_kb=6)
+    r = migrate(["run", source.url_imaps], source, target, tmp_path / "s.db")
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert not target_view(target), "refused before any APPEND"

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from migrator.domain.dates import SERVER_TIME, internaldate
-from migrator.domain.errors import ConnectionLost, SourceError
+from migrator.domain.errors import ConnectionLost, MigratorError, SourceError
 from migrator.domain.i18n import N_, _
 from migrator.domain.records import DELETED, ROLE_INBOX, Folder, MessageRecord
 from migrator.domain.remote import RemoteSource
 from migrator.imap.source import Examined, ImapReader, ListedFolder, MessageMeta
-from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 
 SPECIAL_USE_ROLES = {"\\sent": "sent", "\\drafts": "drafts", "\\trash": "trash", "\\junk": "junk",
                      "\\archive": "archive"}
@@ -123,6 +123,17 @@ class ImapSource(SourceBase):
             return "imap:noselect"
         st = self._retry(lambda: self._reader.status(folder.key))
         return "imap:" + ":".join(str(x) for x in st)
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """STATUS MESSAGES (exact: one record per UID) and, where the server has STATUS=SIZE
+        (RFC 8438), the bytes; None when the server does not answer."""
+        if not self._selectable(folder):
+            return Estimate(0, 0, messages_exact=True, bytes_exact=True)
+        try:
+            count, size = self._retry(lambda: self._reader.counts(folder.key))
+        except (MigratorError, OSError):
+            return None
+        return Estimate(count, size, messages_exact=True)
 
     def _selectable(self, folder: Folder) -> bool:
         lf = self._listed.get(folder.key)

@@ -28,7 +28,7 @@ from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
 from migrator.domain.remote import RemoteSource
 from migrator.imap.pop3 import Pop3Reader
 from migrator.imap.source import ImapReader
-from migrator.sources.base import Capabilities, Known, SourceBase
+from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 
 MAX_UIDL = 70  # RFC 1939 section 7: a unique-id is 1 to 70 characters
 IMAP_PORTS: tuple[tuple[str, int], ...] = (("imaps", 993), ("imap", 143))
@@ -125,6 +125,16 @@ class Pop3Source(SourceBase):
     def folders(self) -> list[Folder]:
         """The one maildrop (INBOX, or the folder named with --pop3-folder)."""
         return [self._folder]
+
+    def estimate(self, folder: Folder) -> Estimate | None:
+        """STAT: the maildrop's messages (exact) and octets (as LIST counts them, CRLF lines); None
+        when the server does not answer."""
+        try:
+            with self._reader.session() as pop:
+                count, octets = pop.stat()
+        except (MigratorError, OSError):
+            return None
+        return Estimate(count, octets, messages_exact=True)
 
     def token(self, folder: Folder) -> str | None:
         """STAT and the UIDL list: unchanged while no message arrives or goes."""
