@@ -327,7 +327,7 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
     "needed.\n\n"
     "The source is only read. Open the mbox archive in Thunderbird as Local Folders, or any mail "
     "program that reads mbox/Maildir, and the old POP program can go."))
-@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True, type=click.UNPROCESSED, callback=source_args)
 @click.option("--until", required=True, metavar="DATE",
               help=N_("Archive the messages dated before DATE (what `run --since DATE` leaves local)."))
 @click.option("--since", metavar="DATE", help=N_("Only messages dated on or after DATE as well."))
@@ -341,8 +341,9 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
               help=N_("Thunderbird, Becky!: only these accounts."))
 @click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout."))
 @click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar."))
-def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path, fmt: str, include: tuple[str, ...],
-            exclude: tuple[str, ...], accounts: tuple[str, ...], as_json: bool, quiet: bool) -> int:
+def archive(sources: tuple[Path | str, ...], until: str, since: str | None, dest: Path, fmt: str,
+            include: tuple[str, ...], exclude: tuple[str, ...], accounts: tuple[str, ...], as_json: bool,
+            quiet: bool) -> int:
     """`migrate archive`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.flows.archive import archive as do_archive
     from migrator.render.terminal import render_archive
@@ -353,7 +354,7 @@ def archive(sources: tuple[Path, ...], until: str, since: str | None, dest: Path
     with ExitStack() as stack:
         opened = []
         for p in sources:
-            path = p.expanduser()
+            path = p.expanduser() if isinstance(p, Path) else p  # a server source stays its URL
             opts = {"accounts": list(accounts)} if accounts and detect_kind(path) in ACCOUNT_KINDS else {}
             src = open_source(path, **opts)
             stack.callback(src.close)

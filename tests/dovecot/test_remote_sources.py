@@ -283,3 +283,19 @@ def test_a_quota_too_small_for_a_server_source_is_said_before_any_upload(
     r = migrate(["run", source.url_imaps], source, target, tmp_path / "s.db")
     assert r.returncode == 4, r.stdout + r.stderr
     assert not target_view(target), "refused before any APPEND"
+
+
+def test_archive_keeps_a_server_sources_old_mail_local(tmp_path: Path, make_imap_user: Callable[..., Any],
+                                                       monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    """`migrate archive imaps://...` writes what a diet keeps local from the server as an mbox."""
+    from migrator.cli import main
+
+    source = make_imap_user()
+    seed_imap(source, {("Inbox",): [Item(msg("old one", "kept local\n", n=1))]})
+    monkeypatch.setenv("SSL_CERT_FILE", source.cafile)
+    monkeypatch.setenv("MIGRATE_SOURCE_PASSWORD", source.password)
+    before = snapshot_imap(source)
+    code = main(["archive", source.url_imaps, "--until", "2030-01-01", "--to", str(tmp_path / "arch"), "-q"])
+    assert code == 0, capsys.readouterr()
+    assert b"kept local" in b"".join(p.read_bytes() for p in (tmp_path / "arch").rglob("*") if p.is_file())
+    assert snapshot_imap(source) == before
