@@ -66,20 +66,24 @@ def parse_target(url: str, *, insecure: bool = False, timeout: float = 60.0,
     scheme = parts.scheme.lower()
     if scheme not in ("imap", "imaps"):
         raise UsageError(
-            f"--target {url!r}: the URL must start with imaps:// (TLS, port 993) or imap:// (STARTTLS, port 143)",
-            hint="Example: --target imaps://me@example.com@imap.example.com, or --provider gmail --target me@gmail.com",
+            _("--target {url!r}: the URL must start with imaps:// (TLS, port 993) or imap:// (STARTTLS, "
+              "port 143)").format(
+                url=url),
+            hint=_("Example: --target imaps://me@example.com@imap.example.com, or --provider gmail --target "
+                   "me@gmail.com"),
         )
     if parts.password:
         raise UsageError(
-            "--target must not contain a password",
-            hint=f"Put the password in the {PASSWORD_ENV} environment variable or a --password-file.",
+            _("--target must not contain a password"),
+            hint=_("Put the password in the {variable} environment variable or a --password-file.").format(
+                variable=PASSWORD_ENV),
         )
     # user names are often e-mail addresses: split at the last '@' of the netloc
     netloc = parts.netloc
     if "@" not in netloc:
-        raise UsageError(f"--target {url!r}: no user name", hint="Write it as imaps://USER@HOST")
+        raise UsageError(_("--target {url!r}: no user name").format(url=url), hint=_("Write it as imaps://USER@HOST"))
     user, hostport = netloc.rsplit("@", 1)
-    host, _, port_s = hostport.rpartition(":") if hostport.count(":") == 1 else (hostport, "", "")
+    host, _colon, port_s = hostport.rpartition(":") if hostport.count(":") == 1 else (hostport, "", "")
     if not host:
         host, port_s = hostport, ""
     if not host and preset is not None:
@@ -89,11 +93,11 @@ def parse_target(url: str, *, insecure: bool = False, timeout: float = 60.0,
     try:
         port = int(port_s) if port_s else (993 if scheme == "imaps" else 143)
     except ValueError as exc:
-        raise UsageError(f"--target {url!r}: the port must be a number") from exc
+        raise UsageError(_("--target {url!r}: the port must be a number").format(url=url)) from exc
     if not host or not user:
-        raise UsageError(f"--target {url!r}: host or user missing",
-                         hint="Write it as imaps://USER@HOST[:PORT], or name the provider: "
-                              "--provider NAME --target USER")
+        raise UsageError(_("--target {url!r}: host or user missing").format(url=url),
+                         hint=_("Write it as imaps://USER@HOST[:PORT], or name the provider: "
+                              "--provider NAME --target USER"))
     user, host = unquote(user), host.strip("[]")
     if preset is None:
         preset = providers.detect(host, user)

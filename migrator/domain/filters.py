@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
 from migrator.domain.errors import UsageError
-from migrator.domain.i18n import _
+from migrator.domain.i18n import N_, _
 
 
 def parse_day(text: str, flag: str) -> datetime:
@@ -18,7 +18,7 @@ def parse_day(text: str, flag: str) -> datetime:
     try:
         d = date.fromisoformat(text)
     except ValueError as exc:
-        raise UsageError(f"{flag} {text!r}: expected a date like 2024-01-31") from exc
+        raise UsageError(_("{flag} {text!r}: expected a date like 2024-01-31").format(flag=flag, text=text)) from exc
     return datetime.combine(d, time(0, 0), tzinfo=timezone.utc)
 
 
@@ -33,7 +33,7 @@ def parse_size(text: str) -> int:
     try:
         return int(float(num) * units[unit])
     except (ValueError, KeyError) as exc:
-        raise UsageError(f"--max-size {text!r}: expected a size like 25M or 500K") from exc
+        raise UsageError(_("--max-size {text!r}: expected a size like 25M or 500K").format(text=text)) from exc
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since >= self.until:
-            raise UsageError("--since must be before --until")
+            raise UsageError(_("--since must be before --until"))
 
     def folder_in_scope(self, display: str, target: str) -> bool:
         """Whether a folder is migrated: its source `display` name or its `target` name matches an
@@ -81,11 +81,11 @@ class Scope:
     def message_reason(self, when: datetime, size: int) -> str | None:
         """Why a message is filtered out, or None when it is in scope."""
         if self.since and when < self.since:
-            return "before --since"
+            return N_("before --since")
         if self.until and when >= self.until:
-            return "from --until on"
+            return N_("from --until on")
         if self.max_size is not None and size > self.max_size:
-            return "larger than --max-size"
+            return N_("larger than --max-size")
         return None
 
     @property

@@ -120,8 +120,9 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 def _(message: str) -> str:
     """`message` (an English msgid) in the current language. Placeholders are `str.format` names:
-    `_("cannot read {path}").format(path=p)`, never an f-string (it could not be looked up)."""
-    return translations(language()).gettext(message)
+    `_("cannot read {path}").format(path=p)`, never an f-string (it could not be looked up). An
+    empty message stays empty (gettext would answer the catalog's header)."""
+    return translations(language()).gettext(message) if message else message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from migrator.domain.errors import UsageError
+from migrator.domain.i18n import _
 
 MB = 1000 * 1000
 GB = 1000 * MB
@@ -224,8 +225,9 @@ def get(name: str) -> Provider:
     for p in PRESETS:
         if p.name == key:
             return p
-    raise UsageError(f"--provider {name!r}: unknown provider",
-                     hint="Known: " + ", ".join(names()) + ". Otherwise give the server: --target imaps://USER@HOST.")
+    raise UsageError(_("--provider {name!r}: unknown provider").format(name=name),
+                     hint=_("Known: {names}. Otherwise give the server: --target imaps://USER@HOST.").format(
+                         names=", ".join(names())))
 
 
 def detect(host: str | None = None, user: str | None = None) -> Provider | None:

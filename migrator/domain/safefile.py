@@ -22,6 +22,7 @@ import stat
 from pathlib import Path
 
 from migrator.domain.errors import UnsafePath
+from migrator.domain.i18n import _
 
 O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX; absent on Windows (lstat is the check there)
 O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
@@ -29,7 +30,11 @@ O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def _refused(path: Path, what: str) -> UnsafePath:
-    return UnsafePath(f"{path} is {what}: migrate does not write through it")
+    """`what`: "link", "not-dir" or "not-file"."""
+    text = {"link": _("{path} is a symbolic link: migrate does not write through it"),
+            "not-dir": _("{path} is not a directory: migrate does not write through it"),
+            "not-file": _("{path} is not a regular file: migrate does not write through it")}[what]
+    return UnsafePath(text.format(path=path))
 
 
 def check_path(path: Path, *, kind: str = "file") -> bool:
@@ -43,11 +48,11 @@ def check_path(path: Path, *, kind: str = "file") -> bool:
     except OSError:
         return False  # unreadable parent and the like: the open that follows reports it
     if stat.S_ISLNK(st.st_mode):
-        raise _refused(path, "a symbolic link")
+        raise _refused(path, "link")
     if kind == "dir" and not stat.S_ISDIR(st.st_mode):
-        raise _refused(path, "not a directory")
+        raise _refused(path, "not-dir")
     if kind == "file" and not stat.S_ISREG(st.st_mode):
-        raise _refused(path, "not a regular file")
+        raise _refused(path, "not-file")
     return True
 
 
@@ -68,11 +73,11 @@ def open_fd(path: Path, *, append: bool = False, truncate: bool = True, mode: in
         fd = os.open(path, access | extra)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EMLINK):  # a link swapped in between: O_NOFOLLOW caught it
-            raise _refused(path, "a symbolic link") from None
+            raise _refused(path, "link") from None
         raise
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise _refused(path, "not a regular file")
+        raise _refused(path, "not-file")
     return fd
 
 

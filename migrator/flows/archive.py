@@ -26,6 +26,7 @@ from typing import IO
 from migrator.domain.errors import UnsafePath, UsageError
 from migrator.domain.events import Done, EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
 from migrator.domain.filters import Scope
+from migrator.domain.i18n import _
 from migrator.domain.models import ArchiveFolder, ArchiveReport
 from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, ROLE_INBOX, SEEN, Folder, MessageRecord
 from migrator.flows.progress import ARCHIVE_OUTCOMES, Meter, estimate_of, part
@@ -139,16 +140,17 @@ class _Writer:
 def _staging(dest: Path) -> Iterator[Path]:
     """A fresh directory beside `dest`, renamed to `dest` when the block completes."""
     if dest.is_symlink():
-        raise UnsafePath(f"{dest} is a symbolic link: migrate archive does not write through it")
+        raise UnsafePath(_("{path} is a symbolic link: migrate archive does not write through it").format(path=dest))
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise UsageError(f"{dest} exists and is not an empty directory",
-                         hint="Give --to a new directory: migrate archive never writes into existing mail.")
+        raise UsageError(_("{path} exists and is not an empty directory").format(path=dest),
+                         hint=_("Give --to a new directory: migrate archive never writes into existing mail."))
     tmp = dest.with_name(f".{dest.name}.migrate-partial")
     if tmp.is_symlink():
-        raise UnsafePath(f"{tmp} is a symbolic link: migrate archive does not write through it")
+        raise UnsafePath(_("{path} is a symbolic link: migrate archive does not write through it").format(path=tmp))
     if tmp.exists():
         if not (tmp / MARKER).exists():
-            raise UsageError(f"{tmp} is in the way", hint="Move it away; migrate archive uses that name while writing.")
+            raise UsageError(_("{path} is in the way").format(path=tmp),
+                             hint=_("Move it away; migrate archive uses that name while writing."))
         shutil.rmtree(tmp)  # the leftover of an interrupted archive of ours
     try:
         tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -156,7 +158,8 @@ def _staging(dest: Path) -> Iterator[Path]:
         os.chmod(tmp, 0o700)
         (tmp / MARKER).touch()
     except OSError as exc:
-        raise UsageError(f"cannot write the archive to {dest}: {exc.strerror or exc}") from exc
+        raise UsageError(_("cannot write the archive to {path}: {reason}").format(
+            path=dest, reason=exc.strerror or exc)) from exc
     yield tmp
     (tmp / MARKER).unlink()
     os.sync()
@@ -177,7 +180,7 @@ def archive(sources: list[Source], scope: Scope, dest: Path, fmt: str = "mbox",
                      ARCHIVE_OUTCOMES)
     emit(on_event, PhaseStarted("archiving"))
     if fmt not in ("mbox", "maildir"):
-        raise UsageError(f"--format {fmt!r}: mbox or maildir")
+        raise UsageError(_("--format {value!r}: mbox or maildir").format(value=fmt))
     report = ArchiveReport(to=str(dest), format=fmt, since=scope.since.date().isoformat() if scope.since else None,
                            until=scope.until.date().isoformat() if scope.until else None)
     with _staging(dest) as root:

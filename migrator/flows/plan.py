@@ -27,6 +27,7 @@ from migrator.domain.events import (
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, folder_role, map_stores
 from migrator.domain.headers import Headers, message_id
+from migrator.domain.i18n import _
 from migrator.domain.identity import as_read_back, at_risk, fingerprint, to_crlf
 from migrator.domain.models import FolderPlan, Plan, QuotaInfo, Totals
 from migrator.domain.records import ROLE_JUNK, ROLE_TRASH, Folder, MessageRecord
@@ -283,8 +284,9 @@ class Scanner:
         if rec.skip_reason:
             return Scanned(entry, rec, SKIPPED, reason=rec.skip_reason)
         if rec.date_source == FALLBACK_SOURCE and not rec.extra.get("known"):
-            self.warnings.append(f"{rec.locator}: no plausible date in the store or the headers: its date on "
-                                 f"the server is {rec.date.date().isoformat()} (docs/concepts.md, Dates and flags)")
+            self.warnings.append(_("{where}: no plausible date in the store or the headers: its date on the server "
+                                   "is {day} (docs/concepts.md, Dates and flags)").format(
+                where=rec.locator, day=rec.date.date().isoformat()))
         if rec.extra.get("known") and not entry.excluded:
             settled = self.state.settled(settled_key(entry, rec.stable_id), int(rec.extra["size"]))
             if settled is not None and settled[0] == entry.target:
@@ -494,11 +496,12 @@ def build_plan(scanner: Scanner, *, target_label: str, on_event: EventSink | Non
     plan.quota = scanner.on_server(lambda target: quota_verdict(target, needed, acc, limits))
     if plan.max_message_bytes:
         n = sum(f.too_big for f in plan.folders)
-        source = "APPENDLIMIT" if plan.max_message_bytes == append_limit else "the provider's limit"
+        source = "APPENDLIMIT" if plan.max_message_bytes == append_limit else _("the provider's limit")
         plan.warnings.append(
-            f"the server accepts messages up to {human_bytes(plan.max_message_bytes)} ({source})"
-            + (f": {n} message(s) are larger and would be refused; keep them local with "
-               f"--max-size {diet.size_flag(plan.max_message_bytes)}" if n else ""))
+            _("the server accepts messages up to {size} ({source})").format(
+                size=human_bytes(plan.max_message_bytes), source=source)
+            + (": " + _("{n} message(s) are larger and would be refused; keep them local with --max-size "
+                        "{flag}").format(n=n, flag=diet.size_flag(plan.max_message_bytes)) if n else ""))
     if acc.at_risk:
         plan.at_risk, plan.at_risk_messages = acc.at_risk, acc.at_risk_messages
         plan.at_risk_binary = scanner.target.has("BINARY") if scanner.target is not None else None

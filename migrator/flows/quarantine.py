@@ -9,6 +9,7 @@ from pathlib import Path
 
 from migrator.domain import safefile
 from migrator.domain.errors import StateUnwritable
+from migrator.domain.i18n import _
 from migrator.domain.models import Failure
 from migrator.domain.records import MessageRecord
 
@@ -20,10 +21,11 @@ def _writable(directory: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise StateUnwritable(f"cannot write the quarantine {directory}: {exc.strerror or exc}",
-                              hint="Free space there, or put the state (and so the quarantine) on a writable "
+        raise StateUnwritable(_("cannot write the quarantine {path}: {reason}").format(
+                                  path=directory, reason=exc.strerror or exc),
+                              hint=_("Free space there, or put the state (and so the quarantine) on a writable "
                                    "disk with --state PATH, then run the same command again: nothing is sent "
-                                   "twice.") from exc
+                                   "twice.")) from exc
 
 
 class Quarantine:

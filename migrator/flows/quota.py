@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from itertools import compress
 from typing import Any
 
+from migrator.domain.i18n import _
 from migrator.domain.models import DietOption, QuotaInfo
 from migrator.domain.units import human_bytes as human  # the one bytes formatter
 from migrator.flows.server import Server
@@ -204,7 +205,8 @@ def options(dates: Sequence[float], sizes: Sequence[int], where: Sequence[int], 
     out: list[DietOption] = []
     if suggested:
         kept = kept_before(dates, sizes, where, names, suggested)
-        out.append(DietOption(flags=f"--since {suggested}", what=f"keep mail dated before {suggested} local",
+        out.append(DietOption(flags=f"--since {suggested}",
+                              what=_("keep mail dated before {day} local").format(day=suggested),
                               needed=needed - int(kept["bytes"]), fits=True,  # type: ignore[call-overload]
                               kept_messages=int(kept["messages"]), kept_bytes=int(kept["bytes"])))  # type: ignore[call-overload]
     junk_targets = sorted({t for t in trashy if t})
@@ -215,7 +217,7 @@ def options(dates: Sequence[float], sizes: Sequence[int], where: Sequence[int], 
         saved = needed - sum(r_sizes)
         if saved:
             flags = " ".join(f"--exclude {shlex.quote(t)}" for t in junk_targets)
-            label = f"leave {' and '.join(junk_targets)} out"
+            label = _("leave {folders} out").format(folders=_(" and ").join(junk_targets))
             after = needed - saved
             fits = after <= free
             left_out = len(sizes) - len(r_sizes)
@@ -226,7 +228,8 @@ def options(dates: Sequence[float], sizes: Sequence[int], where: Sequence[int], 
                 if since:
                     kept = kept_before(r_dates, r_sizes, r_where, names, since)
                     out.append(DietOption(
-                        flags=f"{flags} --since {since}", what=f"{label}, and keep mail before {since} local",
+                        flags=f"{flags} --since {since}",
+                        what=_("{diet}, and keep mail before {day} local").format(diet=label, day=since),
                         needed=after - int(kept["bytes"]), fits=True,  # type: ignore[call-overload]
                         kept_messages=left_out + int(kept["messages"]),  # type: ignore[call-overload]
                         kept_bytes=saved + int(kept["bytes"])))  # type: ignore[call-overload]
@@ -237,7 +240,7 @@ def options(dates: Sequence[float], sizes: Sequence[int], where: Sequence[int], 
     if big:
         after = needed - sum(big)
         out.append(DietOption(flags=f"--max-size {size_flag(cap)}",
-                              what=f"keep messages larger than {size_flag(cap)}B local",
+                              what=_("keep messages larger than {size} local").format(size=f"{size_flag(cap)}B"),
                               needed=after, fits=after <= free, kept_messages=len(big), kept_bytes=sum(big)))
     return out
 
@@ -311,79 +314,91 @@ def _suggest(info: QuotaInfo, acc: Any, free: int, select: list[int] | None) -> 
 
 
 # -- wording shared by `plan` and `run` ---------------------------------------------------
-def quota_lines(q: QuotaInfo) -> list[str]:
-    """The quota verdict in words: numbers, the shortfall, the suggestion and the alternatives."""
+def quota_lines(q: QuotaInfo, suggestion: bool = True) -> list[str]:
+    """The quota verdict in words, in the user's language: numbers, the shortfall, the suggestion
+    (left out when not `suggestion`) and the daily pace."""
     out: list[str] = []
+    margin = f"{(q.margin or 0):.0%}"
     if q.limit is None:
-        line = "Quota: unknown (the server does not report one)"
+        line = _("Quota: unknown (the server does not report one)")
         if q.published:
-            line += f"; the provider's published mailbox size is {human(q.published)}"
-        out.append(line + f". This migration uploads {human(q.needed)}.")
+            line += "; " + _("the provider's published mailbox size is {size}").format(size=human(q.published))
+        # TRANSLATORS: the end of a sentence built from pieces (Japanese: 。)
+        out.append(line + _(".") + " " + _("This migration uploads {size}.").format(size=human(q.needed)))
         if q.published and q.free is not None and (q.needed or 0) > q.free:
-            out.append(f"That is more than the published size allows ({human(q.free)} after the "
-                       f"{(q.margin or 0):.0%} margin): it probably does not fit.")
+            out.append(_("That is more than the published size allows ({size} after the {margin} margin): it "
+                         "probably does not fit.").format(size=human(q.free), margin=margin))
     else:
-        out.append(f"Quota: {human(q.used)} used of {human(q.limit)}; {human(max(0, q.free or 0))} may be uploaded "
-                   f"({(q.margin or 0):.0%} of the quota is kept free); this migration uploads {human(q.needed)}: "
-                   + ("it fits." if q.fits else f"it does NOT fit, by {human((q.needed or 0) - (q.free or 0))}."))
-    if q.suggested_since and q.fits is not True:
+        out.append(_("Quota: {used} used of {limit}; {free} may be uploaded ({margin} of the quota is kept free); this "
+                     "migration uploads {needed}:").format(used=human(q.used), limit=human(q.limit),
+                                                          free=human(max(0, q.free or 0)), margin=margin,
+                                                          needed=human(q.needed))
+                   + " " + (_("it fits.") if q.fits else _("it does NOT fit, by {size}.").format(
+                       size=human((q.needed or 0) - (q.free or 0)))))
+    if suggestion and q.suggested_since and q.fits is not True:
         kept = q.suggested_kept_local
-        out.append(f"Suggestion: upload mail from {q.suggested_since} on (--since {q.suggested_since}); "
-                   f"{int(kept.get('messages', 0)):,} older messages ({human(int(kept.get('bytes', 0)))}) "  # type: ignore[call-overload]
-                   f"stay on this computer (`migrate archive --until {q.suggested_since}` keeps them safe).")
-    elif q.fits is False:
-        out.append("Suggestion: even the newest day's mail does not fit: raise the quota or free space on the server.")
+        out.append(_("Suggestion: upload mail from {day} on (--since {day}); {n} older messages ({size}) stay on this "
+                     "computer (`migrate archive --until {day}` keeps them safe).").format(
+            day=q.suggested_since, n=f"{int(kept.get('messages', 0)):,}",  # type: ignore[call-overload]
+            size=human(int(kept.get("bytes", 0)))))  # type: ignore[call-overload]
+    elif suggestion and q.fits is False:
+        out.append(_("Suggestion: even the newest day's mail does not fit: raise the quota or free space on the "
+                     "server."))
     if q.daily_upload_limit and q.days and q.days > 1:
-        out.append(f"The provider accepts about {human(q.daily_upload_limit)} a day: about {q.days} days; "
-                   "`migrate run` paces itself and carries on the next day.")
+        out.append(_("The provider accepts about {size} a day: about {days} days; `migrate run` paces itself and "
+                     "carries on the next day.").format(size=human(q.daily_upload_limit), days=q.days))
     return out
 
 
-def since_lead(day: str, kept_messages: int, kept_bytes: int, fits_what: str = "mail from that day on fits") -> str:
-    """The first sentence of a quota hint: the `--since` that fits, and what it keeps local."""
-    return (f"Run with --since {day}: {fits_what}; {kept_messages:,} older messages ({human(kept_bytes)}) stay on "
-            f"this computer (`migrate archive --until {day}` keeps them safe).")
+def since_lead(day: str, kept_messages: int, kept_bytes: int, fits_what: str | None = None) -> str:
+    """The first sentence of a quota hint: the `--since` that fits, and what it keeps local
+    (`fits_what`, in the user's language: what fits then; default "mail from that day on fits")."""
+    return _("Run with --since {day}: {fits}; {n} older messages ({size}) stay on this computer "
+             "(`migrate archive --until {day}` keeps them safe).").format(
+        day=day, fits=fits_what or _("mail from that day on fits"), n=f"{kept_messages:,}", size=human(kept_bytes))
 
 
 def refusal(q: QuotaInfo) -> tuple[str, str]:
     """`run`'s message and hint when the plan does not fit (the same numbers as `plan`); the hint
     leads with the `--since` that fits."""
-    lines = quota_lines(q)
     lead: list[str] = []
     if q.suggested_since and q.fits is not True:
         kept = q.suggested_kept_local
         lead.append(since_lead(q.suggested_since, int(kept.get("messages", 0)),  # type: ignore[call-overload]
                                int(kept.get("bytes", 0))))  # type: ignore[call-overload]
-    rest = [line for line in lines[1:] if not line.startswith("Suggestion: upload mail from")]
-    alternatives = [f"{o.flags} ({o.what}: {human(o.needed)}, {'fits' if o.fits else 'still too much'})"
+    rest = quota_lines(q, suggestion=not lead)[1:]  # the --since suggestion is the lead
+    alternatives = [f"{o.flags} ({o.what}: {human(o.needed)}, " + (_("fits") if o.fits else _("still too much")) + ")"
                     for o in q.options if not o.flags.startswith("--since")]
     hint = " ".join(lead + rest)
     if alternatives:
-        hint += " Other diets: " + "; ".join(alternatives) + "."
-    hint += (" Or pass --ignore-quota to upload the newest mail first until the quota is reached "
-             "(the rest is reported as not uploaded: over quota).")
-    message = (f"the upload does not fit the quota: {human(q.needed)} to upload, {human(max(0, q.free or 0))} may be "
-               f"uploaded ({human(q.used)} used of {human(q.limit)}, {(q.margin or 0):.0%} kept free): "
-               f"{human((q.needed or 0) - max(0, q.free or 0))} too much")
+        hint += " " + _("Other diets:") + " " + "; ".join(alternatives) + _(".")
+    hint += " " + _("Or pass --ignore-quota to upload the newest mail first until the quota is reached (the rest is "
+                    "reported as not uploaded: over quota).")
+    message = _("the upload does not fit the quota: {needed} to upload, {free} may be uploaded ({used} used of "
+                "{limit}, {margin} kept free): {over} too much").format(
+        needed=human(q.needed), free=human(max(0, q.free or 0)), used=human(q.used), limit=human(q.limit),
+        margin=f"{(q.margin or 0):.0%}", over=human((q.needed or 0) - max(0, q.free or 0)))
     return message, hint.strip()
 
 
 def over_quota_refusal(stats: Any) -> tuple[str, str]:
     """`run`'s line and hint when the server refused messages over quota mid-run (RunStats)."""
-    message = (f"not uploaded: over quota: {stats.over_quota:,} message(s), {human(stats.over_quota_bytes)} left; "
-               f"{stats.uploaded:,} message(s), {human(stats.uploaded_bytes)} went up")
-    again = ("raise the quota (or free space on the server) and run the same command again: "
-             "what is on the server is not sent twice.")
+    message = _("not uploaded: over quota: {n} message(s), {size} left; {uploaded} message(s), {uploaded_size} went "
+                "up").format(n=f"{stats.over_quota:,}", size=human(stats.over_quota_bytes),
+                             uploaded=f"{stats.uploaded:,}", uploaded_size=human(stats.uploaded_bytes))
     if stats.over_quota_since:
         left = stats.over_quota - stats.over_quota_since_messages
         left_bytes = stats.over_quota_bytes - stats.over_quota_since_bytes
-        fits = (f"the rest from that day on fits ({stats.over_quota_since_messages:,} messages, "
-                f"{human(stats.over_quota_since_bytes)})" if stats.over_quota_since_messages
-                else "everything from that day on is on the server already")
-        hint = since_lead(stats.over_quota_since, left, left_bytes, fits) + " Or " + again
+        fits = (_("the rest from that day on fits ({n} messages, {size})").format(
+                    n=f"{stats.over_quota_since_messages:,}", size=human(stats.over_quota_since_bytes))
+                if stats.over_quota_since_messages else _("everything from that day on is on the server already"))
+        hint = since_lead(stats.over_quota_since, left, left_bytes, fits) + " " + _(
+            "Or raise the quota (or free space on the server) and run the same command again: what is on the server "
+            "is not sent twice.")
     else:
-        hint = ("Even the newest day of what is left does not fit the free space: " + again
-                + " Or keep older mail local with --since DATE (`migrate plan` shows the day that fits).")
+        hint = _("Even the newest day of what is left does not fit the free space: raise the quota (or free space on "
+                 "the server) and run the same command again: what is on the server is not sent twice. Or keep older "
+                 "mail local with --since DATE (`migrate plan` shows the day that fits).")
     return message, hint
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from migrator.domain.errors import ConnectionLost, TargetError, login_refused
+from migrator.domain.i18n import N_, _
 from migrator.flows.server import AppendOutcome
 
 S = TypeVar("S")
@@ -29,7 +30,7 @@ T = TypeVar("T")
 DROPS: tuple[type[Exception], ...] = (ConnectionLost, TargetError, OSError)  # what a new connection may cure
 TRANSIENT_CODES = frozenset({"UNAVAILABLE", "INUSE", "SERVERBUG"})  # RFC 5530: try again later
 _BACKOFF_HINT = re.compile(r"backoff time[:\s]+(\d+)\s*(ms|milliseconds|s|seconds)?", re.I)
-GIVE_UP_HINT = "Run the same command again when the server is reachable; nothing is lost."
+GIVE_UP_HINT = N_("Run the same command again when the server is reachable; nothing is lost.")
 
 
 def default_backoff(attempt: int) -> float:
@@ -76,7 +77,8 @@ class RetryPolicy:
                 if login_refused(exc):
                     raise  # the password was changed or revoked: trying again would only lock the account
                 last = exc
-        raise TargetError(f"lost the connection and could not reconnect: {last}", hint=GIVE_UP_HINT)
+        raise TargetError(_("lost the connection and could not reconnect: {reason}").format(reason=last),
+                      hint=_(GIVE_UP_HINT))
 
 
 def retrying(fn: Callable[[S], T], current: Callable[[], S], reconnect: Callable[[], object] | None,

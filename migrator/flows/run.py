@@ -40,6 +40,7 @@ from migrator.domain.events import (
 )
 from migrator.domain.filters import Scope
 from migrator.domain.folders import TargetLayout, collision_key, fallback_names
+from migrator.domain.i18n import _
 from migrator.domain.models import FolderPlan, FolderRun, Plan, RunStats
 from migrator.domain.units import human_bytes
 from migrator.flows.plan import (
@@ -142,11 +143,11 @@ class Session:
                 if not login_refused(exc):
                     raise
                 if hasattr(self, "target"):  # accepted at the start of this run: changed or revoked since
-                    exc = LoginError(f"{exc.message} (it was accepted when this run started: the password or token "
-                                     "was changed or revoked meanwhile)",
-                                     hint=f"{exc.hint} Nothing is lost: run the same command again with the new "
-                                          "password to carry on where this run stopped.",
-                                          code=getattr(exc, "code", None))
+                    exc = LoginError(exc.message + " " + _("(it was accepted when this run started: the password or "
+                                                           "token was changed or revoked meanwhile)"),
+                                     hint=exc.hint + " " + _("Nothing is lost: run the same command again with the new "
+                                                             "password to carry on where this run stopped."),
+                                     code=getattr(exc, "code", None))
                 self._refused = exc
                 raise exc from None
 
@@ -384,7 +385,7 @@ def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, 
                 uploader.uidnext[entry.target] = session.retry(lambda t: _open_folder(entry.target, t, state))
                 opened = True
             except FolderRefused as exc:  # this folder fails alone; the run goes on (exit 1)
-                refused = f"folder could not be created: {exc.server_words}"
+                refused = _("folder could not be created: {words}").format(words=exc.server_words)
                 uploader.warnings.append(f"{entry.folder.display}: {entry.target!r}: {refused}")
         if below_cut:  # older than what fits (--ignore-quota, newest first): never sent
             frun.scanned += 1

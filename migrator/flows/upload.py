@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from migrator.domain.errors import TargetError, login_refused
 from migrator.domain.events import EventSink, MessageSettled, emit
+from migrator.domain.i18n import _
 from migrator.domain.identity import as_read_back, at_risk, fingerprint
 from migrator.domain.models import FolderRun, RunStats
 from migrator.flows.candidates import subject_of_scanned
@@ -208,7 +209,7 @@ class Workers:
 
     def stop(self) -> None:
         """Stop the sender threads (each finishes its batch; at most 30 s each) and close their connections."""
-        for _ in self._threads:
+        for _thread in self._threads:
             self.jobs.put(None)
         for t in self._threads:
             t.join(timeout=30)
@@ -258,8 +259,8 @@ class Uploader:
         sent when a batch is full; answers settled as they come, in-flight bytes kept under budget."""
         bad = invalid_flags(s.record.flags)
         if bad:  # known to be refused: never sent (wire.flag_list leaves them out), said once here
-            self.warnings.append(f"{s.record.locator}: flag(s) {' '.join(bad)} not valid in IMAP (RFC 3501 atom): "
-                                 "uploaded without them")
+            self.warnings.append(_("{where}: flag(s) {flags} not valid in IMAP (RFC 3501 atom): uploaded without "
+                                   "them").format(where=s.record.locator, flags=" ".join(bad)))
         if self.full:  # over quota: one message per APPEND, and only what may still fit
             self._send_alone(folder, s, frun)
             self._collect(block=False)
@@ -371,8 +372,9 @@ class Uploader:
         for s, out in zip(batch.items, batch.outcomes, strict=True):
             if out.ok and s.fingerprint in batch.refusals:  # went up without some keywords: say which
                 dropped = sorted(set(keywords(s.record.flags)) - fallback_flags(s.record.flags, batch.bare))
-                self.warnings.append(f"{s.record.locator}: keyword(s) {' '.join(dropped)} refused "
-                                     f"by the server ({batch.refusals[s.fingerprint]}): uploaded without them")
+                self.warnings.append(_("{where}: keyword(s) {keywords} refused by the server ({words}): uploaded "
+                                       "without them").format(where=s.record.locator, keywords=" ".join(dropped),
+                                                              words=batch.refusals[s.fingerprint]))
             if out.ok:
                 done.append((batch.folder, s.fingerprint, out.uidvalidity, out.uid))
                 if out.uid is not None:
@@ -423,7 +425,8 @@ class Uploader:
         """The connection died mid-batch: some messages may be on the server. Ask it, by content."""
         self._drops_in_a_row += 1
         if batch.attempts >= self.policy.attempts or self._drops_in_a_row > 2 * self.policy.attempts:
-            raise TargetError(f"lost the connection {batch.attempts} times in a row: {batch.error}", hint=GIVE_UP_HINT)
+            raise TargetError(_("lost the connection {n} times in a row: {reason}").format(
+                n=batch.attempts, reason=batch.error), hint=_(GIVE_UP_HINT))
         # A batch sent in full may still be committed by the server after the client saw the
         # connection die (the server reads what is already in its socket buffer): give it time,
         # or asking now finds nothing, the batch is sent again, and the late commit duplicates it.

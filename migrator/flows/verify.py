@@ -24,6 +24,7 @@ from typing import Any
 
 from migrator.domain.events import Done, EventSink, FolderDone, FolderStarted, MessageSettled, PhaseStarted, emit
 from migrator.domain.headers import header_value, message_id
+from migrator.domain.i18n import N_, _
 from migrator.domain.identity import NUL, as_read_back, at_risk, describe_change, fingerprint, to_crlf
 from migrator.domain.models import FolderVerify, Problem, VerifyReport
 from migrator.flows.plan import DUPLICATE, FILTERED, SKIPPED, UNREADABLE, Entry, Scanned, Scanner
@@ -115,24 +116,30 @@ def match_messages(expected: Sequence[Expected], rows: dict[str, Row], server: d
     return m
 
 
+CONTENT_DIFFERS = N_("content differs")  # compare()'s first problem when the bytes differ
+
+
 def classify_missing(e: Expected, row: Row | None, kept_reason: str | None, has_history: bool) -> tuple[str, str, str]:
     """(sign, kind, detail) of a source message the server does not hold."""
     if row is not None and row.status == "failed":
-        where = f"; kept as {row.quarantine}" if row.quarantine else ""
-        return "!", "failed", f"the server refused it: {row.error or 'no reason given'}{where}"
+        where = "; " + _("kept as {path}").format(path=row.quarantine) if row.quarantine else ""
+        return "!", "failed", _("the server refused it: {reason}").format(
+            reason=row.error or _("no reason given")) + where
     if kept_reason:
-        return "~", "kept_local", f"left on this computer on purpose by the last run ({kept_reason})"
+        return "~", "kept_local", _("left on this computer on purpose by the last run ({reason})").format(
+            reason=kept_reason)
     if row is not None and row.status == "intent":
-        return "-", "missing", "an upload was interrupted: run `migrate run` again"
+        return "-", "missing", _("an upload was interrupted: run `migrate run` again")
     if row is not None:
-        return "-", "missing", "uploaded earlier, now missing on the server: the next `migrate run` uploads it again"
+        return "-", "missing", _("uploaded earlier, now missing on the server: the next `migrate run` uploads it again")
     if e.settled and e.source_changed:
-        return "-", "new", "new in the source since the last run: not migrated yet"
+        return "-", "new", _("new in the source since the last run: not migrated yet")
     if e.settled:
-        return "-", "missing", "was on the server at the last run, now missing: the next `migrate run` uploads it again"
+        return "-", "missing", _("was on the server at the last run, now missing: the next `migrate run` uploads it "
+                                 "again")
     if not has_history:
-        return "-", "missing", "not migrated yet: run `migrate run`"
-    return "-", "missing", "not uploaded yet (the last run did not finish this folder): run `migrate run` again"
+        return "-", "missing", _("not migrated yet: run `migrate run`")
+    return "-", "missing", _("not uploaded yet (the last run did not finish this folder): run `migrate run` again")
 
 
 def size_chunks(uids: Sequence[int], sizes: dict[int, int], max_bytes: int = FETCH_BYTES,
@@ -297,8 +304,8 @@ class _Verifier:
         if self.list_all:
             for e, uid in m.matched:
                 if uid not in differ:
-                    self._add("=", "ok", name, e, ("same bytes, flags and date" if uid in checked else "on the server")
-                              + f" (UID {uid})", uid=uid)
+                    self._add("=", "ok", name, e, (_("same bytes, flags and date") if uid in checked
+                                                   else _("on the server")) + f" (UID {uid})", uid=uid)
         if fv.ok and None not in tokens.values():
             record = fv.model_dump(exclude={"reused"})
             level = self.level
@@ -326,20 +333,23 @@ class _Verifier:
                 if s.fate == SKIPPED:
                     fv.skipped += 1
                     if self.list_all:
-                        self._add("~", "skipped", name, e, f"skipped: {s.reason}")
+                        self._add("~", "skipped", name, e,
+                                  _("skipped: {reason}").format(reason=_(s.reason) if s.reason else ""))
                 elif s.fate == FILTERED:
                     fv.filtered += 1
                     if self.list_all:
-                        self._add("~", "filtered", name, e, f"not in scope: {s.reason}")
+                        self._add("~", "filtered", name, e,
+                                  _("not in scope: {reason}").format(reason=_(s.reason) if s.reason else ""))
                 elif s.fate == DUPLICATE:
                     fv.duplicates += 1
                     if self.list_all:
-                        self._add("~", "duplicate", name, e, "an exact copy of another message of this folder: "
-                                  "uploaded once")
+                        self._add("~", "duplicate", name, e, _("an exact copy of another message of this folder: "
+                                                                "uploaded once"))
                 elif s.fate == UNREADABLE:
                     fv.expected += 1
                     fv.failed_upload += 1
-                    self._add("!", "unreadable", name, detail=f"could not be read from the source: {s.reason}",
+                    self._add("!", "unreadable", name,
+                              detail=_("could not be read from the source: {reason}").format(reason=s.reason),
                               folder=s.record.folder.display, locator=s.record.locator)
                 else:
                     assert e is not None
@@ -418,19 +428,22 @@ class _Verifier:
             if row is not None:
                 fv.gone_from_source += 1
                 if self.list_all:
-                    self._add("+", "ours", name, detail=f"uploaded by this migration from {row.locator}, no longer "
-                              "in the source (deleted there, or now out of scope)", message_id=mid, uid=uid,
+                    self._add("+", "ours", name, detail=_("uploaded by this migration from {where}, no longer in the "
+                                                          "source (deleted there, or now out of scope)").format(
+                                  where=row.locator), message_id=mid, uid=uid,
                               subject=row.subject, date=row.msg_date, date_source=row.date_source or "",
                               locator=f"UID {uid}")
             elif uid in copies:
                 fv.copies += 1  # always listed: the target should hold each message once
-                self._add("+", "copy", name, detail=f"a second copy of {copies[uid]} (same bytes, UID {uid}): "
-                          "uploaded twice, by a second migrate writing to this account or after the journal "
-                          "was lost", message_id=mid, uid=uid, locator=f"UID {uid}")
+                self._add("+", "copy", name, detail=_("a second copy of {original} (same bytes, UID {uid}): uploaded "
+                                                      "twice, by a second migrate writing to this account or after "
+                                                      "the journal was lost").format(original=copies[uid], uid=uid),
+                          message_id=mid, uid=uid, locator=f"UID {uid}")
             else:
                 fv.extra += 1
                 if self.list_all:
-                    self._add("+", "extra", name, detail=f"on the server, not from this migration ({size} bytes)",
+                    self._add("+", "extra", name,
+                              detail=_("on the server, not from this migration ({n} bytes)").format(n=size),
                               message_id=mid, uid=uid, locator=f"UID {uid}")
 
     def _copies(self, uids: list[int], ours: dict[int, Row], server: dict[int, tuple[str | None, int]],
@@ -470,11 +483,12 @@ class _Verifier:
                 fv.deep_checked += 1
                 emit(self.on_event, MessageSettled(e.source, "checked", len(raw)))
                 problems = compare(e, raw, flags, date, binary.get(uid))
-                if e.risk and problems and problems[0] == "content differs":
+                if e.risk and problems and problems[0] == _(CONTENT_DIFFERS):
                     got = to_crlf(raw)
-                    what = describe_change(e.wire, got) if e.wire is not None else f"{len(got)} bytes returned"
-                    problems[0] = (f"stored changed by the server: {what} (it cannot keep these bytes; a re-run "
-                                   "would store them the same way; the source keeps the original)")
+                    what = describe_change(e.wire, got) if e.wire is not None else _("{n} bytes returned").format(
+                        n=len(got))
+                    problems[0] = _("stored changed by the server: {what} (it cannot keep these bytes; a re-run would "
+                                    "store them the same way; the source keeps the original)").format(what=what)
                     differ.add(uid)
                     fv.changed += 1
                     fv.present -= 1
@@ -488,7 +502,8 @@ class _Verifier:
             differ.add(uid)
             fv.present -= 1
             fv.missing += 1
-            self._add("-", "missing", name, by_uid[uid], f"vanished from the server during the check (UID {uid})")
+            self._add("-", "missing", name, by_uid[uid],
+                      _("vanished from the server during the check (UID {uid})").format(uid=uid))
         return seen, differ
 
 
@@ -509,14 +524,16 @@ def same_content(e: Expected, raw: bytes, binary: bytes | None = None) -> bool:
 def compare(e: Expected, raw: bytes, flags: frozenset[str], date: datetime | None,
             binary: bytes | None = None) -> list[str]:
     """What differs between a source message and the server's copy (empty: the same); a content
-    difference is always the first item ("content differs")."""
+    difference is always the first item (CONTENT_DIFFERS, in the user's language)."""
     problems = []
     if not same_content(e, raw, binary):
-        problems.append("content differs")
+        problems.append(_(CONTENT_DIFFERS))
     want = {f.lower() for f in e.flags} & FLAGS_COMPARED
     have = {f.lower() for f in flags} & FLAGS_COMPARED
     if not want <= have:
-        problems.append(f"flags {' '.join(sorted(have)) or '(none)'} instead of {' '.join(sorted(want))}")
+        problems.append(_("flags {have} instead of {want}").format(have=" ".join(sorted(have)) or _("(none)"),
+                                                                   want=" ".join(sorted(want))))
     if date is not None and abs(date.timestamp() - datetime.fromisoformat(e.date).timestamp()) > 1:
-        problems.append(f"date on the server {date.isoformat()} instead of {e.date}")
+        problems.append(_("date on the server {date} instead of {expected}").format(date=date.isoformat(),
+                                                                                    expected=e.date))
     return problems

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from migrator.domain.errors import ConnectionLost
+from migrator.domain.i18n import _
 from migrator.domain.identity import at_risk
 from migrator.imap.wire import (
     TAGGED,
@@ -107,16 +108,17 @@ class PipelinedAppend:
         return b"M%05d" % self._tagn
 
     def _send(self, data: bytes) -> None:
-        with translated("connection lost while sending"):
+        with translated(_("connection lost while sending")):
             self.client._imap.send(data)  # noqa: SLF001 - imaplib's socket writer
 
     def _readline(self) -> bytes:
-        with translated("connection lost while reading", also=(imaplib.IMAP4.error,)):
+        with translated(_("connection lost while reading"), also=(imaplib.IMAP4.error,)):
             line: bytes = self.client._imap.readline()  # noqa: SLF001
         if not line:
-            raise ConnectionLost("the server closed the connection")
+            raise ConnectionLost(_("the server closed the connection"))
         if line.startswith(b"* BYE"):
-            raise ConnectionLost("server said BYE: " + line[5:].strip().decode("utf-8", "replace"))
+            words = line[5:].strip().decode("utf-8", "replace")
+            raise ConnectionLost(_("server said BYE: {words}").format(words=words))
         return line.rstrip(b"\r\n")
 
     def _literal(self, size: int, binary: bool = False) -> tuple[bytes, bool]:

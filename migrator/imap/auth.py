@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from migrator.domain.errors import LoginError
+from migrator.domain.i18n import _
 
 if TYPE_CHECKING:
     from migrator.domain.config import TargetConfig
@@ -52,8 +53,8 @@ def choose_mechanism(capabilities: Iterable[str], host: str) -> str:
         if f"AUTH={mech}" in caps:
             return mech
     raise LoginError(
-        f"{host} offers no OAuth2 login (neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER)",
-        hint="Log in with a password or app password instead (drop --oauth2).",
+        _("{host} offers no OAuth2 login (neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER)").format(host=host),
+        hint=_("Log in with a password or app password instead (drop --oauth2)."),
     )
 
 
@@ -113,21 +114,25 @@ def token_from_command(command: str, timeout: float = TOKEN_COMMAND_TIMEOUT) -> 
 
     Its stderr goes to the terminal (sign-in prompts); its stdout is never shown or logged.
     """
-    hint = ("Run the command by hand: it must print a valid access token (or JSON with access_token) on stdout. "
-            "See docs/providers.md for Google and Microsoft.")
+    hint = _("Run the command by hand: it must print a valid access token (or JSON with access_token) on stdout. "
+             "See docs/providers.md for Google and Microsoft.")
     try:
         proc = subprocess.run(command, shell=True, stdout=subprocess.PIPE, timeout=timeout,  # noqa: S602 - the user's own command
                               check=False)
     except subprocess.TimeoutExpired as exc:
-        raise LoginError(f"--oauth2-token-command did not finish within {timeout:.0f} s", hint=hint) from exc
+        raise LoginError(_("--oauth2-token-command did not finish within {seconds} s").format(
+            seconds=f"{timeout:.0f}"), hint=hint) from exc
     except OSError as exc:
-        raise LoginError(f"--oauth2-token-command could not be run: {exc.strerror}", hint=hint) from exc
+        raise LoginError(_("--oauth2-token-command could not be run: {reason}").format(reason=exc.strerror),
+                         hint=hint) from exc
     if proc.returncode != 0:
-        what = "not found" if proc.returncode == 127 else f"failed (exit status {proc.returncode})"
-        raise LoginError(f"--oauth2-token-command {what}", hint=hint)
+        if proc.returncode == 127:
+            raise LoginError(_("--oauth2-token-command not found"), hint=hint)
+        raise LoginError(_("--oauth2-token-command failed (exit status {code})").format(code=proc.returncode),
+                         hint=hint)
     token = parse_token_output(proc.stdout.decode("utf-8", "replace"))
     if not token or any(c.isspace() for c in token):
-        raise LoginError("--oauth2-token-command printed no access token", hint=hint)
+        raise LoginError(_("--oauth2-token-command printed no access token"), hint=hint)
     return token
 
 
@@ -136,6 +141,6 @@ def access_token(cfg: TargetConfig) -> str:
     token = (token_from_command(cfg.oauth2_token_command) if cfg.oauth2_token_command
              else cfg.password.get_secret_value().strip())
     if not token:
-        raise LoginError("--oauth2: no access token",
-                         hint="Give --oauth2-token-command CMD, or the token in MIGRATE_PASSWORD / --password-file.")
+        raise LoginError(_("--oauth2: no access token"),
+                         hint=_("Give --oauth2-token-command CMD, or the token in MIGRATE_PASSWORD / --password-file."))
     return token

@@ -18,6 +18,7 @@ from imapclient import exceptions as imap_exc
 from migrator.domain.config import TargetConfig
 from migrator.domain.errors import FolderRefused
 from migrator.domain.headers import message_id as parse_message_id
+from migrator.domain.i18n import _
 from migrator.imap.append import PipelinedAppend, server_words, translated
 from migrator.imap.connection import ImapConnection
 from migrator.imap.wire import (  # noqa: F401 - re-exported: the flows' names for the wire records
@@ -91,7 +92,8 @@ class ImapTarget(ImapConnection, PipelinedAppend):
             except imap_exc.IMAPClientError as exc:
                 if "ALREADYEXISTS" not in str(exc).upper():
                     words = server_words(str(exc))
-                    raise FolderRefused(f"the server refuses to create folder {name!r}: {words}",
+                    raise FolderRefused(_("the server refuses to create folder {name!r}: {words}").format(
+                                            name=name, words=words),
                                         server_words=words) from exc
         self.known_folders().add(name)
         try:

@@ -19,29 +19,35 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from migrator.domain.errors import LoginError, MigratorError, TargetError, TlsError
+from migrator.domain.i18n import N_, _
 
 if TYPE_CHECKING:
     from migrator.domain.config import TargetConfig
     from migrator.domain.providers import Provider
 
 PROBE_TIMEOUT = 5.0
-USUAL_PORTS = "IMAP uses port 993 with TLS from the start (imaps://) or 143 with STARTTLS (imap://)"
-TLS_HINT = ("A wrong clock (date/time) on this computer, or a proxy/antivirus/firewall that intercepts TLS, "
-            "causes this too. --insecure skips the check: use it only for a server you trust "
-            "(e.g. on your own network).")
+# Texts for people are translated where they are used (`_()`); these are marked only (N_).
+USUAL_PORTS = N_("IMAP uses port 993 with TLS from the start (imaps://) or 143 with STARTTLS (imap://)")
+TLS_HINT = N_("A wrong clock (date/time) on this computer, or a proxy/antivirus/firewall that intercepts TLS, "
+              "causes this too. --insecure skips the check: use it only for a server you trust "
+              "(e.g. on your own network).")
 
-# RFC 5530 response codes on a rejected LOGIN/AUTHENTICATE: (cause, next step)
+# RFC 5530 response codes on a rejected LOGIN/AUTHENTICATE: the cause and next step, as a sentence
 _CODE_HINTS = {
-    "AUTHENTICATIONFAILED": "the user name or password is wrong",
-    "AUTHORIZATIONFAILED": "the credentials are right, but this user may not use the mailbox (ask its administrator)",
-    "EXPIRED": "the password (or the account) has expired: renew it at the provider, then try again",
-    "PRIVACYREQUIRED": "the server wants an encrypted connection before login: use imaps:// or imap:// (STARTTLS)",
-    "UNAVAILABLE": "the provider's login service is temporarily unavailable: try again later",
-    "CONTACTADMIN": "the server asks you to contact its administrator",
-    "LIMIT": "too many connections or logins: close other mail programs, wait a while, or use fewer --connections",
-    "WEBALERT": "the provider wants you to sign in once in a web browser (a security check): do that, then retry",
-    "LOGINDISABLED": "the server refuses password logins on this connection: it wants TLS (imaps://) or OAuth2 "
-                     "(--oauth2)",
+    "AUTHENTICATIONFAILED": N_("The user name or password is wrong."),
+    "AUTHORIZATIONFAILED": N_("The credentials are right, but this user may not use the mailbox (ask its "
+                              "administrator)."),
+    "EXPIRED": N_("The password (or the account) has expired: renew it at the provider, then try again."),
+    "PRIVACYREQUIRED": N_("The server wants an encrypted connection before login: use imaps:// or imap:// "
+                          "(STARTTLS)."),
+    "UNAVAILABLE": N_("The provider's login service is temporarily unavailable: try again later."),
+    "CONTACTADMIN": N_("The server asks you to contact its administrator."),
+    "LIMIT": N_("Too many connections or logins: close other mail programs, wait a while, or use fewer "
+                "--connections."),
+    "WEBALERT": N_("The provider wants you to sign in once in a web browser (a security check): do that, then "
+                   "retry."),
+    "LOGINDISABLED": N_("The server refuses password logins on this connection: it wants TLS (imaps://) or OAuth2 "
+                        "(--oauth2)."),
 }
 
 
@@ -79,7 +85,8 @@ class CertInfo:
     def describe(self) -> str:
         """One line for a message: the names it is issued to (at most 6), the issuer, the validity days."""
         names = ", ".join(self.names[:6]) or self.subject
-        return (f"issued to {names} by {self.issuer}, valid {_day(self.not_before)} to {_day(self.not_after)}")
+        return _("issued to {names} by {issuer}, valid {start} to {end}").format(
+            names=names, issuer=self.issuer, start=_day(self.not_before), end=_day(self.not_after))
 
     def as_dict(self) -> dict[str, str]:
         """The certificate's fields as strings (dates ISO 8601 UTC), for `check --json`."""
@@ -189,27 +196,49 @@ def fetch_certificate(host: str, port: int, *, starttls: bool, timeout: float = 
         return None
 
 
+def cert_problem(exc: ssl.SSLCertVerificationError) -> str:
+    """What the verification refused (OpenSSL X509_V_ERR code, else its message): "expired",
+    "not-yet-valid", "mismatch", "self-signed", "unknown-issuer" or "other"."""
+    msg = (exc.verify_message or str(exc)).lower()
+    code = exc.verify_code
+    if code == 10 or "expired" in msg:
+        return "expired"
+    if code == 9 or "not yet valid" in msg:
+        return "not-yet-valid"
+    if code == 62 or "hostname mismatch" in msg or "ip address mismatch" in msg:
+        return "mismatch"
+    if code in (18, 19) or "self-signed" in msg or "self signed" in msg:
+        return "self-signed"
+    if code in (2, 20, 21) or "local issuer" in msg or "issuer certificate" in msg:
+        return "unknown-issuer"
+    return "other"
+
+
 def describe_cert_error(exc: ssl.SSLCertVerificationError, cert: CertInfo | None = None,
                         host: str = "", now: datetime | None = None) -> str:
     """Which verification failed, with the certificate's names and dates when known."""
-    msg = (exc.verify_message or str(exc)).lower()
-    code = exc.verify_code
     now = now or datetime.now(timezone.utc)
-    clock = f"this computer's clock says {now:%Y-%m-%d %H:%M} UTC"
-    if code == 10 or "expired" in msg:
-        when = f" on {_day(cert.not_after)}" if cert else ""
-        return f"the certificate expired{when} ({clock}: if that is wrong, fix the clock)"
-    if code == 9 or "not yet valid" in msg:
-        when = f" before {_day(cert.not_before)}" if cert else ""
-        return f"the certificate is not valid yet: not{when} ({clock}: check it)"
-    if code == 62 or "hostname mismatch" in msg or "ip address mismatch" in msg:
-        names = ", ".join(cert.names) if cert and cert.names else (cert.subject if cert else "another name")
-        return f"name mismatch: the certificate is for {names}, not {host or 'this host'}"
-    if code in (18, 19) or "self-signed" in msg or "self signed" in msg:
-        return "the certificate is self-signed, so nothing vouches for it" + (f" ({cert.subject})" if cert else "")
-    if code in (2, 20, 21) or "local issuer" in msg or "issuer certificate" in msg:
-        who = f" ({cert.issuer})" if cert else ""
-        return f"the certificate is not signed by an authority this computer trusts: unknown issuer{who}"
+    clock = _("this computer's clock says {time} UTC").format(time=f"{now:%Y-%m-%d %H:%M}")
+    problem = cert_problem(exc)
+    if problem == "expired":
+        if cert:
+            return _("the certificate expired on {day} ({clock}: if that is wrong, fix the clock)").format(
+                day=_day(cert.not_after), clock=clock)
+        return _("the certificate expired ({clock}: if that is wrong, fix the clock)").format(clock=clock)
+    if problem == "not-yet-valid":
+        if cert:
+            return _("the certificate is not valid yet: not before {day} ({clock}: check it)").format(
+                day=_day(cert.not_before), clock=clock)
+        return _("the certificate is not valid yet ({clock}: check it)").format(clock=clock)
+    if problem == "mismatch":
+        names = ", ".join(cert.names) if cert and cert.names else (cert.subject if cert else _("another name"))
+        return _("name mismatch: the certificate is for {names}, not {host}").format(
+            names=names, host=host or _("this host"))
+    if problem == "self-signed":
+        return _("the certificate is self-signed, so nothing vouches for it") + (f" ({cert.subject})" if cert else "")
+    if problem == "unknown-issuer":
+        return _("the certificate is not signed by an authority this computer trusts: unknown issuer") + (
+            f" ({cert.issuer})" if cert else "")
     return exc.verify_message or str(exc)
 
 
@@ -220,13 +249,16 @@ def cert_error(cfg: TargetConfig, exc: ssl.SSLCertVerificationError, *, starttls
     cert = fetch_certificate(cfg.host, cfg.port, starttls=starttls, timeout=min(cfg.timeout, PROBE_TIMEOUT))
     cause = describe_cert_error(exc, cert, cfg.host)
     detail = f" [{cert.describe()}]" if cert else ""
-    hint = TLS_HINT
-    if exc.verify_code == 62 or "mismatch" in cause:
-        hint = ("Use the exact server name your provider documents (the certificate lists the names it is valid for). "
-                + TLS_HINT)
-    elif "authority" in cause or "self-signed" in cause:
-        hint = ("If this is your own server with a private CA, point SSL_CERT_FILE to that CA's PEM file. " + TLS_HINT)
-    return TlsError(f"TLS certificate of {cfg.host} not accepted: {cause}{detail}", hint=hint)
+    hint = _(TLS_HINT)
+    problem = cert_problem(exc)
+    if problem == "mismatch":
+        hint = _("Use the exact server name your provider documents (the certificate lists the names it is valid "
+                 "for).") + " " + hint
+    elif problem in ("unknown-issuer", "self-signed"):
+        hint = _("If this is your own server with a private CA, point SSL_CERT_FILE to that CA's PEM file.") \
+            + " " + hint
+    return TlsError(_("TLS certificate of {host} not accepted: {cause}").format(host=cfg.host, cause=cause) + detail,
+                    hint=hint)
 
 
 # -- probes ------------------------------------------------------------------------------------
@@ -280,41 +312,47 @@ def connect_error(exc: BaseException, cfg: TargetConfig, *, starttls: bool = Fal
             if greeting and greeting.startswith(b"* "):
                 shown = greeting.decode("utf-8", "replace")[:80]
                 return TlsError(
-                    f"{where} is a plain-text IMAP port, not TLS (imaps://): it answered {shown!r}",
-                    hint=f"Use imap://{cfg.user}@{cfg.host}:{cfg.port} (STARTTLS on this port), "
-                         f"or imaps://{cfg.user}@{cfg.host} (port 993).",
+                    _("{where} is a plain-text IMAP port, not TLS (imaps://): it answered {greeting!r}").format(
+                        where=where, greeting=shown),
+                    hint=_("Use {imap_url} (STARTTLS on this port), or {imaps_url} (port 993).").format(
+                        imap_url=f"imap://{cfg.user}@{cfg.host}:{cfg.port}", imaps_url=f"imaps://{cfg.user}@{cfg.host}"),
                 )
-        return TlsError(f"TLS handshake with {where} failed: {exc.reason or exc}",
-                        hint="The server may only offer old TLS versions or ciphers, or something on the way "
-                             "interferes. " + TLS_HINT)
+        return TlsError(_("TLS handshake with {where} failed: {reason}").format(where=where, reason=exc.reason or exc),
+                        hint=_("The server may only offer old TLS versions or ciphers, or something on the way "
+                               "interferes.") + " " + _(TLS_HINT))
     if isinstance(exc, socket.gaierror):
-        return TargetError(f"host {cfg.host!r} not found (the name does not resolve)",
-                           hint="Check the server name against your provider's IMAP settings (e.g. imap.gmail.com), "
-                                "and that this computer is online (VPN, proxy, DNS).")
+        return TargetError(_("host {host!r} not found (the name does not resolve)").format(host=cfg.host),
+                           hint=_("Check the server name against your provider's IMAP settings (e.g. imap.gmail.com), "
+                                  "and that this computer is online (VPN, proxy, DNS)."))
     if isinstance(exc, ConnectionRefusedError):
-        return TargetError(f"{where} refused the connection (nothing listens on port {cfg.port})",
-                           hint=f"Wrong port or host, or the server is down. {USUAL_PORTS}.")
+        return TargetError(_("{where} refused the connection (nothing listens on port {port})").format(
+                               where=where, port=cfg.port),
+                           hint=_("Wrong port or host, or the server is down.") + " " + _(USUAL_PORTS) + ".")
     if isinstance(exc, (TimeoutError, socket.timeout)):
         if not cfg.implicit_tls and speaks_tls(cfg.host, cfg.port, min(cfg.timeout, PROBE_TIMEOUT)):
-            return TlsError(f"{where} expects TLS from the start, but imap:// waits for a plain-text greeting",
-                            hint=f"Use {imaps_url} (TLS from the start on this port).")
-        return TargetError(f"no answer from {where} (timed out)",
-                           hint="A firewall, VPN or proxy may block the port, or the host/port is wrong. "
-                                f"{USUAL_PORTS}.")
+            return TlsError(_("{where} expects TLS from the start, but imap:// waits for a plain-text greeting").format(
+                                where=where),
+                            hint=_("Use {url} (TLS from the start on this port).").format(url=imaps_url))
+        return TargetError(_("no answer from {where} (timed out)").format(where=where),
+                           hint=_("A firewall, VPN or proxy may block the port, or the host/port is wrong.") + " "
+                           + _(USUAL_PORTS) + ".")
     if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
-        return TargetError(f"{where} is unreachable ({exc.strerror})",
-                           hint="This computer has no route to the server: check the network connection, VPN or proxy.")
+        return TargetError(_("{where} is unreachable ({reason})").format(where=where, reason=exc.strerror),
+                           hint=_("This computer has no route to the server: check the network connection, VPN or "
+                                  "proxy."))
     if isinstance(exc, (ConnectionResetError, BrokenPipeError, imaplib.IMAP4.abort)):
-        hint = "The server or a firewall drops this client; try again later."
+        hint = _("The server or a firewall drops this client; try again later.")
         if not cfg.implicit_tls:
-            hint += f" If the port expects TLS from the start, use {imaps_url}."
-        return TargetError(f"{where} closed the connection before the IMAP greeting ({exc})", hint=hint)
+            hint += " " + _("If the port expects TLS from the start, use {url}.").format(url=imaps_url)
+        return TargetError(_("{where} closed the connection before the IMAP greeting ({reason})").format(
+            where=where, reason=exc), hint=hint)
     if isinstance(exc, imaplib.IMAP4.error):
         _code, text = parse_response(str(exc))
-        return TargetError(f"{where} refused the session: {text}",
-                           hint="The server is busy or refuses this client (too many connections?): try again later, "
-                                "or use fewer --connections.")
-    return TargetError(f"cannot connect to {where}: {exc}", hint=USUAL_PORTS + ".")
+        return TargetError(_("{where} refused the session: {text}").format(where=where, text=text),
+                           hint=_("The server is busy or refuses this client (too many connections?): try again "
+                                  "later, or use fewer --connections."))
+    return TargetError(_("cannot connect to {where}: {reason}").format(where=where, reason=exc),
+                       hint=_(USUAL_PORTS) + ".")
 
 
 def no_starttls(cfg: TargetConfig) -> TlsError:
@@ -322,9 +360,10 @@ def no_starttls(cfg: TargetConfig) -> TlsError:
     the password is never sent in clear text.
     """
     return TlsError(
-        f"{cfg.host}:{cfg.port} offers no STARTTLS: refusing to send the password in clear text",
-        hint=f"Use imaps://{cfg.user}@{cfg.host} (port 993, TLS from the start); "
-             "only for a local test server: --insecure.",
+        _("{where} offers no STARTTLS: refusing to send the password in clear text").format(
+            where=f"{cfg.host}:{cfg.port}"),
+        hint=_("Use {url} (port 993, TLS from the start); only for a local test server: --insecure.").format(
+            url=f"imaps://{cfg.user}@{cfg.host}"),
     )
 
 
@@ -334,34 +373,42 @@ def login_hint(host: str, code: str | None, text: str = "", provider: Provider |
     """The next step after a rejected login: from the server's words, the RFC 5530 code and the provider."""
     low = text.lower()
     parts: list[str] = []
+    imap_access = False  # a sentence about IMAP access being switched off is already there
     if "application-specific password" in low or "app password" in low or "apppassword" in low:
-        parts.append("The account has two-step verification: create an app password and use it instead of the "
-                     "normal password" + (f" ({provider.app_password_url})." if provider and provider.app_password_url
-                                          else "."))
+        if provider and provider.app_password_url:
+            parts.append(_("The account has two-step verification: create an app password and use it instead of the "
+                           "normal password ({url}).").format(url=provider.app_password_url))
+        else:
+            parts.append(_("The account has two-step verification: create an app password and use it instead of the "
+                           "normal password."))
     elif "not enabled for imap" in low or ("imap" in low and ("disabled" in low or "not enabled" in low)):
-        parts.append("IMAP access is switched off for this account: enable it in the mail settings"
-                     + (" (Gmail: Settings → See all settings → Forwarding and POP/IMAP → Enable IMAP)."
-                        if provider is not None and provider.name == "gmail" else "."))
+        imap_access = True
+        if provider is not None and provider.name == "gmail":
+            parts.append(_("IMAP access is switched off for this account: enable it in the mail settings (Gmail: "
+                           "Settings → See all settings → Forwarding and POP/IMAP → Enable IMAP)."))
+        else:
+            parts.append(_("IMAP access is switched off for this account: enable it in the mail settings."))
     elif "web browser" in low or code == "WEBALERT":
-        parts.append(_CODE_HINTS["WEBALERT"].capitalize() + ".")
+        parts.append(_(_CODE_HINTS["WEBALERT"]))
     elif code in _CODE_HINTS and code != "AUTHENTICATIONFAILED":
-        parts.append(_CODE_HINTS[code].capitalize() + ".")
+        parts.append(_(_CODE_HINTS[code]))
     if provider is not None:
         if provider.oauth_only and not oauth2:
-            parts.append(f"{provider.title} no longer accepts passwords over IMAP (basic authentication is retired): "
-                         "log in with --oauth2 and --oauth2-token-command (see docs/providers.md).")
-        elif provider.settings_hint and provider.settings_hint not in " ".join(parts):
-            parts.append(provider.settings_hint)
-        if provider.imap_must_be_enabled and not any("IMAP access" in p for p in parts) and provider.name != "gmail":
-            parts.append("Also check that IMAP access is enabled for the account.")
-        if provider.name == "gmail" and not any("IMAP access" in p for p in parts):
-            parts.append("If the password is right, check that IMAP is enabled in Gmail's settings.")
+            parts.append(_("{provider} no longer accepts passwords over IMAP (basic authentication is retired): "
+                           "log in with --oauth2 and --oauth2-token-command (see docs/providers.md).").format(
+                provider=provider.title))
+        elif provider.settings_hint and _(provider.settings_hint) not in " ".join(parts):
+            parts.append(_(provider.settings_hint))
+        if provider.imap_must_be_enabled and not imap_access and provider.name != "gmail":
+            parts.append(_("Also check that IMAP access is enabled for the account."))
+        if provider.name == "gmail" and not imap_access:
+            parts.append(_("If the password is right, check that IMAP is enabled in Gmail's settings."))
     if not parts:
-        base = _CODE_HINTS.get(code or "", "the user name or password is wrong")
-        parts.append(base[0].upper() + base[1:] + ". Some servers want the full address as the user name; providers "
-                     "with two-step verification (Gmail, iCloud, Yahoo) need an app password.")
+        base = _(_CODE_HINTS.get(code or "", _CODE_HINTS["AUTHENTICATIONFAILED"]))
+        parts.append(base + " " + _("Some servers want the full address as the user name; providers with two-step "
+                                    "verification (Gmail, iCloud, Yahoo) need an app password."))
     elif code == "AUTHENTICATIONFAILED" and provider is None:
-        parts.insert(0, "The user name or password is wrong.")
+        parts.insert(0, _(_CODE_HINTS["AUTHENTICATIONFAILED"]))
     return " ".join(parts)
 
 
@@ -371,9 +418,11 @@ def login_error(cfg: TargetConfig, code: str | None, text: str, provider: Provid
     response code, the other user names tried, and a hint for the code and the provider.
     """
     others = [u for u in tried if u != cfg.user]
-    also = f" (also tried the user name {', '.join(repr(u) for u in others)})" if others else ""
+    also = " " + _("(also tried the user name {names})").format(names=", ".join(repr(u) for u in others)) \
+        if others else ""
     why = f"{text} [{code}]" if code and code not in text else text
-    return LoginError(f"{cfg.host} rejected the login as {cfg.user!r}{also}: {why}",
+    return LoginError(_("{host} rejected the login as {user!r}{also}: {why}").format(
+                          host=cfg.host, user=cfg.user, also=also, why=why),
                       hint=login_hint(cfg.host, code, text, provider), code=code)
 
 
@@ -383,15 +432,19 @@ def oauth_error(cfg: TargetConfig, mech: str, code: str | None, text: str, detai
     reason and error detail, with what to check (token expiry, account, scope; Office 365 consent).
     """
     why = f"{text} [{code}]" if code and code not in text else text
-    extra = f" (server says: {detail})" if detail else ""
+    extra = " " + _("(server says: {detail})").format(detail=detail) if detail else ""
     scope = provider.oauth_scope if provider and provider.oauth_scope else None
-    hint = ("The access token was refused: it may have expired, be for another account than "
-            f"{cfg.user!r}, or lack the scope" + (f" {scope}" if scope else " the provider needs for IMAP") + ". "
-            "Run the --oauth2-token-command by hand and check its output; see docs/providers.md.")
+    if scope:
+        hint = _("The access token was refused: it may have expired, be for another account than {user!r}, or lack "
+                 "the scope {scope}.").format(user=cfg.user, scope=scope)
+    else:
+        hint = _("The access token was refused: it may have expired, be for another account than {user!r}, or lack "
+                 "the scope the provider needs for IMAP.").format(user=cfg.user)
+    hint += " " + _("Run the --oauth2-token-command by hand and check its output; see docs/providers.md.")
     if code and code in _CODE_HINTS and code != "AUTHENTICATIONFAILED":
-        hint = _CODE_HINTS[code].capitalize() + ". " + hint
+        hint = _(_CODE_HINTS[code]) + " " + hint
     if provider is not None and provider.name == "office365":
-        hint += (" The tenant's administrator must also allow IMAP for the mailbox and consent to the app's "
-                 "IMAP.AccessAsUser.All permission.")
-    return LoginError(f"{cfg.host} rejected the OAuth2 login ({mech}) as {cfg.user!r}: {why}{extra}", hint=hint,
-                      code=code)
+        hint += " " + _("The tenant's administrator must also allow IMAP for the mailbox and consent to the app's "
+                        "IMAP.AccessAsUser.All permission.")
+    return LoginError(_("{host} rejected the OAuth2 login ({mechanism}) as {user!r}: {why}").format(
+                          host=cfg.host, mechanism=mech, user=cfg.user, why=why) + extra, hint=hint, code=code)

@@ -22,6 +22,7 @@ from typing import Any
 
 from migrator.domain import safefile
 from migrator.domain.errors import StateCorrupt, StateError, StateUnwritable
+from migrator.domain.i18n import _
 from migrator.journal.rows import COLUMNS as _COLS
 from migrator.journal.rows import Intent, Row
 from migrator.journal.seen import SeenFilter as _SeenFilter
@@ -156,7 +157,8 @@ class State:
             raise state_fault(self.path, exc) from exc
         if [r[0] for r in rows] != ["ok"]:
             detail = "; ".join(str(r[0]) for r in rows[:3])
-            raise StateCorrupt(f"the state file {self.path} is damaged (integrity check: {detail})")
+            raise StateCorrupt(_("the state file {path} is damaged (integrity check: {detail})").format(
+                path=self.path, detail=detail))
 
     @staticmethod
     def _uri(path: Path, mode: str = "ro") -> str:
@@ -195,7 +197,8 @@ class State:
                 try:
                     state._conn.execute("SELECT 1 FROM meta LIMIT 1")
                 except (StateUnwritable, sqlite3.OperationalError) as exc:  # no meta table: another SQLite file
-                    raise StateCorrupt(f"{path} is not a migrate state database ({exc})") from exc
+                    raise StateCorrupt(_("{path} is not a migrate state database ({reason})").format(
+                        path=path, reason=exc)) from exc
                 return state
             except StateUnwritable as exc:
                 state._conn.close()
@@ -204,8 +207,8 @@ class State:
                 state._conn.close()
                 raise
         assert last is not None
-        raise StateUnwritable(f"cannot read the state file {path}: {last.message}",
-                              hint="Check that the file is readable (permissions, the disk is mounted).")
+        raise StateUnwritable(_("cannot read the state file {path}: {message}").format(path=path, message=last.message),
+                              hint=_("Check that the file is readable (permissions, the disk is mounted)."))
 
     def _init_schema(self, source_id: str, target_id: str) -> State:
         c = self._conn
@@ -214,7 +217,8 @@ class State:
             self._add_columns()
             rows = dict(c.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
-            raise StateCorrupt(f"{self.path}: not a migrate state database ({exc})") from exc
+            raise StateCorrupt(_("{path}: not a migrate state database ({reason})").format(
+                path=self.path, reason=exc)) from exc
         if not rows:
             with self.transaction():
                 c.executemany(
@@ -252,13 +256,14 @@ class State:
 
     def _check_owner(self, rows: dict[str, str], source_id: str, target_id: str) -> None:
         if int(rows.get("schema_version", "0")) > SCHEMA_VERSION:
-            raise StateError(f"{self.path} was written by a newer migrate", hint="Upgrade migrate.")
+            raise StateError(_("{path} was written by a newer migrate").format(
+                path=self.path), hint=_("Upgrade migrate."))
         if rows.get("source") != source_id or rows.get("target") != target_id:
             raise StateError(
-                f"{self.path} belongs to another migration ({rows.get('target')}, from "
-                f"{rows.get('source', '').replace(chr(10), ', ')})",
-                hint="Each source+target pair has its own state: drop --state to use the default, "
-                     "or pick another file.",
+                _("{path} belongs to another migration ({target}, from {source})").format(
+                    path=self.path, target=rows.get('target'), source=rows.get('source', '').replace(chr(10), ', ')),
+                hint=_("Each source+target pair has its own state: drop --state to use the default, "
+                     "or pick another file."),
             )
 
     # -- this pass's dedupe set (a temp table: memory stays flat however big the source) ----

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from migrator.domain.errors import StateCorrupt, StateError, StateUnwritable
+from migrator.domain.i18n import _
 
 _FILE_FAULTS = ("full", "readonly", "read-only", "unable to open", "disk i/o", "malformed", "not a database",
                 "encrypted", "integrity")
@@ -41,12 +42,13 @@ def state_fault(path: Path, exc: BaseException) -> StateError:
     low = text.lower()
     if isinstance(exc, OSError):
         why = exc.strerror or text
-        return StateUnwritable(f"cannot write the state file {path}: {why}")
+        return StateUnwritable(_("cannot write the state file {path}: {reason}").format(path=path, reason=why))
     if any(w in low for w in ("malformed", "not a database", "encrypted", "integrity")):
-        return StateCorrupt(f"the state file {path} is damaged ({text})")
+        return StateCorrupt(_("the state file {path} is damaged ({reason})").format(path=path, reason=text))
     if "full" in low:
-        return StateUnwritable(f"the disk holding the state file {path} is full ({text})")
-    return StateUnwritable(f"cannot write the state file {path} ({text})")
+        return StateUnwritable(_("the disk holding the state file {path} is full ({reason})").format(
+            path=path, reason=text))
+    return StateUnwritable(_("cannot write the state file {path} ({reason})").format(path=path, reason=text))
 
 
 # A POSIX file name that is not valid UTF-8 (a Shift_JIS name from a zip) reaches Python with each

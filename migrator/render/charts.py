@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from migrator.domain import safefile
+from migrator.domain.i18n import _, format_datetime
 from migrator.domain.models import Plan
 from migrator.domain.units import human_bytes
 from migrator.flows.quota import quota_lines
 from migrator.render.pages import Markup, render_page
+from migrator.render.terminal import FULL_STOP, pad_text, text_width
 
 GLYPHS = {True: ("█", "░", "│", "✂"), False: ("#", ".", "|", "<")}
 
@@ -48,7 +50,7 @@ def year_chart(plan: Plan, width: int = 40, unicode: bool = True) -> str:
     scale = max(total, free or 0, 1) / width
     mark = round(free / scale) if free is not None else None
     cut_year = q.suggested_since[:4] if q.suggested_since and q.fits is not True else None
-    table = [("year", "messages", "size", "to upload", "")]
+    table = [(_("year"), _("messages"), _("size"), _("to upload"), "")]
     for y, n, b, up, running in rows:
         end = round(running / scale)
         start = round((running - up) / scale)
@@ -60,16 +62,16 @@ def year_chart(plan: Plan, width: int = 40, unicode: bool = True) -> str:
         if cut_year == y:
             bar += f" {cut} --since {q.suggested_since}"
         table.append((y, f"{n:,}", human_bytes(b), human_bytes(up), bar))
-    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    widths = [max(text_width(r[i]) for r in table) for i in range(4)]
     lines = []
-    legend = (f"Mail by year, newest first. Bar: what goes up if you keep mail from that year on "
-              f"({full} that year, {newer} newer years)")
+    legend = _("Mail by year, newest first. Bar: what goes up if you keep mail from that year on "
+               "({full} that year, {newer} newer years)").format(full=full, newer=newer)
     if free is not None:
-        legend += f"; {line} the free space ({human_bytes(free)})"
-    lines.append(legend + ".")
+        legend += "; " + _("{line} the free space ({size})").format(line=line, size=human_bytes(free))
+    lines.append(legend + _(FULL_STOP))
     for r in table:
-        lines.append("  ".join([r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in (1, 2, 3)] + [r[4]])
-                     .rstrip())
+        lines.append("  ".join([pad_text(r[0], widths[0])] + [pad_text(r[i], widths[i], right=True) for i in (1, 2, 3)]
+                               + [r[4]]).rstrip())
     return "\n".join(lines)
 
 
@@ -99,14 +101,16 @@ def _svg_years(plan: Plan) -> str:
     bw = (w - left - 10) / len(years)
     peak = max(max((plan.by_year.get(y) or [0, 0])[1], (plan.upload_by_year.get(y) or [0, 0])[1]) for y in years) or 1
     ys = (h - bottom - top) / peak
-    parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="mail volume by year">']
+    label = escape(_("mail volume by year"))
+    parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="{label}">']
     parts.append(_gridlines(peak, ys, w, h, left, bottom))
     for i, yr in enumerate(years):
         n, b = (plan.by_year.get(yr) or [0, 0])[:2]
         un, ub = (plan.upload_by_year.get(yr) or [0, 0])[:2]
         x = left + i * bw + bw * 0.1
         bwid = bw * 0.8
-        tip = escape(f"{yr}: {n:,} messages, {human_bytes(b)} in scope; {un:,} messages, {human_bytes(ub)} to upload")
+        tip = escape(_("{year}: {n} messages, {size} in scope; {up_n} messages, {up_size} to upload").format(
+            year=yr, n=f"{n:,}", size=human_bytes(b), up_n=f"{un:,}", up_size=human_bytes(ub)))
         parts.append(f'<g><title>{tip}</title>'
                      f'<rect x="{x:.1f}" y="{h - bottom - b * ys:.1f}" width="{bwid:.1f}" height="{b * ys:.1f}" '
                      f'fill="{C_SCOPE}"/>'
@@ -141,14 +145,16 @@ def _svg_cutoff(plan: Plan) -> str:
     bw = (w - left - 10) / len(rows)
     peak = max([r[4] for r in rows] + [free or 0, 1])
     ys = (h - bottom - top) / peak
-    parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="upload needed by cut-off year">']
+    label = escape(_("upload needed by cut-off year"))
+    parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="{label}">']
     parts.append(_gridlines(peak, ys, w, h, left, bottom))
     cut_year = q.suggested_since[:4] if q.suggested_since and q.fits is not True else None
     for i, (yr, _n, _b, up, running) in enumerate(rows):
         x = left + i * bw + bw * 0.1
         bwid = bw * 0.8
         over = free is not None and running > free
-        tip = escape(f"keep mail from {yr} on: {human_bytes(running)} to upload" + (" (does not fit)" if over else ""))
+        tip = escape(_("keep mail from {year} on: {size} to upload").format(year=yr, size=human_bytes(running))
+                     + (" " + _("(does not fit)") if over else ""))
         parts.append(f'<g><title>{tip}</title>'
                      f'<rect x="{x:.1f}" y="{h - bottom - running * ys:.1f}" width="{bwid:.1f}" '
                      f'height="{(running - up) * ys:.1f}" fill="{C_NEWER}"/>'
@@ -163,10 +169,11 @@ def _svg_cutoff(plan: Plan) -> str:
                          f'style="fill:{C_CUT}">--since {escape(q.suggested_since or "")}</text>')
     if free is not None:
         y = h - bottom - free * ys
+        free_label = escape(_("free space {size}").format(size=human_bytes(free)))
         parts.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="{C_QUOTA}" '
                      f'stroke-width="2" stroke-dasharray="6 4"/>'
                      f'<text x="{left + 6}" y="{y - 5:.1f}" style="fill:{C_QUOTA}">'
-                     f'free space {escape(human_bytes(free))}</text>')
+                     f'{free_label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -186,22 +193,23 @@ def _kept_rows(kept: dict[str, object]) -> list[list[str]]:
 
 def html_report(plan: Plan, generated: datetime | None = None) -> str:
     """The plan as one self-contained page (templates/plan.html on the shared base.html)."""
-    when = (generated or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    when = format_datetime(generated or datetime.now(timezone.utc))  # local zone, named; the language's way
     q = plan.quota
     has_years = bool(plan.by_year or plan.upload_by_year)
-    options = [[o.flags, o.what, human_bytes(o.needed), "yes" if o.fits else "no" if o.fits is False else "?",
+    options = [[o.flags, o.what, human_bytes(o.needed), _("yes") if o.fits else _("no") if o.fits is False else "?",
                 f"{o.kept_messages:,}", human_bytes(o.kept_bytes)] for o in q.options]
     t = plan.totals
     folders = [[f.source, f.target, f"{f.messages:,}", human_bytes(f.bytes), f"{f.to_upload:,}",
                 human_bytes(f.upload_bytes), f"{f.already:,}", f"{f.duplicates:,}", f"{f.filtered:,}",
-                ", ".join(f"{n} {why}" for why, n in f.skipped.items()) + (f" {f.unreadable} unreadable"
-                                                                            if f.unreadable else "")]
+                ", ".join(f"{n} " + _(why) for why, n in f.skipped.items())
+                + (" " + _("{n} unreadable").format(n=f.unreadable) if f.unreadable else "")]
                for f in plan.folders]
-    folders.append(["total", "", f"{t.messages:,}", human_bytes(t.bytes), f"{t.to_upload:,}",
+    folders.append([_("total"), "", f"{t.messages:,}", human_bytes(t.bytes), f"{t.to_upload:,}",
                     human_bytes(t.upload_bytes), f"{t.already:,}", f"{t.duplicates:,}", f"{t.filtered:,}",
-                    f"{t.skipped:,} skipped"])
+                    _("{n} skipped").format(n=f"{t.skipped:,}")])
     return render_page(
-        "plan.html", title=f"Migration plan: {plan.target}", css=Markup(CSS), target=plan.target, when=when,
+        "plan.html", title=_("Migration plan: {target}").format(target=plan.target), css=Markup(CSS),
+        target=plan.target, when=when,
         verdict_class="fits" if q.fits else "nofit" if q.fits is False else "unknown", quota_lines=quota_lines(q),
         years_svg=Markup(_svg_years(plan)) if has_years else "",  # noqa: S704 - built here, its text escaped
         cutoff_svg=Markup(_svg_cutoff(plan)) if has_years else "",  # noqa: S704 - built here, its text escaped

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
+from migrator.domain.i18n import N_, _, format_datetime
 from migrator.domain.models import FolderVerify, Problem, VerifyReport
 from migrator.domain.units import human_bytes
 from migrator.render.pages import Markup, render_page
@@ -16,18 +18,18 @@ from migrator.render.terminal import PROBLEM_SIGNS, verdict
 
 OK_ROWS_CAP = 20000  # '=' lines (only with --list): beyond this the page gets unwieldy
 
-# (attribute, label, css class) of the stacked bar segments, in order
+# (attribute, label (translated where shown), css class) of the stacked bar segments, in order
 SEGMENTS = (
-    ("present", "present", "present"),
-    ("different", "different", "different"),
-    ("changed", "stored changed by the server", "different"),
-    ("missing", "missing", "missing"),
-    ("new_in_source", "new in the source", "new"),
-    ("failed_upload", "failed", "failed"),
-    ("kept_local", "left local on purpose", "kept"),
+    ("present", N_("present"), "present"),
+    ("different", N_("different"), "different"),
+    ("changed", N_("stored changed by the server"), "different"),
+    ("missing", N_("missing"), "missing"),
+    ("new_in_source", N_("new in the source"), "new"),
+    ("failed_upload", N_("failed"), "failed"),
+    ("kept_local", N_("left local on purpose"), "kept"),
 )
-SIGNS = {"=": "ok", "-": "missing on the server", "*": "differs", "!": "error", "+": "on the server only",
-         "~": "not in scope"}
+SIGNS = {"=": N_("ok"), "-": N_("missing on the server"), "*": N_("differs"), "!": N_("error"),
+         "+": N_("on the server only"), "~": N_("not in scope")}
 
 CSS = """
 :root { --ok:#2e7d32; --bad:#c62828; --diff:#ef6c00; --new:#1565c0; --fail:#6a1b1b; --kept:#9e9e9e;
@@ -73,12 +75,12 @@ _ROW_CLASS = {"=": "s-eq", "-": "s-minus", "*": "s-star", "!": "s-bang", "+": "s
 def _bar(f: FolderVerify) -> list[tuple[str, str, str]]:
     """The stacked bar's segments: (css class, width in percent, tooltip)."""
     total = sum(getattr(f, attr) for attr, _l, _c in SEGMENTS)
-    return [(css, f"{100 * getattr(f, attr) / total:.3f}", f"{label}: {getattr(f, attr)}")
+    return [(css, f"{100 * getattr(f, attr) / total:.3f}", _(label) + f": {getattr(f, attr)}")
             for attr, label, css in SEGMENTS if getattr(f, attr)] if total else []
 
 
 def _bar_label(f: FolderVerify) -> str:
-    return ", ".join(f"{label} {getattr(f, attr)}" for attr, label, _c in SEGMENTS if getattr(f, attr))
+    return ", ".join(_(label) + f" {getattr(f, attr)}" for attr, label, _c in SEGMENTS if getattr(f, attr))
 
 
 def _folder(f: FolderVerify) -> dict[str, object]:
@@ -94,38 +96,52 @@ def _folder(f: FolderVerify) -> dict[str, object]:
 def _totals(r: VerifyReport) -> list[tuple[str, int, str]]:
     """(label, number, css: good/bad/"") of the totals' boxes."""
     return [
-        ("expected", r.expected, ""), ("present", r.present, "good" if r.ok else ""),
-        ("missing", r.missing, "bad" if r.missing else ""), ("different", r.different, "bad" if r.different else ""),
-        ("stored changed by the server", r.changed, "bad" if r.changed else ""),
-        ("new in the source", r.new_in_source, "bad" if r.new_in_source else ""),
-        ("failed", r.failed_upload, "bad" if r.failed_upload else ""),
-        ("left local on purpose", r.kept_local, ""), ("on the server, not from this migration", r.extra, ""),
-        ("duplicates made by migrate (second copies)", r.copies, "bad" if r.copies else ""),
-        ("uploaded, no longer in the source", r.gone_from_source, ""),
-        ("filtered (not in scope)", r.filtered, ""), ("skipped", r.skipped, ""),
-        ("exact duplicates (uploaded once)", r.duplicates, ""), ("compared byte for byte", r.deep_checked, ""),
+        (_("expected"), r.expected, ""), (_("present"), r.present, "good" if r.ok else ""),
+        (_("missing"), r.missing, "bad" if r.missing else ""),
+        (_("different"), r.different, "bad" if r.different else ""),
+        (_("stored changed by the server"), r.changed, "bad" if r.changed else ""),
+        (_("new in the source"), r.new_in_source, "bad" if r.new_in_source else ""),
+        (_("failed"), r.failed_upload, "bad" if r.failed_upload else ""),
+        (_("left local on purpose"), r.kept_local, ""), (_("on the server, not from this migration"), r.extra, ""),
+        (_("duplicates made by migrate (second copies)"), r.copies, "bad" if r.copies else ""),
+        (_("uploaded, no longer in the source"), r.gone_from_source, ""),
+        (_("filtered (not in scope)"), r.filtered, ""), (_("skipped"), r.skipped, ""),
+        (_("exact duplicates (uploaded once)"), r.duplicates, ""), (_("compared byte for byte"), r.deep_checked, ""),
     ]
 
 
 def render_html(r: VerifyReport) -> str:
     """The whole page (templates/verify.html on the shared base.html)."""
-    mode = ("every message fetched and compared byte for byte, with flags and date" if r.deep and r.sample is None
-            else f"{r.sample:g}% of the messages fetched and compared byte for byte" if r.sample
-            else "by the UID recorded at upload, else Message-ID and size")
-    quota = (f"{human_bytes(r.quota_used)} used of {human_bytes(r.quota_limit)}" if r.quota_limit else "not reported")
-    meta = [("target", r.target), ("source", ", ".join(r.sources) or "(not recorded)"), ("checked", mode),
-            ("when", f"{r.generated} ({r.seconds:.1f} s)"), ("server quota", quota), ("state", r.state)]
+    mode = (_("every message fetched and compared byte for byte, with flags and date") if r.deep and r.sample is None
+            else _("{percent}% of the messages fetched and compared byte for byte").format(percent=f"{r.sample:g}")
+            if r.sample else _("by the UID recorded at upload, else Message-ID and size"))
+    quota = (_("{used} used of {limit}").format(used=human_bytes(r.quota_used), limit=human_bytes(r.quota_limit))
+             if r.quota_limit else _("not reported"))
+    meta = [(_("target"), r.target), (_("source"), ", ".join(r.sources) or _("(not recorded)")), (_("checked"), mode),
+            (_("when"), _("{time} ({seconds} s)").format(time=_when(r.generated), seconds=f"{r.seconds:.1f}")),
+            (_("server quota"), quota), (_("state"), r.state)]
     if r.reused_folders:
-        meta.append(("reused", f"{r.reused_folders} folder(s) proven by an earlier verify and unchanged since"))
-    head_text = ("VERIFIED: every message in scope is on the server" if r.ok
-                 else "NOT VERIFIED: do not remove the old account yet")
+        meta.append((_("reused"), _("{n} folder(s) proven by an earlier verify and unchanged since").format(
+            n=r.reused_folders)))
+    head_text = (_("VERIFIED: every message in scope is on the server") if r.ok
+                 else _("NOT VERIFIED: do not remove the old account yet"))
     problems = [p for p in r.problems if p.sign in PROBLEM_SIGNS]
     others: list[Problem] = [p for p in r.problems if p.sign not in PROBLEM_SIGNS]
     return render_page(
-        "verify.html", title=f"Mail migration verification: {r.target}", css=Markup(CSS), meta=meta, ok=r.ok,
-        head_text=head_text, totals=_totals(r), segments=SEGMENTS, folders=[_folder(f) for f in r.folders],
+        "verify.html", title=_("Mail migration verification: {target}").format(target=r.target), css=Markup(CSS),
+        meta=meta, ok=r.ok, head_text=head_text, totals=_totals(r),
+        segments=[(attr, _(label), css) for attr, label, css in SEGMENTS], folders=[_folder(f) for f in r.folders],
         problems=problems, others=others[:OK_ROWS_CAP], others_more=len(others) > OK_ROWS_CAP,
-        others_cap=OK_ROWS_CAP, signs=SIGNS, row_class=_ROW_CLASS, advice=verdict(r))
+        others_cap=OK_ROWS_CAP, signs={sign: _(text) for sign, text in SIGNS.items()}, row_class=_ROW_CLASS,
+        advice=verdict(r))
+
+
+def _when(iso: str) -> str:
+    """The verification's time (ISO 8601, as stored) for people: local zone, named, the language's way."""
+    try:
+        return format_datetime(datetime.fromisoformat(iso))
+    except ValueError:
+        return iso
 
 
 def write_report(report: VerifyReport, path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from migrator.domain.errors import SourceError
-from migrator.domain.i18n import _
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import Folder, MessageRecord
 from migrator.domain.remote import is_remote, parse_source_url
 from migrator.sources.base import Capabilities, Source
@@ -16,9 +16,9 @@ __all__ = ["ACCOUNT_KINDS", "Capabilities", "Folder", "MessageRecord", "Source",
 ACCOUNT_KINDS = ("thunderbird", "becky")
 
 
-_HINT = ("Give an mbox file, a Maildir, a directory of mbox or .eml files, a Thunderbird profile, a Becky! "
-         "data folder, a .pst file, a Windows Live Mail folder, Apple Mail's Mail folder or an Outlook Express "
-         "folder of .dbx files.")
+_HINT = N_("Give an mbox file, a Maildir, a directory of mbox or .eml files, a Thunderbird profile, a Becky! "
+            "data folder, a .pst file, a Windows Live Mail folder, Apple Mail's Mail folder or an Outlook Express "
+            "folder of .dbx files.")
 
 
 def detect_kind(path: Path | str) -> str:
@@ -43,13 +43,13 @@ def detect_kind(path: Path | str) -> str:
         return parse_source_url(str(path)).protocol
     path = Path(path)
     if not path.exists():
-        raise SourceError(f"{path}: no such file or directory")
+        raise SourceError(_("{path}: no such file or directory").format(path=path))
     if path.is_file():
         try:
             with path.open("rb") as fh:
                 head = fh.read(4)
         except OSError as exc:
-            raise SourceError(f"{path}: cannot read ({exc.strerror})") from exc
+            raise SourceError(_("{path}: cannot read ({reason})").format(path=path, reason=exc.strerror)) from exc
         if head == b"!BDN":
             return "pst"
         if head == dbx.DBX_MAGIC:
@@ -71,9 +71,10 @@ def detect_kind(path: Path | str) -> str:
             raise SourceError(_("{path}: one Apple Mail message (.emlx), not a store").format(path=path),
                               hint=_("Give Apple Mail's Mail folder (~/Library/Mail), a V<N> folder in it or a "
                                      "Name.mbox folder."))
-        raise SourceError(f"{path}: not a mail store migrate can read", hint=_HINT)
+        raise SourceError(_("{path}: not a mail store migrate can read").format(path=path), hint=_(_HINT))
     if not path.is_dir():
-        raise SourceError(f"{path}: not a file or a directory migrate can read (a FIFO, socket or device)")
+        raise SourceError(_("{path}: not a file or a directory migrate can read (a FIFO, socket or device)").format(
+            path=path))
     if thunderbird.detect(path):
         return "thunderbird"
     if becky.detect(path):  # before the tree: a Becky! data folder's .bmf files are not mbox files
@@ -92,8 +93,9 @@ def detect_kind(path: Path | str) -> str:
         return "mbox"
     listing = "; ".join(found.notes[:3])
     raise SourceError(
-        f"{path}: no mail found here (no mbox files, no Maildir, no .eml files)" + (f": {listing}" if listing else ""),
-        hint=_HINT,
+        _("{path}: no mail found here (no mbox files, no Maildir, no .eml files)").format(path=path)
+        + (f": {listing}" if listing else ""),
+        hint=_(_HINT),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrator.domain.errors import SourceError
+from migrator.domain.i18n import _
 from migrator.sources.thunderbird.profile import AccountInfo, profile_notes, read_accounts, read_profiles_ini
 
 
@@ -66,7 +67,7 @@ def describe_profile(profile: Path, name: str | None = None, default: bool = Fal
     """One profile: its accounts (with message counts and sizes when `count`) and notes."""
     info = StoreInfo(path=profile, name=name or profile.name, default=default, profiles_ini=profiles_ini)
     if not profile.is_dir():
-        info.notes.append(f"{profile}: the profile directory does not exist")
+        info.notes.append(_("{path}: the profile directory does not exist").format(path=profile))
         return info
     info.accounts, notes = read_accounts(profile)
     info.notes += notes + profile_notes(profile)
@@ -114,7 +115,8 @@ def describe_path(path: Path, count: bool = True) -> list[StoreInfo]:
     if path.is_dir() and ((path / "prefs.js").is_file() or (path / "Mail").is_dir()):
         return [describe_profile(path, count=count)]
     if not ini.is_file() or ini.name.lower() != "profiles.ini":
-        raise SourceError(f"{path}: not a Thunderbird profile (no prefs.js, no Mail/, no profiles.ini)")
+        raise SourceError(_("{path}: not a Thunderbird profile (no prefs.js, no Mail/, no profiles.ini)").format(
+            path=path))
     entries = sorted(read_profiles_ini(ini), key=lambda e: (not e.install_default, not e.default))
     return [describe_profile(e.path, e.name, e.install_default or e.default, count=count, profiles_ini=ini)
             for e in entries]

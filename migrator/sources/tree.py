@@ -35,6 +35,7 @@ from pathlib import Path
 
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import EPOCH_FALLBACK
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import ROLE_INBOX, Folder, MessageRecord
 from migrator.imap import utf7
 from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
@@ -90,21 +91,23 @@ class _Discovery:
     def run(self) -> Found:
         node = classify(str(self.root))
         if node.kind != "dir":
-            raise SourceError(f"{self.root}: not a directory")
+            raise SourceError(_("{path}: not a directory").format(path=self.root))
         self.walk.first_visit(node)
         self.directory(str(self.root), (), "", top=True)
         while self.later:  # links to directories, once the real tree is known (real paths win)
             node, prefix, rel = self.later.pop(0)
             first = self.walk.first_visit(node)
             if first is not None:
-                self.found.notes.append(f"{node.path}: a link to {first}, which is read there (read once)")
+                self.found.notes.append(_("{path}: a link to {first}, which is read there (read once)").format(
+                    path=node.path, first=first))
                 continue
             self.directory(node.path, prefix, rel)
         self._dedupe_linked_files()
         for (directory, reason), names in self.unread.items():
             shown = ", ".join(names[:_LIST_AT_MOST]) + (f" and {len(names) - _LIST_AT_MOST} more"
                                                         if len(names) > _LIST_AT_MOST else "")
-            self.found.notes.append(f"{directory}: not read: {shown} ({reason})")
+            self.found.notes.append(_("{path}: not read: {shown} ({reason})").format(
+                path=directory, shown=shown, reason=reason))
         self.found.folders.sort(key=lambda f: (f.role != ROLE_INBOX, f.path, f.key))
         return self.found
 
@@ -114,7 +117,8 @@ class _Discovery:
             nodes = list_dir(path)
         except OSError as exc:
             if top:
-                raise SourceError(f"{path}: cannot list directory ({exc.strerror})") from exc
+                raise SourceError(_("{path}: cannot list directory ({reason})").format(
+                    path=path, reason=exc.strerror)) from exc
             self.found.add(UNREADABLE, Folder(path=prefix or ("INBOX",), origin=path, key=rel.rstrip("/") or "."),
                            reason=f"a directory that cannot be listed ({exc.strerror})")
             return
@@ -178,7 +182,8 @@ class _Discovery:
             return
         first = self.walk.first_visit(node)
         if first is not None:
-            self.found.notes.append(f"{node.path}: the same directory as {first}, which is read there (read once)")
+            self.found.notes.append(_("{path}: the same directory as {first}, which is read there (read once)").format(
+                path=node.path, first=first))
             return
         self.directory(node.path, prefix + (shown,), rel + name + "/")
 
@@ -201,7 +206,8 @@ class _Discovery:
             for f in group:
                 if f is not keep:
                     drop.add(f.key)
-                    self.found.notes.append(f"{f.origin}: a link to {keep.origin}, which is read there (read once)")
+                    self.found.notes.append(_("{path}: a link to {first}, which is read there (read once)").format(
+                        path=f.origin, first=keep.origin))
         self.found.folders = [f for f in self.found.folders if f.key not in drop]
 
 
@@ -227,15 +233,15 @@ def _root_name(root: Path) -> str:
     return os.path.basename(os.path.abspath(root)) or "INBOX"
 
 
-_PST_HINT = "Outlook data files (.pst/.ost), not read inside a directory: give each to migrate on its own"
+_PST_HINT = N_("Outlook data files (.pst/.ost), not read inside a directory: give each to migrate on its own")
 _BY_SUFFIX = {
-    ".dbx": "Outlook Express folders (.dbx), not read inside a directory: give the Outlook Express folder to "
-            "migrate on its own",
-    ".emlx": "Apple Mail messages (.emlx), not read inside a directory: give the Mail folder (~/Library/Mail) "
-             "to migrate on its own",
-    ".nws": "newsgroup posts (.nws), not mail",
+    ".dbx": N_("Outlook Express folders (.dbx), not read inside a directory: give the Outlook Express folder to "
+               "migrate on its own"),
+    ".emlx": N_("Apple Mail messages (.emlx), not read inside a directory: give the Mail folder (~/Library/Mail) "
+                "to migrate on its own"),
+    ".nws": N_("newsgroup posts (.nws), not mail"),
 }
-_UTF16_HINT = "UTF-16 text (mail is stored as bytes, not UTF-16: an mbox saved as UTF-16 must be converted back)"
+_UTF16_HINT = N_("UTF-16 text (mail is stored as bytes, not UTF-16: an mbox saved as UTF-16 must be converted back)")
 
 
 def not_read_reason(path: str) -> str:
@@ -249,10 +255,10 @@ def not_read_reason(path: str) -> str:
     except OSError:
         head = b""
     if head == b"!BDN":
-        return _PST_HINT
+        return _(_PST_HINT)
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return _UTF16_HINT
-    return _BY_SUFFIX.get(os.path.splitext(path)[1].lower(), "not a mail store migrate can read")
+        return _(_UTF16_HINT)
+    return _(_BY_SUFFIX.get(os.path.splitext(path)[1].lower(), N_("not a mail store migrate can read")))
 
 
 def unreadable_record(folder: Folder, reason: str) -> MessageRecord:

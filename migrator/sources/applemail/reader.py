@@ -35,6 +35,7 @@ from pathlib import Path
 from migrator.domain.dates import DELIVERY_TIME, FALLBACK, FALLBACK_SOURCE, internaldate
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import read_file
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.applemail.emlx import EmlxError, parse
 from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
@@ -46,11 +47,11 @@ PARTIAL_SUFFIX = ".partial.emlx"
 EMLX_SUFFIX = ".emlx"
 # Directories of a V<N> folder or a mailbox that hold no mail of their own.
 _NOT_MAIL_DIRS = frozenset({"maildata", "attachments"})
-PARTIAL_REASON = ("a partial message (.partial.emlx): Apple Mail stored its attachments apart "
+PARTIAL_REASON = N_("a partial message (.partial.emlx): Apple Mail stored its attachments apart "
                   "(Attachments/{id}/) and they are not put back, so it is not uploaded incomplete; "
                   "open the message in Apple Mail until it is downloaded in full, or export the mailbox "
                   "(Mailbox > Export Mailbox) and migrate the export")
-DELETED_REASON = "marked deleted in the source (Apple Mail's deleted flag)"
+DELETED_REASON = N_("marked deleted in the source (Apple Mail's deleted flag)")
 # How many directories detect() looks at before it gives up (a home folder is not walked).
 _DETECT_BUDGET = 400
 _DETECT_MAILBOXES = 50  # mailboxes detect() looks into
@@ -135,16 +136,16 @@ class AppleMailSource(SourceBase):
 
     def __init__(self, root: Path) -> None:
         if not root.is_dir():
-            raise SourceError(f"{root}: not a directory")
+            raise SourceError(_("{path}: not a directory").format(path=root))
         self.root = root
         self._notes: list[str] = []
         self._noted: set[str] = set()  # files already named in the notes (a folder is read more than once)
         base = root
         versions = _versions(root)
         if versions:
-            with_mail = [v for _, v in versions if _has_emlx(v)]
+            with_mail = [v for _key, v in versions if _has_emlx(v)]
             base = with_mail[0] if with_mail else versions[0][1]
-            for _, other in versions:
+            for _key, other in versions:
                 if other != base:
                     self._notes.append(f"{other}: older Apple Mail data, not read (give it to migrate on its own "
                                        "to migrate it too)")
@@ -153,7 +154,8 @@ class AppleMailSource(SourceBase):
         self._walk = Walk()
         self._discover(base)
         if not self._folders:
-            raise SourceError(f"{root}: no Apple Mail mailboxes (.mbox folders with .emlx messages) found here")
+            raise SourceError(_("{path}: no Apple Mail mailboxes (.mbox folders with .emlx messages) found "
+                                "here").format(path=root))
 
     @property
     def warnings(self) -> list[str]:

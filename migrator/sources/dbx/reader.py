@@ -35,6 +35,7 @@ from pathlib import Path
 
 from migrator.domain.config import data_dir
 from migrator.domain.errors import SourceError
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.eml import reader as eml
@@ -42,7 +43,7 @@ from migrator.sources.tree import EML, discover, not_read_reason, unreadable_rec
 from migrator.sources.walk import Node, is_companion, list_dir
 
 DBX_MAGIC = b"\xcf\xad\x12\xfe"  # the first bytes of every .dbx file (UnDBX dbxread.h)
-UNDBX_HINT = ("Outlook Express .dbx files are read through UnDBX: install it (Debian/Ubuntu: sudo apt install undbx; "
+UNDBX_HINT = N_("Outlook Express .dbx files are read through UnDBX: install it (Debian/Ubuntu: sudo apt install undbx; "
               "Windows: download UnDBX from https://sourceforge.net/projects/undbx/ and put undbx.exe on the PATH), "
               "then run the same command again.")
 # .dbx files of an Outlook Express store that hold no mail (the folder tree, offline and POP3 state).
@@ -100,22 +101,22 @@ class DbxSource(SourceBase):
         self._notes: list[str] = []
         tool = undbx or shutil.which("undbx")
         if tool is None:
-            raise SourceError(f"{root}: Outlook Express .dbx files need the undbx program, which is not installed",
-                              hint=UNDBX_HINT)
+            raise SourceError(_("{path}: Outlook Express .dbx files need the undbx program, which is not "
+                                "installed").format(path=root), hint=_(UNDBX_HINT))
         files = [root] if root.is_file() else [p for p in dbx_files(root) if p.name.lower() not in NOT_MAIL]
         self._unreadable: list[tuple[Folder, str]] = []  # entries that cannot be read: counted as failed
         if root.is_dir():
             self._look_around(root)
         if not files:
-            raise SourceError(f"{root}: no Outlook Express .dbx mail folders found here")
+            raise SourceError(_("{path}: no Outlook Express .dbx mail folders found here").format(path=root))
         self._dbx = {p.name[:-4]: p for p in files}  # folder (undbx's directory) name -> .dbx file
         try:
             extract_root().mkdir(parents=True, exist_ok=True)
             self._out = Path(tempfile.mkdtemp(prefix="dbx-", dir=extract_root()))
         except OSError as exc:
-            raise SourceError(f"cannot make a directory to extract {root} into under {extract_root()} "
-                              f"({exc.strerror})", hint="Free some disk space, or check the permissions of "
-                              f"{data_dir()}.") from exc
+            raise SourceError(_("cannot make a directory to extract {path} into under {directory} ({reason})").format(
+                path=root, directory=extract_root(), reason=exc.strerror),
+                hint=_("Free some disk space, or check the permissions of {path}.").format(path=data_dir())) from exc
         try:
             self._extract(tool, files)
             self._inner = eml.EmlSource(self._out) if any(self._out.iterdir()) else None
@@ -124,10 +125,10 @@ class DbxSource(SourceBase):
             raise
         if self._inner is None or not any(k == EML for k in discover(self._out).kinds.values()):
             self.close()
-            raise SourceError(f"{root}: undbx found no messages in the .dbx files"
+            raise SourceError(_("{path}: undbx found no messages in the .dbx files").format(path=root)
                               + (f" ({'; '.join(self._notes[:3])})" if self._notes else ""),
-                              hint="If Outlook Express shows mail in these folders, the files may be damaged: "
-                                   "try `undbx --recover` on a copy and give migrate the folder it writes.")
+                              hint=_("If Outlook Express shows mail in these folders, the files may be damaged: "
+                                     "try `undbx --recover` on a copy and give migrate the folder it writes."))
 
     def _look_around(self, root: Path) -> None:
         """What else the store folder holds: a FIFO, a dangling link (failed with the reason), files
@@ -151,7 +152,8 @@ class DbxSource(SourceBase):
                 done = subprocess.run([tool, str(dbx), str(self._out)], capture_output=True,
                                       stdin=subprocess.DEVNULL, timeout=UNDBX_TIMEOUT, check=False)
             except (OSError, subprocess.TimeoutExpired) as exc:
-                raise SourceError(f"{dbx}: undbx could not be run ({exc})", hint=UNDBX_HINT) from exc
+                raise SourceError(_("{path}: undbx could not be run ({reason})").format(
+                    path=dbx, reason=exc), hint=_(UNDBX_HINT)) from exc
             out = done.stdout.decode("utf-8", "replace") + "\n" + done.stderr.decode("utf-8", "replace")
             if done.returncode != 0:
                 self._notes.append(f"{dbx}: undbx ended with exit code {done.returncode}: "
@@ -216,7 +218,7 @@ class DbxSource(SourceBase):
         inner = self._extracted(rec.folder)
         name = rec.stable_id.rsplit(":", 1)[1]
         if inner is None:
-            raise SourceError(f"{rec.locator}: not in the extracted folders")
+            raise SourceError(_("{where}: not in the extracted folders").format(where=rec.locator))
         return self._as_read(rec.folder, eml.read_message(inner, rec.stable_id, os.path.join(inner.origin, name)))
 
     def token(self, folder: Folder) -> str | None:

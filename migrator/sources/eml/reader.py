@@ -30,6 +30,7 @@ from pathlib import Path
 from migrator.domain.dates import FALLBACK, internaldate
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import read_file
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import SEEN, Folder, MessageRecord
 from migrator.sources.base import Known
 from migrator.sources.tree import EML, UNREADABLE, Found, TreeSource, discover, is_eml_name
@@ -37,7 +38,7 @@ from migrator.sources.walk import list_dir
 
 # Every message of an .eml tree is read: the files carry no state (see the module docstring).
 DEFAULT_FLAGS = frozenset({SEEN})
-PLACEHOLDER = ("a 0-byte placeholder: the message itself was never downloaded (Windows Live Mail keeps "
+PLACEHOLDER = N_("a 0-byte placeholder: the message itself was never downloaded (Windows Live Mail keeps "
                "one for a message whose body it did not fetch)")
 NOT_A_MESSAGE = "does not begin with a header field: not an RFC 5322 message"
 # RFC 5322 section 2.2: a field name (printable ASCII but ':') and a colon, at the start.
@@ -64,10 +65,10 @@ class EmlSource(TreeSource):
 
     def __init__(self, root: Path) -> None:
         if not root.is_dir():
-            raise SourceError(f"{root}: not a directory")
+            raise SourceError(_("{path}: not a directory").format(path=root))
         super().__init__(root)
         if not any(k == EML for k in self._found.kinds.values()):
-            raise SourceError(f"{root}: no .eml files found in this directory")
+            raise SourceError(_("{path}: no .eml files found in this directory").format(path=root))
 
     def _discover(self, root: Path) -> Found:
         return discover(root)

@@ -16,6 +16,7 @@ from pathlib import Path
 from migrator.domain.dates import FILE_NAME, internaldate, timestamp_date
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import read_file
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, SEEN, Folder, MessageRecord
 from migrator.sources.tree import TreeSource, is_maildir
 from migrator.sources.walk import list_message_files
@@ -112,10 +113,11 @@ class MaildirSource(TreeSource):
 
     def __init__(self, root: Path) -> None:
         if not root.is_dir():
-            raise SourceError(f"{root}: not a directory")
+            raise SourceError(_("{path}: not a directory").format(path=root))
         super().__init__(root)
         if not self._found.folders:
-            raise SourceError(f"{root}: no Maildir found (a Maildir has cur/, new/ and tmp/ directories)")
+            raise SourceError(_("{path}: no Maildir found (a Maildir has cur/, new/ and tmp/ directories)").format(
+                path=root))
 
 
 def read_folder(folder: Folder, known: Callable[[str, int], bool] | None = None,
@@ -185,7 +187,7 @@ def read_folder(folder: Folder, known: Callable[[str, int], bool] | None = None,
                 yield MessageRecord(
                     folder=folder, stable_id=f"maildir:{folder.key}:{unique}", raw=b"",
                     date=date, date_source=source, flags=flags, locator=path, extra={"known": "1", "size": str(size)},
-                    skip_reason="marked deleted in the source" if deleted else None,
+                    skip_reason=N_("marked deleted in the source") if deleted else None,
                 )
                 continue
         yield _record(folder, unique, flags, deleted, path)
@@ -210,7 +212,7 @@ def _record(folder: Folder, unique: str, flags: frozenset[str], deleted: bool, p
         date_source=source,
         flags=flags,
         locator=path,
-        skip_reason="marked deleted in the source" if deleted else None,
+        skip_reason=N_("marked deleted in the source") if deleted else None,
     )
 
 

@@ -18,6 +18,7 @@ from typing import IO
 from migrator.domain.dates import FROM_LINE, internaldate
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import ZONE_HOURS, header_value, header_values
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import ANSWERED, DRAFT, FLAGGED, SEEN, Folder, MessageRecord
 from migrator.sources.tree import MBOX, Found, TreeSource, discover
 from migrator.sources.walk import open_regular
@@ -57,7 +58,7 @@ MBOX_SUFFIXES = (".mbox", ".mbx", ".mbs")
 IGNORED_SUFFIXES = (".msf", ".dat", ".html", ".htm", ".json", ".sqlite", ".log", ".ini", ".js", ".txt", ".toc")
 # UW-IMAP/Pine (and Dovecot's mbox) keep the folder's UIDs in a first pseudo-message.
 SKIP_FOLDER_DATA = "UW-IMAP/Pine folder internal data (X-IMAP pseudo-message), not mail"
-SKIP_EMPTY = "empty entry in the mbox (a separator line with no message)"
+SKIP_EMPTY = N_("empty entry in the mbox (a separator line with no message)")
 _SNIFF = 65536  # bytes read to tell an mbox (and its line ends) by content
 
 MOZ_READ = 0x0001
@@ -387,7 +388,8 @@ def iter_mbox(fh: IO[bytes], start: int = 0) -> Iterator[tuple[int, bytes, bytes
         if cur_off < 0:
             if not blank:
                 raise SourceError(
-                    f"{getattr(fh, 'name', 'mbox')}: not an mbox file (no 'From ' line at byte {offset})")
+                    _("{path}: not an mbox file (no 'From ' line at byte {offset})").format(
+                        path=getattr(fh, "name", "mbox"), offset=offset))
         elif in_headers:
             parts.append(unquote_from(line) if line[:1] == b">" else line)
             if blank:
@@ -475,17 +477,18 @@ class MboxSource(TreeSource):
 
     def __init__(self, root: Path) -> None:
         if not root.exists():
-            raise SourceError(f"{root}: no such file or directory")
+            raise SourceError(_("{path}: no such file or directory").format(path=root))
         super().__init__(root)
         if not self._found.folders:
-            raise SourceError(f"{root}: no mbox files found in this directory")
+            raise SourceError(_("{path}: no mbox files found in this directory").format(path=root))
 
     def _discover(self, root: Path) -> Found:
         if root.is_dir():
             return discover(root)
         if not looks_like_mbox(root):
-            raise SourceError(f"{root}: not an mbox file (it does not start with a 'From ' line "
-                              "followed by a header)")
+            raise SourceError(_("{path}: not an mbox file (it does not start with a 'From ' line followed by a "
+                                "header)").format(
+                path=root))
         found = Found()
         found.add(MBOX, Folder(path=(folder_name(root.name),), origin=str(root), key=root.name))
         return found
@@ -527,7 +530,7 @@ def read_folder(folder: Folder, start: int = 0, ends: dict[str, int] | None = No
 def _record(folder: Folder, offset: int, from_line: bytes, raw: bytes) -> MessageRecord:
     flags, deleted = status_flags(raw)
     date, source = internaldate(raw, store_times=((FROM_LINE, from_line_time(from_line)),))
-    skip = "marked deleted in the source" if deleted else None
+    skip = N_("marked deleted in the source") if deleted else None
     if not raw.strip():
         skip = SKIP_EMPTY
     elif is_folder_internal_data(raw):

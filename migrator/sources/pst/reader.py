@@ -31,6 +31,7 @@ from migrator.domain import records as base
 from migrator.domain.dates import CREATION_TIME, DELIVERY_TIME, SUBMIT_TIME, internaldate
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import EPOCH_FALLBACK
+from migrator.domain.i18n import _
 from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.pst import mapi
@@ -80,13 +81,16 @@ class PstSource(SourceBase):
         try:
             import pypff  # lazy: a broken binary only affects PST users
         except ImportError as exc:
-            raise SourceError(f"cannot read {self.root}: the PST reader libpff-python is missing or broken ({exc})",
+            raise SourceError(_("cannot read {path}: the PST reader libpff-python is missing or broken "
+                                "({reason})").format(
+                path=self.root, reason=exc),
                               hint=REINSTALL_HINT) from exc
         self._pypff: Any = pypff
         try:
             self._fh = open(self.root, "rb")  # noqa: SIM115  (closed in close())
         except OSError as exc:
-            raise SourceError(f"cannot open {self.root}: {exc.strerror or exc}") from exc
+            raise SourceError(_("cannot open {path}: {reason}").format(
+                path=self.root, reason=exc.strerror or exc)) from exc
         self._file: Any = pypff.file()
         try:
             # wVer 14/15: an ANSI (pre-2003) file, whose strings are in the writer's Windows code page.
@@ -99,9 +103,10 @@ class PstSource(SourceBase):
         except Exception as exc:  # libpff raises OSError; a broken binary may raise others
             self._fh.close()
             raise SourceError(
-                f"{self.root} is not a readable Outlook data file (.pst/.ost): it may be truncated or corrupt "
-                f"({_first_sentence(exc)})",
-                hint="Repair it with Outlook's Inbox Repair Tool (scanpst.exe) and try again.",
+                _("{path} is not a readable Outlook data file (.pst/.ost): it may be truncated or corrupt "
+                  "({reason})").format(
+                    path=self.root, reason=_first_sentence(exc)),
+                hint=_("Repair it with Outlook's Inbox Repair Tool (scanpst.exe) and try again."),
             ) from exc
         self._embedded = EmbeddedOpener(pypff)
         self._folders: list[Folder] | None = None
@@ -139,8 +144,10 @@ class PstSource(SourceBase):
         try:
             top = self._find_ipm_subtree(store)
         except OSError as exc:
-            raise SourceError(f"{self.root}: the folder list cannot be read: {_first_sentence(exc)}",
-                              hint="Repair it with Outlook's Inbox Repair Tool (scanpst.exe) and try again.") from exc
+            raise SourceError(_("{path}: the folder list cannot be read: {reason}").format(
+                path=self.root, reason=_first_sentence(exc)),
+                              hint=_("Repair it with Outlook's Inbox Repair Tool (scanpst.exe) and try "
+                                     "again.")) from exc
         if self._ansi_file and self._store_codepage is None and top is not None:
             self._store_codepage = self._sample_codepage(top)
             if store is not None:
@@ -486,11 +493,11 @@ class PstSource(SourceBase):
         try:
             msg.body_rtf = item.rtf_body or None
         except OSError:
-            warnings.append("the RTF body could not be decompressed")
+            warnings.append(_("the RTF body could not be decompressed"))
         try:
             msg.recipients = self._recipients(item, props.codepage)
         except OSError:  # the To/Cc headers then come from mapi.PR_DISPLAY_TO/CC (names only)
-            warnings.append("the recipient table is damaged; recipients were taken from the display names")
+            warnings.append(_("the recipient table is damaged; recipients were taken from the display names"))
         msg.attachments = self._attachments(item, props.codepage, depth, warnings)
         return msg
 
@@ -540,7 +547,7 @@ class PstSource(SourceBase):
             sp = self._item_props(sub)
             inner = self._mapi(sub, sp, depth + 1, warnings)
             return Attachment(embedded=inner)
-        warnings.append("an attached message could not be decoded and is kept as a binary file")
+        warnings.append(_("an attached message could not be decoded and is kept as a binary file"))
         size = att.size or 0
         name = ap.text(mapi.PR_DISPLAY_NAME) or "attached message"
         return Attachment(filename=name + ".bin", data=att.read_buffer(size) if size else b"",

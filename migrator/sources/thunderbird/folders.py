@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.domain.i18n import _
 from migrator.domain.records import (
     ROLE_ARCHIVE,
     ROLE_DRAFTS,
@@ -77,7 +78,8 @@ class _Walker:
         try:
             nodes = list_dir(str(directory))
         except OSError as exc:
-            self.warn(f"{directory}: cannot list directory ({exc.strerror})")
+            self.warn(_("{path}: cannot list directory ({reason})").format(
+                path=directory, reason=exc.strerror))
             return
         names = {n.name for n in nodes}
         kinds: dict[str, str] = {}
@@ -102,14 +104,16 @@ class _Walker:
                     unread.append(name)
             elif node.link and _inside(real := os.path.realpath(node.path), self.account_root) \
                     and looks_like_mbox(Path(real)):
-                self.warn(f"{node.path}: a link to {real}, which is read there (read once)")
+                self.warn(_("{path}: a link to {real}, which is read there (read once)").format(
+                    path=node.path, real=real))
             elif _is_mbox(Path(node.path), names):
                 kinds[name] = "mbox"
             elif not _companion(name) and node.name + ".msf" not in names:
                 unread.append(name)
         if unread:
             shown = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
-            self.warn(f"{directory}: not read: {shown} (not a mail folder migrate can read)")
+            self.warn(_("{path}: not read: {shown} (not a mail folder migrate can read)").format(
+                path=directory, shown=shown))
         order = sorted(set(kinds) | subdirs, key=lambda n: (not (top and n.lower() in ("inbox",)), n.casefold()))
         for n in order:
             kind = kinds.get(n, "container")
@@ -119,14 +123,16 @@ class _Walker:
             if _HASHED.search(n):
                 recorded = self.info.name(msf)
                 if recorded is None and len(n) == 8:
-                    self.warn(f"{directory / n}: a hashed file name and no recorded folder name; kept as {n!r}")
+                    self.warn(_("{path}: a hashed file name and no recorded folder name; kept as {name!r}").format(
+                        path=directory / n, name=n))
                 display = recorded or display
             role = self._role(msf, display, top)
             path = ("Inbox",) if top and role == ROLE_INBOX else prefix + (display,)
             out.append(_Entry(path, role, origin, kind, rel + n, reasons.get(n)))
             if n in subdirs:
                 if depth >= 64:
-                    self.warn(f"{directory / (n + '.sbd')}: folders nested too deep; deeper ones skipped")
+                    self.warn(_("{path}: folders nested too deep; deeper ones skipped").format(
+                        path=directory / (n + ".sbd")))
                     continue
                 self._dir(directory / (n + ".sbd"), path, rel + n + ".sbd/", False, imap, depth + 1, out)
 
@@ -134,7 +140,8 @@ class _Walker:
         """The first time this directory is reached; else a note that it is read elsewhere."""
         first = self.visits.first_visit(node)
         if first is not None:
-            self.warn(f"{node.path}: the same directory as {first}, which is read there (read once)")
+            self.warn(_("{path}: the same directory as {first}, which is read there (read once)").format(
+                path=node.path, first=first))
         return first is None
 
     def _role(self, msf: Path, display: str, top: bool) -> str | None:

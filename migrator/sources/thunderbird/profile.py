@@ -19,6 +19,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from migrator.domain.errors import SourceError
+from migrator.domain.i18n import _
 from migrator.imap import utf7
 
 MAILDIR_STORE = "@mozilla.org/msgstore/maildirstore;1"
@@ -85,7 +86,7 @@ def _ini(path: Path) -> configparser.ConfigParser:
         with path.open("r", encoding="utf-8", errors="replace") as fh:
             cp.read_file(fh)
     except (OSError, configparser.Error) as exc:
-        raise SourceError(f"{path}: cannot be read ({exc})") from exc
+        raise SourceError(_("{path}: cannot be read ({reason})").format(path=path, reason=exc)) from exc
     return cp
 
 
@@ -142,7 +143,7 @@ def pick_profile(ini: Path) -> Path:
     """
     entries = [e for e in read_profiles_ini(ini) if e.path.is_dir()]
     if not entries:
-        raise SourceError(f"{ini}: lists no profile directory that exists")
+        raise SourceError(_("{path}: lists no profile directory that exists").format(path=ini))
     if len(entries) == 1:
         return entries[0].path
     for chosen in ({e.path for e in entries if e.install_default}, {e.path for e in entries if e.default}):
@@ -150,8 +151,9 @@ def pick_profile(ini: Path) -> Path:
             return chosen.pop()
     listing = "\n".join(f"  {e.name}: {e.path}" for e in entries)
     raise SourceError(
-        f"{ini}: lists {len(entries)} profiles and none is clearly the default:\n{listing}",
-        hint="Give one profile directory as SOURCE instead of profiles.ini.",
+        _("{path}: lists {n} profiles and none is clearly the default:\n{listing}").format(
+            path=ini, n=len(entries), listing=listing),
+        hint=_("Give one profile directory as SOURCE instead of profiles.ini."),
     )
 
 
@@ -246,13 +248,16 @@ def read_accounts(profile: Path) -> tuple[list[AccountInfo], list[str]]:
         readable = True
     except FileNotFoundError:
         readable = False
-        notes.append(f"{prefs_path}: missing; folders found by scanning Mail/ and ImapMail/")
+        notes.append(_("{path}: missing; folders found by scanning Mail/ and ImapMail/").format(
+            path=prefs_path))
     except OSError as exc:
         readable = False
-        notes.append(f"{prefs_path}: cannot be read ({exc.strerror}); folders found by scanning Mail/")
+        notes.append(_("{path}: cannot be read ({reason}); folders found by scanning Mail/").format(
+            path=prefs_path, reason=exc.strerror))
     account_keys = [k.strip() for k in str(prefs.get("mail.accountmanager.accounts", "")).split(",") if k.strip()]
     if readable and not account_keys:
-        notes.append(f"{prefs_path}: lists no accounts (broken?); folders found by scanning Mail/ and ImapMail/")
+        notes.append(_("{path}: lists no accounts (broken?); folders found by scanning Mail/ and ImapMail/").format(
+            path=prefs_path))
     if not account_keys:
         return _scan_accounts(profile), notes
     default_store = _str(prefs, "mail.serverDefaultStoreContractID") or ""
@@ -328,11 +333,12 @@ def profile_notes(profile: Path) -> list[str]:
         m = re.match(r"(\d+)\.", version)
         if m and int(m.group(1)) > NEWEST_KNOWN_MAJOR:
             notes.append(
-                f"{compat}: last used by Thunderbird {version.split('_')[0]}, newer than the versions this "
-                f"reader was checked with (up to {NEWEST_KNOWN_MAJOR}); it is read the usual way, check the plan"
+                _("{path}: last used by Thunderbird {version}, newer than the versions this reader was checked "
+                  "with (up to {newest}); it is read the usual way, check the plan").format(
+                    path=compat, version=version.split("_")[0], newest=NEWEST_KNOWN_MAJOR)
             )
     if (profile / "lock").is_symlink() or (profile / "lock").exists():
-        notes.append("Thunderbird seems to be running: reading is safe; mail arriving now is taken by the next run")
+        notes.append(_("Thunderbird seems to be running: reading is safe; mail arriving now is taken by the next run"))
     return notes
 
 

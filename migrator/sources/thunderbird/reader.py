@@ -28,6 +28,7 @@ from typing import IO
 from migrator.domain.dates import FILE_NAME, FROM_LINE, internaldate, timestamp_date
 from migrator.domain.errors import SourceError
 from migrator.domain.headers import EPOCH_FALLBACK, header_value
+from migrator.domain.i18n import N_, _
 from migrator.domain.records import Folder, MessageRecord
 from migrator.sources.base import Capabilities, Estimate, Known, SourceBase
 from migrator.sources.mbox.reader import (
@@ -49,9 +50,9 @@ from migrator.sources.thunderbird.profile import (
 from migrator.sources.tree import unreadable_record
 from migrator.sources.walk import list_message_files, open_regular
 
-SKIP_EXPUNGED = "deleted in Thunderbird (not yet compacted)"
+SKIP_EXPUNGED = N_("deleted in Thunderbird (not yet compacted)")
 SKIP_IMAP_DELETED = "marked deleted on the IMAP server (not yet expunged)"
-SKIP_EMPTY = "empty entry in the mbox (a separator line with no message)"
+SKIP_EMPTY = N_("empty entry in the mbox (a separator line with no message)")
 
 MOZ_PARTIAL = 0x0400
 MOZ2_IMAP_DELETED = 0x00200000
@@ -78,16 +79,18 @@ def detect(path: Path) -> bool:
 def resolve_profile(path: Path) -> Path:
     """The profile directory `path` designates (a profile, profiles.ini or the directory holding it)."""
     if not path.exists():
-        raise SourceError(f"{path}: no such file or directory")
+        raise SourceError(_("{path}: no such file or directory").format(path=path))
     if path.is_file():
         if path.name.lower() != "profiles.ini":
-            raise SourceError(f"{path}: not a Thunderbird profile (give the profile directory or profiles.ini)")
+            raise SourceError(_("{path}: not a Thunderbird profile (give the profile directory or "
+                                "profiles.ini)").format(
+                path=path))
         return pick_profile(path)
     if (path / "prefs.js").is_file() or (path / "Mail").is_dir() or (path / "ImapMail").is_dir():
         return path
     if (path / "profiles.ini").is_file():
         return pick_profile(path / "profiles.ini")
-    raise SourceError(f"{path}: not a Thunderbird profile (no prefs.js, no Mail/ directory)")
+    raise SourceError(_("{path}: not a Thunderbird profile (no prefs.js, no Mail/ directory)").format(path=path))
 
 
 # ---------------------------------------------------------------- reading messages
@@ -228,8 +231,9 @@ def read_mbox(folder: Folder, path: Path, log: _ReadLog, start: int = 0) -> Iter
                     yield _mbox_record(folder, path, pending)
                 else:
                     end = pending.offset
-                    log.warnings.append(f"{path}: the message at byte {pending.offset} was still being written "
-                                        "(Thunderbird is running); it is taken by the next run")
+                    log.warnings.append(_("{path}: the message at byte {offset} was still being written "
+                                          "(Thunderbird is running); it is taken by the next run").format(
+                        path=path, offset=pending.offset))
             log.ends[folder.key] = end
         except OSError as exc:
             yield _error(folder, f"tb:{folder.key}:ioerror", str(path), f"read error in {path}: {exc}")
@@ -323,20 +327,22 @@ class ThunderbirdSource(SourceBase):
             chosen = [a for a in self.all_accounts if a.migrated_by_default]
             if not chosen:
                 listing = "; ".join(f"{a.name} ({a.type}): {a.reason}" for a in self.all_accounts) or "none"
-                raise SourceError(f"{self.root}: no POP account or Local Folders to migrate (accounts: {listing})",
-                                  hint="Name an account with --account NAME to migrate it anyway.")
+                raise SourceError(_("{path}: no POP account or Local Folders to migrate (accounts: {listing})").format(
+                    path=self.root, listing=listing),
+                                  hint=_("Name an account with --account NAME to migrate it anyway."))
             return chosen
         chosen = []
         for name in wanted:
             hits = [a for a in self.all_accounts if a.matches(name)]
             if not hits:
                 listing = ", ".join(f"{a.name!r} ({a.type})" for a in self.all_accounts) or "none"
-                raise SourceError(f"{self.root}: no account named {name!r}; the profile has: {listing}",
-                                  hint="Pass --account with an account name, host, user@host or directory name.")
+                raise SourceError(_("{path}: no account named {name!r}; the profile has: {listing}").format(
+                    path=self.root, name=name, listing=listing),
+                                  hint=_("Pass --account with an account name, host, user@host or directory name."))
             chosen += [a for a in hits if a not in chosen]
         for a in chosen:
             if a.directory is None or not a.directory.is_dir():
-                self._log.warnings.append(f"account {a.name!r}: {a.reason}")
+                self._log.warnings.append(_("account {name!r}: {reason}").format(name=a.name, reason=a.reason))
         order = {id(a): i for i, a in enumerate(self.all_accounts)}
         return sorted(chosen, key=lambda a: order[id(a)])
 
