@@ -210,8 +210,8 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
     if plan.quota.fits is False and not opts.ignore_quota:  # before any CREATE or APPEND: nothing written
         message, hint = refusal(plan.quota)
         t = plan.totals
-        raise QuotaError(f"{message}; nothing was uploaded: {t.to_upload:,} message(s), {human_bytes(t.upload_bytes)} "
-                         "left", hint=hint)
+        raise QuotaError(message + "; " + _("nothing was uploaded: {n} message(s), {size} left").format(
+            n=f"{t.to_upload:,}", size=human_bytes(t.upload_bytes)), hint=hint)
     scanner = Scanner(sources, scanner.layout, scope, state, session.target, use_settled=True,
                       reconnect=session.reconnect)  # fresh dedupe set
     uploader = Uploader(
