@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from importlib import resources
 
 __all__ = ["DOMAIN", "LANGUAGES", "N_", "_", "detect_language", "format_datetime", "language", "ngettext",
-           "normalize_language", "set_language", "translations", "using_language"]
+           "normalize_language", "pgettext", "set_language", "translations", "using_language"]
 
 DOMAIN = "migrate"  # the catalog's name: migrator/locale/<lang>/LC_MESSAGES/migrate.po
 LANGUAGES = ("en", "ja")  # en: the msgids themselves
@@ -128,6 +128,12 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form for the count `n`, in the current language (Japanese has one form)."""
     return translations(language()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """`message` in the current language as meant in `context` (the same English word can need two
+    translations: "messages" as a column header is メール数, after a number 通)."""
+    return translations(language()).pgettext(context, message)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction only"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator.domain import safefile
-from migrator.domain.i18n import _, format_datetime
+from migrator.domain.i18n import _, format_datetime, pgettext
 from migrator.domain.models import Plan
 from migrator.domain.units import human_bytes
 from migrator.flows.quota import quota_lines
@@ -50,7 +50,7 @@ def year_chart(plan: Plan, width: int = 40, unicode: bool = True) -> str:
     scale = max(total, free or 0, 1) / width
     mark = round(free / scale) if free is not None else None
     cut_year = q.suggested_since[:4] if q.suggested_since and q.fits is not True else None
-    table = [(_("year"), _("messages"), _("size"), _("to upload"), "")]
+    table = [(_("year"), pgettext("column", "messages"), _("size"), _("to upload"), "")]
     for y, n, b, up, running in rows:
         end = round(running / scale)
         start = round((running - up) / scale)

@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from migrator.domain.i18n import _, language, ngettext
+from migrator.domain.i18n import _, language, ngettext, pgettext
 
 __all__ = ["Markup", "render_page"]
 
@@ -26,7 +26,7 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("migrator.render", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       extensions=["jinja2.ext.i18n"])
-    env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(gettext=_, ngettext=ngettext, pgettext=pgettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = language()
     return env
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from migrator.domain.events import Event, MessageSettled, Paused, PhaseStarted, Totals
-from migrator.domain.i18n import N_, _, ngettext
+from migrator.domain.i18n import N_, _, ngettext, pgettext
 from migrator.domain.models import ArchiveReport, Plan, Problem, RunStats, VerifyReport
 from migrator.domain.units import count, human_bytes
 from migrator.render.bars import SizedBar, open_bar, show
@@ -139,7 +139,7 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
                  f"{t.duplicates:,}", f"{t.filtered:,}", f"{t.skipped:,}",
                  _("{n} unreadable").format(n=count(t.unreadable)) if t.unreadable else ""])
     out = [_("Plan for {target} (dry run: nothing is written)").format(target=plan.target), "",
-           table([_("source folder"), _("target folder"), _("messages"), _("size"), _("to upload"),
+           table([_("source folder"), _("target folder"), pgettext("column", "messages"), _("size"), _("to upload"),
                   _("already there"), _("duplicates"), _("filtered"), _("skipped"), _("why")], rows,
                  right={2, 3, 4, 5, 6, 7, 8}), ""]
     out.append(_("To upload: {n} messages, {size}.").format(n=f"{t.to_upload:,}", size=human_bytes(t.upload_bytes)))
@@ -155,7 +155,7 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
     if q.suggested_kept_local and q.fits is not True:
         folders: dict[str, dict[str, object]] = q.suggested_kept_local.get("folders", {})  # type: ignore[assignment]
         out += ["", _("With --since {day} these stay on this computer:").format(day=q.suggested_since),
-                table([_("source folder"), _("messages"), _("size"), _("from"), _("to")],
+                table([_("source folder"), pgettext("column", "messages"), _("size"), _("from"), _("to")],
                       [[name, f"{int(k['messages']):,}", human_bytes(int(k['bytes'])),  # type: ignore[call-overload]
                         str(k.get("oldest") or ""), str(k.get("newest") or "")] for name, k in folders.items()],
                       right={1, 2})]
@@ -203,8 +203,8 @@ def render_archive(report: ArchiveReport) -> str:
     and date range, then the totals."""
     rows = [[f.source, f.path, f"{f.messages:,}", human_bytes(f.bytes), f.oldest or "", f.newest or ""]
             for f in report.folders]
-    out = [table([_("source folder"), _("written to"), _("messages"), _("size"), _("from"), _("to")], rows,
-                 right={2, 3})] if rows else []
+    out = [table([_("source folder"), _("written to"), pgettext("column", "messages"), _("size"), _("from"),
+                  _("to")], rows, right={2, 3})] if rows else []
     span = " ".join(x for x in (_("from {day}").format(day=report.since) if report.since else "",
                                 _("before {day}").format(day=report.until) if report.until else "") if x)
     out += ["", _("Archived {n} messages ({size}) dated {span} to {path} ({format}); the source was only read.").format(

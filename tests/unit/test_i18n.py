@@ -83,7 +83,7 @@ def test_placeholder_parser() -> None:
 
 # ---------------------------------------------------------------------------------------------- (b)
 
-WRAPPERS = frozenset({"_", "N_", "ngettext", "gettext"})
+WRAPPERS = frozenset({"_", "N_", "ngettext", "gettext", "pgettext"})
 # Modules whose every text literal in code is for people (docstrings, comparisons, keys exempt).
 RENDERING = ("migrator/render/", "migrator/cli/")
 # Literals that stay as they are: machine-greppable prefixes (docs/exit-codes.md) and protocol words.
