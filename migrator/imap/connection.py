@@ -19,6 +19,7 @@ from imapclient import exceptions as imap_exc
 from migrator.domain import providers
 from migrator.domain.config import TargetConfig
 from migrator.domain.errors import ConnectionLost, MigratorError, TargetError
+from migrator.domain.i18n import _
 from migrator.imap import auth, diagnose
 from migrator.imap.trace import ProtocolTrace
 
@@ -93,8 +94,10 @@ class ImapConnection:
             raise self._traced(exc) from None
         except (OSError, imaplib.IMAP4.error) as exc:
             self._drop()
-            raise self._traced(TargetError(f"{cfg.host}:{cfg.port} dropped the connection during login: {exc}",
-                                           hint="Try again later: the server may be limiting logins.")) from exc
+            raise self._traced(TargetError(
+                _("{where} dropped the connection during login: {reason}").format(
+                    where=f"{cfg.host}:{cfg.port}", reason=exc),
+                hint=_("Try again later: the server may be limiting logins."))) from exc
         self.delimiter = self._find_delimiter()
         return self
 
@@ -129,9 +132,12 @@ class ImapConnection:
             if self.cfg.insecure:
                 self.plaintext = True
                 if self.on_plaintext is not None:
-                    self.on_plaintext(f"{self.cfg.host}:{self.cfg.port} offers no STARTTLS: the "
-                                      f"{'OAuth2 token' if self.cfg.oauth2 else 'password'} and the mail go over "
-                                      "the network WITHOUT encryption (TLS: none; allowed by --insecure)")
+                    where = f"{self.cfg.host}:{self.cfg.port}"
+                    self.on_plaintext(
+                        _("{where} offers no STARTTLS: the OAuth2 token and the mail go over the network WITHOUT "
+                          "encryption (TLS: none; allowed by --insecure)").format(where=where) if self.cfg.oauth2
+                        else _("{where} offers no STARTTLS: the password and the mail go over the network WITHOUT "
+                               "encryption (TLS: none; allowed by --insecure)").format(where=where))
                 return
             raise diagnose.no_starttls(self.cfg)
         try:
@@ -139,8 +145,10 @@ class ImapConnection:
         except ssl.SSLError as exc:
             raise diagnose.connect_error(exc, self.cfg, starttls=True) from exc
         except (OSError, imap_exc.IMAPClientError) as exc:
-            raise TargetError(f"STARTTLS with {self.cfg.host}:{self.cfg.port} failed: {exc}",
-                              hint=f"Try imaps://{self.cfg.user}@{self.cfg.host} (port 993).") from exc
+            raise TargetError(_("STARTTLS with {where} failed: {reason}").format(
+                                  where=f"{self.cfg.host}:{self.cfg.port}", reason=exc),
+                              hint=_("Try {url} (port 993).").format(url=f"imaps://{self.cfg.user}@{self.cfg.host}")
+                              ) from exc
 
     def _login(self, client: imapclient.IMAPClient, token: str | None) -> None:
         cfg = self.cfg
@@ -217,7 +225,7 @@ class ImapConnection:
     def client(self) -> imapclient.IMAPClient:
         """The connected imapclient.IMAPClient; ConnectionLost when the connection was closed."""
         if self._client is None:
-            raise ConnectionLost("not connected")
+            raise ConnectionLost(_("not connected"))
         return self._client
 
     def close(self) -> None:
