@@ -9,7 +9,7 @@ import contextvars
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from migrator.cli.support import write_report_file as _write_report
 from migrator.domain.config import TargetConfig, default_state_path, parse_target, read_password, source_ident
 from migrator.domain.errors import ExitCode, MigratorError, QuotaError
 from migrator.domain.events import Paused
-from migrator.domain.filters import Scope, parse_day, parse_size
+from migrator.domain.filters import Scope, parse_day, scope_from
 from migrator.domain.i18n import N_, _, set_language
 from migrator.render.cli_help import Group, lang_argument
 from migrator.render.console import tolerant_output
@@ -56,10 +56,10 @@ class Common:
     provider: str | None = None  # provider preset name (given or recognised from the host)
 
 
-def _target_options() -> list[Callable[..., Any]]:
+def _target_options(required: bool = True) -> list[Callable[..., Any]]:
     """How to reach and log in to the server (shared by check, plan, run, verify)."""
     return [
-        click.option("--target", "target_url", required=True, metavar="URL",
+        click.option("--target", "target_url", required=required, metavar="URL",
                      help=N_("imaps://USER@HOST[:PORT] (TLS) or imap://USER@HOST[:PORT] (STARTTLS); "
                              "with --provider just USER.")),
         click.option("--provider", metavar="NAME",
@@ -102,14 +102,9 @@ def _with(opts: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], Call
     return apply
 
 
-def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    opts = [
-        click.argument("sources", nargs=-1, required=True, type=click.UNPROCESSED, callback=source_args),
-        *_target_options(),
-        *_source_options(),
-        click.option("--state", "state_path", type=click.Path(path_type=Path), metavar="PATH",
-                     help=N_("State database (default: one per source+target under ~/.local/share/migrator).")),
-        click.option("--timeout", type=float, default=60.0, show_default=True, help=N_("Network timeout in seconds.")),
+def _scope_options() -> list[Callable[..., Any]]:
+    """What a migration covers and how the answer is printed (run, plan, verify, status)."""
+    return [
         click.option("--since", metavar="DATE", help=N_("Only messages dated on or after DATE (YYYY-MM-DD).")),
         click.option("--until", metavar="DATE", help=N_("Only messages dated before DATE (YYYY-MM-DD).")),
         click.option("--max-size", metavar="SIZE", help=N_("Leave out messages larger than SIZE (e.g. 25M).")),
@@ -121,6 +116,21 @@ def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--account-prefix", is_flag=True,
                      help=N_("Thunderbird, Becky!: keep each account's folders apart.")),
         click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout.")),
+    ]
+
+
+STATE_OPTION = click.option("--state", "state_path", type=click.Path(path_type=Path), metavar="PATH",
+                            help=N_("State database (default: one per source+target under ~/.local/share/migrator)."))
+
+
+def _common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    opts = [
+        click.argument("sources", nargs=-1, required=True, type=click.UNPROCESSED, callback=source_args),
+        *_target_options(),
+        *_source_options(),
+        STATE_OPTION,
+        click.option("--timeout", type=float, default=60.0, show_default=True, help=N_("Network timeout in seconds.")),
+        *_scope_options(),
         click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar.")),
     ]
     for opt in reversed(opts):
@@ -139,12 +149,7 @@ def build_common(sources: tuple[Path | str, ...], target_url: str, state_path: P
     password or token when `need_password`), the scope (--since/--until as UTC days, --max-size in
     bytes, folder globs), the state path and the reader options (a server source's login options,
     `preview` for plan: headers and sizes only). UsageError (exit 2) on a bad option."""
-    scope = Scope(  # before the password prompt: a bad date or size is said at once
-        since=parse_day(since, "--since") if since else None,
-        until=parse_day(until, "--until") if until else None,
-        max_size=parse_size(max_size) if max_size else None,
-        include=include, exclude=exclude,
-    )
+    scope = scope_from(since, until, max_size, include, exclude)  # before the password prompt: said at once
     target = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
                           timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command,
                           need_password=need_password)
@@ -278,12 +283,25 @@ def plan(report_path: Path | None, **kw: Any) -> int:
 @click.option("--connections", type=click.IntRange(1, 16), default=None,
               help=N_("Parallel connections (default 4, fewer when the provider allows fewer)."))
 def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> int:
-    """`migrate run`: the help text users read is the `help=` above (translated when shown)."""
+    """Upload. Resumable: interrupt it at any moment and run it again; nothing is uploaded twice.
+
+    Says where its journal is (stderr) and how to see where the migration stands: `migrate status`.
+    """
+    from migrator.flows.status import STATUS, command_line
+    from migrator.render.status import where_it_stands
+
+    c = build_common(**kw)
+    where = command_line(STATUS, kw)
+    with where_it_stands(where, c.state_path):
+        return _run(c, where, ignore_quota, batch, connections)
+
+
+def _run(c: Common, where: str, ignore_quota: bool, batch: int, connections: int | None) -> int:
+    """`run` once its options are built (see run)."""
     from migrator.flows.quota import DailyPacer, limits_for
     from migrator.flows.run import RunOptions, execute
     from migrator.journal.state import State
 
-    c = build_common(**kw)
     limits = limits_for(getattr(c, "provider", None), c.target.host, c.target.user)
     if connections is None:
         from migrator.domain import providers
@@ -298,6 +316,9 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
         state = stack.enter_context(State.open(c.state_path, source_id=source_ident(c.sources),
                                                target_id=c.target.ident))
         state.lock()
+        if not c.json:  # with --json it is the document's `state`
+            click.echo("migrate: journal: " + _("{path} (where it stands: {command})").format(
+                path=c.state_path, command=where), err=True)
         progress = Progress(quiet=c.quiet)
         stack.callback(progress.close)
         opts = RunOptions(
@@ -312,6 +333,8 @@ def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> i
             stats = execute(sources, connector(c.target), state, c.scope, opts, quarantine)
         progress.close()
         click.echo(to_json(stats) if c.json else render_run(stats))
+        if stats.interrupted or stats.failed:
+            click.echo("migrate: " + _("where it stands: {command}").format(command=where), err=True)
     if stats.interrupted:
         return int(ExitCode.INTERRUPTED)
     if stats.over_quota:
@@ -458,24 +481,23 @@ def check(target_url: str, provider: str | None, password_file: Path | None, oau
 
 
 @cli.command(help=N_(
-    "List the mail stores found on this machine (Thunderbird profiles and their accounts), or "
-    "describe PATHs."))
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+    "Describe the mail stores at PATHs (folders, their target, messages, size, years), or, without a PATH, "
+    "list the stores found in the usual places of this computer (Outlook, Thunderbird, Becky!, Windows Live "
+    "Mail, Apple Mail, mbox, Maildir) with the command that migrates each. Read-only; no server needed."))
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option("--no-count", is_flag=True, help=N_("Do not read the mail to count messages (faster)."))
-def sources(paths: tuple[Path, ...], no_count: bool) -> int:
+@click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout."))
+@click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar."))
+def sources(paths: tuple[str, ...], no_count: bool, as_json: bool, quiet: bool) -> int:
     """`migrate sources`: the help text users read is the `help=` above (translated when shown)."""
-    from migrator.render.stores import render_stores
-    from migrator.sources.discovery import describe_path, find_stores
+    from migrator.flows.inventory import discover, inventory
+    from migrator.render.stores import render_discovery, render_inventory
 
-    if paths:
-        stores = [s for p in paths for s in describe_path(p.expanduser(), count=not no_count)]
-    else:
-        stores = find_stores(count=not no_count)
-    if not stores:
-        click.echo(_("No Thunderbird profile found in the usual places. Give a path: an mbox file, a Maildir, "
-                     "a Thunderbird profile or a .pst file works as SOURCE."))
-        return 0
-    click.echo(render_stores(stores))
+    with closing(Progress(quiet=quiet)) as progress:
+        result: Any = inventory(list(paths), count=not no_count, on_event=progress) if paths \
+            else discover(count=not no_count, on_event=progress)
+    text = render_inventory(result) if paths else render_discovery(result)
+    click.echo(to_json(result) if as_json else text.rstrip("\n"))
     return 0
 
 
@@ -495,14 +517,22 @@ def ui(port: int, no_browser: bool, lang: str | None) -> int:
 
 
 @cli.command(help=N_(
-    "Progress recorded in a state database, without connecting."))
-@click.option("--state", "state_path", type=click.Path(exists=True, path_type=Path), required=True, metavar="PATH")
-def status(state_path: Path) -> int:
-    """`migrate status`: the help text users read is the `help=` above (translated when shown)."""
-    from migrator.journal.status import StatusView
-    from migrator.render.status import render_status
+    "Where a migration stands, without connecting: per folder what is migrated, already there, failed and "
+    "left; the totals; the last run (when, how it ended) and the command that finishes the job. Give the "
+    "same SOURCE... and --target as to run (its journal is found the same way), or --state PATH. With the "
+    "source, what is left is counted in it (read-only). Exit 2 when no migration has started yet."))
+@click.argument("sources", nargs=-1, type=click.UNPROCESSED, callback=source_args, metavar="[SOURCE]...")
+@_with([*_target_options(required=False), *_source_options(), STATE_OPTION, *_scope_options()])
+@_with([click.option(*names, hidden=True, is_flag=len(names) > 1 or names == ("--ignore-quota",), expose_value=False)
+        for names in (("--timeout",), ("--ignore-quota",), ("--batch",), ("--connections",), ("--quiet", "-q"))])
+def status(as_json: bool, **kw: Any) -> int:
+    """`migrate status` (run's other options are accepted and ignored: `run` in a command line can be
+    replaced by `status`): the help text users read is the `help=` above (translated when shown)."""
+    from migrator.flows.status import status_from_args
+    from migrator.render.status import render_report
 
-    click.echo(render_status(StatusView.read(state_path)))
+    report = status_from_args(kw)
+    click.echo(to_json(report) if as_json else render_report(report))
     return 0
 
 

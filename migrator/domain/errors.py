@@ -52,6 +52,12 @@ class SourceError(MigratorError):
     default_hint = N_("Check the path; migrate reads mbox files, Maildir folders, Thunderbird profiles and .pst files.")
 
 
+class NotStarted(UsageError):
+    """`migrate status`: no journal for that source and target yet (nothing was ever run)."""
+
+    default_hint = N_("Start it with `migrate run SOURCE... --target URL` (or give the journal with --state PATH).")
+
+
 class TargetError(MigratorError):
     """The IMAP server cannot be reached, or refuses the connection."""
 

@@ -92,3 +92,12 @@ class Scope:
     def is_diet(self) -> bool:
         """True when a date range or a size cap leaves some messages local (a diet)."""
         return bool(self.since or self.until or self.max_size)
+
+
+def scope_from(since: str | None, until: str | None, max_size: str | None, include: tuple[str, ...] = (),
+               exclude: tuple[str, ...] = ()) -> Scope:
+    """The scope of the command-line options --since/--until (YYYY-MM-DD: 00:00 UTC), --max-size
+    (bytes) and the folder globs; UsageError (exit 2) for a bad value."""
+    return Scope(since=parse_day(since, "--since") if since else None,
+                 until=parse_day(until, "--until") if until else None,
+                 max_size=parse_size(max_size) if max_size else None, include=include, exclude=exclude)

@@ -117,6 +117,7 @@ class FolderRun(Counts):
 
     source: str
     target: str
+    source_key: str = Field(default="", exclude=True)  # flows/plan.py Entry.key: the journal's source_folder
 
 
 class RunStats(Counts):
@@ -226,3 +227,149 @@ class ArchiveReport(BaseModel):
     skipped: int = 0  # deleted in the source and the like
     unreadable: list[str] = Field(default_factory=list)  # locators of messages that could not be read
     warnings: list[str] = Field(default_factory=list)  # e.g. an --include glob that matches no folder
+
+
+# ---------------------------------------------------------------- `migrate sources`: what a store holds
+
+
+class FolderInventory(BaseModel):
+    """One folder of a store as `migrate sources` shows it (flows/inventory.py). Counts are None
+    when the mail was not read (`--no-count`)."""
+
+    folder: str  # the source folder's display path ("Inbox/取引先")
+    role: str | None = None  # inbox, sent, drafts, trash, junk, ... (records.ROLES): the store's or the name's
+    target: str  # the IMAP folder it goes to on a server with no special-use folders yet ('/' delimiter)
+    messages: int | None = None  # messages to migrate (not skipped, readable)
+    bytes: int | None = None  # their size as stored, bytes
+    skipped: int | None = None  # not migrated: deleted in the store, not a message (calendar item ...)
+    unreadable: int | None = None  # could not be read (migrate would count them failed)
+    oldest_year: int | None = None  # of the messages' dates (INTERNALDATE policy, UTC)
+    newest_year: int | None = None
+    estimated: bool = False  # --no-count: messages/bytes are the reader's cheap count (Source.estimate) of
+    #                          every record (skipped and unreadable included), not a read
+
+
+class StoreInventory(BaseModel):
+    """One store given to `migrate sources PATH`: its kind (the reader's, sources/__init__.py
+    detect_kind), folders and totals (the sums of its folders; None when not counted)."""
+
+    path: str  # as given
+    kind: str  # Source.kind: mbox, maildir, thunderbird, pst, ... (every reader open_source knows)
+    root: str  # the directory or file the reader opened (a Thunderbird profile for profiles.ini)
+    counted: bool = True
+    folders: list[FolderInventory] = Field(default_factory=list)
+    messages: int | None = None
+    bytes: int | None = None
+    skipped: int | None = None
+    unreadable: int | None = None
+    oldest_year: int | None = None
+    newest_year: int | None = None
+    by_year: dict[str, list[int]] = Field(default_factory=dict)  # "2019" -> [messages, bytes]
+    estimated: bool = False  # the totals are cheap counts (see FolderInventory.estimated)
+    warnings: list[str] = Field(default_factory=list)  # the reader's remarks (Source.warnings)
+    command: str = ""  # the command that migrates it ("migrate run PATH --target imaps://USER@HOST")
+
+
+class Inventory(BaseModel):
+    """`migrate sources PATH...`: every store given, in order (its JSON is the `--json` output)."""
+
+    stores: list[StoreInventory] = Field(default_factory=list)
+    counted: bool = True
+    messages: int | None = None  # over all stores
+    bytes: int | None = None
+
+
+class StoreAccount(BaseModel):
+    """One account of a Thunderbird profile found by `migrate sources` (prefs.js)."""
+
+    name: str
+    type: str  # pop3, none (Local Folders), imap, rss, ...
+    server: str = ""  # user@host, "" for Local Folders
+    store: str = "mbox"  # mbox or maildir
+    messages: int | None = None  # live messages (None: not counted)
+    deleted: int = 0  # deleted in Thunderbird, not compacted yet: never migrated
+    bytes: int | None = None
+    migrated: bool = False  # migrated by `migrate run PROFILE` without --account
+    reason: str = ""  # why (or why not)
+
+
+class FoundStore(BaseModel):
+    """A mail store `migrate sources` (no PATH) found in a usual place on this machine."""
+
+    kind: str  # pst, ost, thunderbird, becky, windows-live-mail, windows-mail, apple-mail, mbox, maildir, evolution
+    name: str  # what a person calls it: "Outlook data file", "Thunderbird profile 'default-release'"
+    path: str
+    place: str = ""  # the usual place it was found in, as the user's system writes it
+    messages: int | None = None  # None: not counted (--no-count, or migrate cannot read it yet)
+    bytes: int | None = None  # of the mail (counted), else of the store's files on disk
+    default: bool = False  # the profile Thunderbird starts with
+    readable: bool = True  # a reader of this migrate opens it (False: found by its marks only)
+    command: str = ""  # the command that migrates it
+    notes: list[str] = Field(default_factory=list)
+    accounts: list[StoreAccount] = Field(default_factory=list)  # a Thunderbird profile's accounts
+
+
+class Discovery(BaseModel):
+    """`migrate sources` without a PATH: the stores found in the usual places of `platform`."""
+
+    platform: str  # windows, macos, linux
+    home: str
+    looked_in: list[str] = Field(default_factory=list)  # the places searched (that exist or not)
+    stores: list[FoundStore] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- `migrate status`: where a migration stands
+
+
+class FolderStatus(BaseModel):
+    """One source folder of a migration, as `migrate status` shows it (flows/status.py)."""
+
+    folder: str  # the source folder's display path
+    target: str  # the IMAP folder it goes to
+    migrated: int = 0  # uploaded by this migration, confirmed by the server (all runs)
+    migrated_bytes: int = 0  # bytes, as sent
+    already: int = 0  # already on the server, not uploaded by this migration (found there, or a copy)
+    failed: int = 0  # refused by the server or unreadable in the source (kept in quarantine); tried again
+    left: int | None = None  # still to upload; None: not known (the folder was not read to its end and
+    #                          the source was not given)
+    in_source: int | None = None  # messages to migrate in the source folder (counted now, or by the last run)
+    over_quota: int = 0  # of `left`: what the last run could not upload for lack of room
+    reached: bool = True  # the last run read this folder to its end
+
+
+class LastRun(BaseModel):
+    """The latest `run` of the migration."""
+
+    started: str | None = None  # local time, ISO 8601 with its offset
+    finished: str | None = None  # local time; None while running or when it stopped without a word
+    outcome: str  # finished, interrupted, over quota, failed, running, stopped (killed or a crash)
+    error: str | None = None  # what stopped it (failed)
+    uploaded: int = 0  # by this run
+    uploaded_bytes: int = 0
+    failed: int = 0
+    over_quota: int = 0
+    over_quota_bytes: int = 0
+
+
+class StatusReport(BaseModel):
+    """`migrate status`: where the migration of `sources` to `target` stands (its JSON is `--json`).
+    The totals are the sums of `folders`; `left` is None when any folder's is not known."""
+
+    state: str  # the journal's path
+    sources: list[str] = Field(default_factory=list)
+    target: str = ""
+    counted: bool = False  # `left` comes from counting the source now (else from the journal alone)
+    folders: list[FolderStatus] = Field(default_factory=list)
+    migrated: int = 0
+    migrated_bytes: int = 0
+    already: int = 0
+    failed: int = 0
+    left: int | None = None
+    in_source: int | None = None
+    over_quota: int = 0
+    unsettled: int = 0  # sent while a run stopped, not confirmed yet: the next run settles them (no copy)
+    missing: int = 0  # verify found them gone from the server: the next run uploads them again
+    changed: int = 0  # on the server, stored changed by it (NUL bytes without BINARY)
+    last_run: LastRun | None = None
+    done: bool = False  # nothing left, nothing failed
+    next: str = ""  # the command to run next ("" when done)

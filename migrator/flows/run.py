@@ -75,7 +75,9 @@ from migrator.flows.quota import (
 from migrator.flows.resolve import resolve_intents, revalidate_folder
 from migrator.flows.retry import RetryPolicy, default_backoff, retrying
 from migrator.flows.server import Server
+from migrator.flows.status import run_summary
 from migrator.flows.upload import Uploader
+from migrator.journal import runlog
 from migrator.journal.progress import done_by_source_folder
 from migrator.journal.state import State
 from migrator.sources.base import Source
@@ -184,9 +186,22 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
     """The upload (`migrate run`): settle what a crash left (resolve_intents), plan, then append every
     message to upload with its intent journalled first, pacing and quota respected. Returns the
     run's RunStats (the accounting adds up); refused messages go to `quarantine_dir`. Raises
-    TargetError/LoginError (exit 3), QuotaError (exit 4), StateError (exit 5)."""
-    started = time.monotonic()
+    TargetError/LoginError (exit 3), QuotaError (exit 4), StateError (exit 5). How the run starts
+    and ends is noted in the journal for `migrate status` (journal/runlog.py)."""
     stats = RunStats(target="", state=str(state.path))
+    runlog.record_start(state)
+    try:
+        _execute(sources, connect, state, scope, opts, quarantine_dir, stats)
+    except BaseException as exc:
+        runlog.record_end(state, run_summary(stats, exc))
+        raise
+    runlog.record_end(state, run_summary(stats))
+    return stats
+
+
+def _execute(sources: list[Source], connect: Callable[[], Server], state: State, scope: Scope, opts: RunOptions,
+             quarantine_dir: Path, stats: RunStats) -> None:
+    started = time.monotonic()
     session = Session(connect, opts, stats)
     stats.target = session.target.url
     quarantine = Quarantine(quarantine_dir)
@@ -233,6 +248,10 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
         entries = scanner.entries()
         claimed = frozenset(collision_key(e.target) for e in entries)  # never fall back into another's folder
         planned = {f.source_key: f for f in plan.folders}
+        runlog.record_folders(state, [
+            {"key": e.key, "source": e.folder.display, "target": e.target,
+             "messages": planned[e.key].messages if e.key in planned else None,
+             "bytes": planned[e.key].bytes if e.key in planned else None} for e in entries if not e.excluded])
         for entry in entries:
             if opts.stop_requested():
                 stats.interrupted = True
@@ -246,9 +265,6 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
         stats.tally()
         if stats.over_quota:
             _what_fits_now(stats, uploader, session)
-        state.set_last_run({"uploaded": stats.uploaded, "uploaded_bytes": stats.uploaded_bytes,
-                            "over_quota": stats.over_quota, "over_quota_bytes": stats.over_quota_bytes,
-                            "over_quota_since": stats.over_quota_since, "finished": time.time()})
     except Stopped:  # the cooperative stop: everything sent is settled
         stats.interrupted = True
     except KeyboardInterrupt:  # stop at once (a second Ctrl-C): what is in flight is settled by the next run
@@ -271,7 +287,6 @@ def execute(sources: list[Source], connect: Callable[[], Server], state: State, 
                 session.target.close()
         except Exception:  # noqa: BLE001 - closing a dead connection
             pass
-    return stats
 
 
 def _plan_part(sink: EventSink | None) -> EventSink | None:
@@ -347,7 +362,7 @@ def _what_fits_now(stats: RunStats, uploader: Uploader, session: Session) -> Non
 def _run_folder(entry: Entry, scanner: Scanner, session: Session, state: State, stats: RunStats,
                 quarantine: Quarantine, opts: RunOptions, uploader: Uploader,
                 claimed: frozenset[str] = frozenset(), cut: float | None = None) -> FolderRun:
-    frun = FolderRun(source=entry.folder.display, target=entry.target)
+    frun = FolderRun(source=entry.folder.display, target=entry.target, source_key=entry.key)
     stats.folders.append(frun)  # at once: an interrupted folder's counts are in the totals too
     work = scanner.work(entry)
     if work.summary is not None:

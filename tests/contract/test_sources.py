@@ -251,6 +251,31 @@ def test_folder_paths_and_roles(store: Path) -> None:
         assert folder.role is None or folder.role in ROLES, folder
 
 
+def test_sources_describes_it(store: Path) -> None:
+    """`migrate sources PATH` describes the store through the contract alone (flows/inventory.py):
+    its kind, every folder with a target, and exactly the messages a run would read from it."""
+    from migrator.flows.inventory import inventory
+
+    src, read = _open_read(store)
+    inv = inventory([store])
+    (desc,) = inv.stores
+    assert desc.kind == src.kind and desc.root == str(src.root)
+    assert [f.folder for f in desc.folders] == [f.display for f, _ in read]
+    assert all(f.target for f in desc.folders)
+    per_folder = [sum(1 for r in recs if r.error is None and r.skip_reason is None) for _, recs in read]
+    assert [f.messages for f in desc.folders] == per_folder
+    assert desc.messages == len(_messages(read)) == inv.messages
+    assert desc.bytes == sum(r.size for r in _messages(read))
+    assert desc.skipped == sum(1 for r in _records(read) if r.error is None and r.skip_reason is not None)
+    assert desc.unreadable == sum(1 for r in _records(read) if r.error is not None)
+    years = [r.date.year for r in _messages(read)]
+    assert (desc.oldest_year, desc.newest_year) == ((min(years), max(years)) if years else (None, None))
+    assert sum(n for n, _b in desc.by_year.values()) == desc.messages
+    quick = inventory([store], count=False).stores[0]
+    assert [f.folder for f in quick.folders] == [f.folder for f in desc.folders]
+    assert quick.messages is None or quick.estimated  # only the reader's cheap count, never a read
+
+
 def test_folders_parents_before_children(store: Path) -> None:
     """A folder listed with its parent comes after it (the target creates parents first)."""
     _, read = _open_read(store)

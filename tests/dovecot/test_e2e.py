@@ -148,4 +148,4 @@ def test_status_reads_the_state_without_connecting(tmp_path: Path, imap_user):
     r = subprocess.run(migrate_cmd() + ["status", "--state", str(tmp_path / "s.db")],
                        capture_output=True, text=True, timeout=60, env={**os.environ, "MIGRATE_PASSWORD": ""})
     assert r.returncode == 0, r.stderr
-    assert "done: 9" in r.stdout and "intent: 0" in r.stdout and imap_user.user in r.stdout
+    assert "Migrated: 9 messages" in r.stdout and "Nothing is left" in r.stdout and imap_user.user in r.stdout

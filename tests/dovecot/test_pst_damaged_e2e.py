@@ -80,7 +80,7 @@ def test_damaged_folder_table_other_folders_arrive_exactly(tmp_path: Path, imap_
     assert sorted(on_server.values(), key=sorted) == sorted(expected.values(), key=sorted)  # "Sent Messages" -> Sent
 
     status = migrate(u, "status", "--state", str(state))
-    assert f"failed: {unread}" in status.stdout, status.stdout
+    assert f"Failed: {unread}:" in status.stdout, status.stdout
     log = (tmp_path / "s.quarantine" / "failures.log").read_text(encoding="utf-8").splitlines()
     drafts = [line for line in log if "Drafts, item #" in line]
     assert len(drafts) == unread and all("contents table" in line for line in drafts), log
@@ -92,7 +92,7 @@ def test_damaged_folder_table_other_folders_arrive_exactly(tmp_path: Path, imap_
     again = migrate(u, "run", str(pst), "--target", u.url_imaps, "--state", str(state))  # nothing twice
     assert again.returncode == 1
     assert server_subjects(u) == on_server
-    assert f"failed: {unread}" in migrate(u, "status", "--state", str(state)).stdout
+    assert f"Failed: {unread}:" in migrate(u, "status", "--state", str(state)).stdout
     shutil.rmtree(oracle)
 
 

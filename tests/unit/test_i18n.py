@@ -89,7 +89,7 @@ RENDERING = ("migrator/render/", "migrator/cli/")
 # Literals that stay as they are: machine-greppable prefixes (docs/exit-codes.md) and protocol words.
 ALLOWED_LITERALS = frozenset({
     "migrate: error:", "hint:", "migrate: warning:", "migrate:", "migrate: --debug:", "migrate: warning: --insecure:",
-    "migrate: warning: --source-insecure:",
+    "migrate: warning: --source-insecure:", "migrate: journal:",
     "help", "short_help", "epilog",  # click's attribute names (render/cli_help.py)
     "migrate", "migrate-ascii", "utf-8",  # the command's name, a codec error handler, an encoding (render/console.py)
 })
