@@ -1,8 +1,8 @@
 """Step 1's view of a mail store: what it holds (folders, messages, size, years), read-only.
 
-The stores found on this PC come from the same discovery as `migrate sources`
-(sources/discovery.py `find_stores`); a typed path is opened with the same reader `migrate run`
-would use (sources `open_source`) and counted through the `Source` contract only.
+The same inventory as `migrate sources` (flows/inventory.py): the stores found in the usual places
+of this PC (`discover`, listed without reading the mail: fast), and a store chosen or typed
+(`inventory`: opened with the reader `migrate run` would use and counted).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from migrator.domain.errors import MigratorError
 
 @dataclass
 class StoreView:
-    """One store as step 1 lists it. bytes: the messages' sizes as stored; years: (oldest, newest)
-    by the INTERNALDATE the migration gives them (None: no message); error: why it cannot be read."""
+    """One store as step 1 lists it. bytes: the messages' sizes as stored (a found store not yet
+    counted: its size on disk); years: (oldest, newest) by the INTERNALDATE the migration gives them
+    (None: no message, or not counted); error: why it cannot be read; readable: a reader of this
+    migrate opens it (a found store may be known by its marks only)."""
 
     path: Path
     kind: str = ""
@@ -28,48 +30,37 @@ class StoreView:
     error: str = ""
     hint: str = ""
     notes: list[str] = field(default_factory=list)
+    place: str = ""
+    readable: bool = True
 
 
 def describe(path: Path) -> StoreView:
-    """Open `path` read-only and count what it holds; never raises for a store it cannot read (the
-    view carries the error and its hint)."""
-    from migrator.sources import detect_kind, open_source
+    """Open `path` read-only and count what it holds (flows/inventory.py `inventory`); never raises
+    for a store it cannot read (the view carries the error and its hint)."""
+    from migrator.flows.inventory import inventory
 
     view = StoreView(path=path, name=path.name or str(path))
     try:
-        view.kind = detect_kind(path)
-        source = open_source(path)
+        inv = inventory([path]).stores[0]
     except MigratorError as exc:
         view.error, view.hint = exc.message, exc.hint or ""
         return view
     except OSError as exc:
         view.error = f"{path}: {exc.strerror or exc}"
         return view
-    try:
-        low, high = 9999, 0
-        for folder in source.folders():
-            view.folders += 1
-            for rec in source.messages(folder):
-                if rec.skip_reason or rec.error:
-                    continue
-                view.messages += 1
-                view.bytes += rec.size
-                low, high = min(low, rec.date.year), max(high, rec.date.year)
-        view.years = (low, high) if high else None
-    except MigratorError as exc:
-        view.error, view.hint = exc.message, exc.hint or ""
-    finally:
-        source.close()
+    view.kind, view.folders = inv.kind, len(inv.folders)
+    view.messages, view.bytes = inv.messages or 0, inv.bytes or 0
+    if inv.oldest_year is not None and inv.newest_year is not None:
+        view.years = (inv.oldest_year, inv.newest_year)
+    view.notes = list(inv.warnings)
     return view
 
 
 def found_on_this_pc() -> list[StoreView]:
-    """The stores `migrate sources` finds in the usual places (Thunderbird profiles ...), counted."""
-    from migrator.sources.discovery import find_stores
+    """The stores `migrate sources` finds in the usual places of this PC (Outlook, Thunderbird,
+    Becky!, Windows Live Mail, Apple Mail, ...), listed without reading their mail (fast)."""
+    from migrator.flows.inventory import discover
 
-    out: list[StoreView] = []
-    for s in find_stores(count=True):
-        years = None
-        out.append(StoreView(path=s.path, kind=s.kind, name=s.name, folders=sum(1 for a in s.accounts),
-                             messages=s.messages, bytes=s.bytes, years=years, notes=list(s.notes)))
-    return out
+    return [StoreView(path=Path(s.path), kind=s.kind, name=s.name, messages=s.messages or 0, bytes=s.bytes or 0,
+                      notes=list(s.notes), place=s.place, readable=s.readable)
+            for s in discover(count=False).stores]
