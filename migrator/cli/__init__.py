@@ -24,7 +24,7 @@ from migrator.domain.errors import ExitCode, MigratorError, QuotaError
 from migrator.domain.events import Paused
 from migrator.domain.filters import Scope, parse_day, scope_from
 from migrator.domain.i18n import N_, _, set_language
-from migrator.render.cli_help import Group, lang_argument
+from migrator.render.cli_help import Group, lang_argument, wide_option
 from migrator.render.console import tolerant_output
 from migrator.render.terminal import Progress, render_plan, render_run, render_verify, to_json
 from migrator.render.usage_errors import describe as describe_usage_error
@@ -246,6 +246,7 @@ def cli() -> None:
 @_common_options
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html",
               help=N_("Also write the plan as a self-contained HTML page (charts included, no network needed)."))
+@wide_option()
 def plan(report_path: Path | None, **kw: Any) -> int:
     """`migrate plan`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.flows.plan import Scanner, build_plan
@@ -282,6 +283,7 @@ def plan(report_path: Path | None, **kw: Any) -> int:
               help=N_("Messages per APPEND batch."))
 @click.option("--connections", type=click.IntRange(1, 16), default=None,
               help=N_("Parallel connections (default 4, fewer when the provider allows fewer)."))
+@wide_option()
 def run(ignore_quota: bool, batch: int, connections: int | None, **kw: Any) -> int:
     """Upload. Resumable: interrupt it at any moment and run it again; nothing is uploaded twice.
 
@@ -364,6 +366,7 @@ def _run(c: Common, where: str, ignore_quota: bool, batch: int, connections: int
               help=N_("Thunderbird, Becky!: only these accounts."))
 @click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout."))
 @click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar."))
+@wide_option()
 def archive(sources: tuple[Path | str, ...], until: str, since: str | None, dest: Path, fmt: str,
             include: tuple[str, ...], exclude: tuple[str, ...], accounts: tuple[str, ...], as_json: bool,
             quiet: bool) -> int:
@@ -422,6 +425,7 @@ def _percent(ctx: click.Context, param: click.Parameter, value: str | None) -> f
 @click.option("--fresh", is_flag=True,
               help=N_("Check every folder again, even those an earlier (interrupted) verify proved and that did "
                       "not change."))
+@wide_option()
 def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path: Path | None, fresh: bool,
            **kw: Any) -> int:
     """`migrate verify`: the help text users read is the `help=` above (translated when shown)."""
@@ -465,6 +469,7 @@ def verify(deep: bool, sample: float | None, list_mode: bool | None, report_path
 @_with(_target_options())
 @click.option("--timeout", type=float, default=30.0, show_default=True, help=N_("Network timeout in seconds."))
 @click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout."))
+@wide_option()
 def check(target_url: str, provider: str | None, password_file: Path | None, oauth2: bool,
           oauth2_token_command: str | None, insecure: bool, debug: bool, timeout: float, as_json: bool) -> int:
     """`migrate check`: the help text users read is the `help=` above (translated when shown)."""
@@ -488,6 +493,7 @@ def check(target_url: str, provider: str | None, password_file: Path | None, oau
 @click.option("--no-count", is_flag=True, help=N_("Do not read the mail to count messages (faster)."))
 @click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON document on stdout."))
 @click.option("--quiet", "-q", is_flag=True, help=N_("No progress bar."))
+@wide_option()
 def sources(paths: tuple[str, ...], no_count: bool, as_json: bool, quiet: bool) -> int:
     """`migrate sources`: the help text users read is the `help=` above (translated when shown)."""
     from migrator.flows.inventory import discover, inventory
@@ -525,6 +531,7 @@ def ui(port: int, no_browser: bool, lang: str | None) -> int:
 @_with([*_target_options(required=False), *_source_options(), STATE_OPTION, *_scope_options()])
 @_with([click.option(*names, hidden=True, is_flag=len(names) > 1 or names == ("--ignore-quota",), expose_value=False)
         for names in (("--timeout",), ("--ignore-quota",), ("--batch",), ("--connections",), ("--quiet", "-q"))])
+@wide_option()
 def status(as_json: bool, **kw: Any) -> int:
     """`migrate status` (run's other options are accepted and ignored: `run` in a command line can be
     replaced by `status`): the help text users read is the `help=` above (translated when shown)."""

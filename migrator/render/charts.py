@@ -38,8 +38,11 @@ def _rows(plan: Plan) -> list[tuple[str, int, int, int, int]]:
     return out
 
 
-def year_chart(plan: Plan, width: int = 40, unicode: bool = True) -> str:
-    """The terminal picture; empty when there is no mail to show."""
+def year_chart(plan: Plan, width: int | None = None, unicode: bool = True) -> str:
+    """The terminal picture; empty when there is no mail to show. `width`: the bars' columns (None:
+    at most 40, fewer so that each line fits the table limit, render/width.py: 80 unless --wide)."""
+    from migrator.render.width import table_limit
+
     rows = _rows(plan)
     if not rows:
         return ""
@@ -47,10 +50,17 @@ def year_chart(plan: Plan, width: int = 40, unicode: bool = True) -> str:
     q = plan.quota
     free = q.free if q.free is not None and q.free >= 0 else None
     total = rows[-1][4]
+    cap = table_limit()
+    heads = (_("year"), pgettext("column", "messages"), _("size"), _("to upload"))
+    if width is None:
+        labels = [heads] + [(y, f"{n:,}", human_bytes(b), human_bytes(u)) for y, n, b, u, _r in rows]
+        label = 2 * 4 + sum(max(text_width(c[i]) for c in labels) for i in range(4))
+        tail = len(f" {cut} --since {q.suggested_since}") + 1 if q.suggested_since and q.fits is not True else 1
+        width = 40 if cap is None else max(10, min(40, cap - label - tail))
     scale = max(total, free or 0, 1) / width
     mark = round(free / scale) if free is not None else None
     cut_year = q.suggested_since[:4] if q.suggested_since and q.fits is not True else None
-    table = [(_("year"), pgettext("column", "messages"), _("size"), _("to upload"), "")]
+    table = [(*heads, "")]
     for y, n, b, up, running in rows:
         end = round(running / scale)
         start = round((running - up) / scale)
@@ -68,7 +78,9 @@ def year_chart(plan: Plan, width: int = 40, unicode: bool = True) -> str:
                "({full} that year, {newer} newer years)").format(full=full, newer=newer)
     if free is not None:
         legend += "; " + _("{line} the free space ({size})").format(line=line, size=human_bytes(free))
-    lines.append(legend + _(FULL_STOP))
+    from migrator.render.terminal import wrap_text
+
+    lines += wrap_text(legend + _(FULL_STOP), cap) if cap is not None else [legend + _(FULL_STOP)]
     for r in table:
         lines.append("  ".join([pad_text(r[0], widths[0])] + [pad_text(r[i], widths[i], right=True) for i in (1, 2, 3)]
                                + [r[4]]).rstrip())

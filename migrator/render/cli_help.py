@@ -10,7 +10,7 @@ each command takes `--lang ja|en` (before or after its name: `migrate --lang ja 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,7 +18,7 @@ import click
 
 from migrator.domain.i18n import LANGUAGES, N_, _, set_language
 
-__all__ = ["Command", "Group", "lang_argument", "lang_option", "translated_help"]
+__all__ = ["Command", "Group", "lang_argument", "lang_option", "translated_help", "wide_option"]
 
 
 def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -33,6 +33,20 @@ def lang_option() -> click.Option:
                         is_eager=True, callback=_set_lang,
                         help=N_("Language of messages and reports: ja or en (default: from LC_ALL, LC_MESSAGES, "
                                 "LANG)."))
+
+
+def _set_wide(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    from migrator.render.width import set_wide
+
+    set_wide(bool(value))
+
+
+def wide_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The `--wide` option as a decorator, for the commands that print tables: they then show every
+    column and whole folder names (default: they fit 80 columns; render/width.py)."""
+    return click.option("--wide", is_flag=True, expose_value=False, is_eager=True, callback=_set_wide,
+                        help=N_("Show every table column and whole folder names (default: tables fit 80 "
+                                "columns)."))
 
 
 def lang_argument(argv: list[str]) -> str | None:

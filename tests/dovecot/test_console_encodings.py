@@ -53,7 +53,7 @@ def test_every_command_survives_the_console_encoding(make_imap_user, store: Path
     code, out = migrate(["check", *target, "--lang", "ja"], user.env, encoding)
     assert code == 0, out
     if encoding == "cp932":
-        assert "v connect" in out and "v login" in out, out  # the check marks as ASCII look-alikes
+        assert sum(line.startswith("v ") for line in out.splitlines()) >= 4, out  # check marks as ASCII look-alikes
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
