@@ -105,7 +105,7 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] | None = No
     characters count 2), the columns in `right` right-aligned (numbers).
 
     It fits `limit` display columns (True: render/width.py's limit, 80 unless `--wide`; None: no
-    limit), in this order until it does: headers wrap at spaces onto two lines; columns that hold
+    limit), in this order until it does: numbers' headers wrap at spaces; columns that hold
     nothing (every cell empty, 0 or -) are left out, from the right; text columns are cut in the
     middle (`elide`) down to 24 columns; the `optional` columns are left out in the given order;
     text columns are cut on down to 16 columns.
@@ -115,7 +115,8 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] | None = No
     right = right or set()
     cap = table_limit() if limit is True else limit if isinstance(limit, int) and limit is not False else None
     cols = list(range(len(headers)))
-    natural = {i: max([text_width(h) for h in headers[i].split(" ")] + [text_width(r[i]) for r in rows]) for i in cols}
+    natural = {i: max(([text_width(h) for h in headers[i].split(" ")] if i in right else [text_width(headers[i])])
+                      + [text_width(r[i]) for r in rows]) for i in cols}  # numbers' headers may wrap
     full = {i: max([text_width(headers[i])] + [text_width(r[i]) for r in rows]) for i in cols}
     widths = dict(full)
 
@@ -137,7 +138,7 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] | None = No
                 widest = max(text_cols, key=lambda i: widths[i], default=None)
                 if widest is None:
                     return
-                floor = max([least] + [text_width(w) for w in headers[widest].split(" ")])
+                floor = max(least, text_width(headers[widest]))
                 if widths[widest] <= floor:
                     return
                 widths[widest] -= 1
