@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the test suite needs; safe to run again (does nothing that is already done).
 #  1. Debian packages: dovecot-imapd dovecot-pop3d dovecot-core pst-utils openssl ca-certificates
-#     chromium fonts-noto-cjk isync undbx
+#     chromium fonts-noto-cjk isync undbx redis-server
 #     (+ gcc when there is no C compiler: libpff-python may build from source).
 #     apt-get update runs only when something is missing.  As root directly, otherwise
 #     with passwordless sudo, otherwise the command to run is printed.
@@ -12,9 +12,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # chromium renders verify's HTML report in a test; isync (mbsync) is the benchmark's peer;
 # undbx extracts Outlook Express .dbx folders for the dbx reader (sources/dbx); dovecot-pop3d serves
-# the POP3 source tests
+# the POP3 source tests; redis-server: `migrate batch --broker` across machines (a throwaway one in
+# tests/batch)
 pkgs=(dovecot-imapd dovecot-pop3d dovecot-core pst-utils openssl ca-certificates chromium fonts-noto-cjk isync
-      undbx)
+      undbx redis-server)
 command -v cc >/dev/null 2>&1 || pkgs+=(gcc libc6-dev)
 
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -44,7 +45,7 @@ else
     echo "install-deps: not a Debian system; install Dovecot 2.3 (imapd) and pst-utils yourself" >&2
 fi
 
-pip_args=(install -q --disable-pip-version-check --no-input -e '.[test,ui]')
+pip_args=(install -q --disable-pip-version-check --no-input -e '.[test,ui,batch]')
 uninstall_args=(uninstall -y -q --disable-pip-version-check)
 in_venv='import sys; sys.exit(sys.prefix == sys.base_prefix)'
 if ! python3 -c "$in_venv"; then

@@ -40,6 +40,8 @@ ENVIRONMENT = [
     ("SSL_CERT_FILE", "A CA bundle to trust instead of the system's (a private or test server)."),
     ("XDG_DATA_HOME", "Where state databases go by default ($XDG_DATA_HOME/migrator, else "
                       "~/.local/share/migrator)."),
+    ("MIGRATE_BATCH_LEASE", "migrate batch: seconds a job stays claimed without a heartbeat from its worker "
+                            "(default 30); a dead worker's job is queued again after it."),
 ]
 EXIT_STATUS = [
     (0, "Done: everything in scope is on the server (run), proven (verify), ready (check)."),
@@ -136,6 +138,12 @@ def render(group: click.Group, version: str) -> str:
         cmd = group.get_command(ctx, name)
         if cmd is not None and not cmd.hidden:
             out += _command(ctx, name, cmd)
+            if isinstance(cmd, click.Group):  # a command group (`migrate batch`): each sub-command too
+                sub = click.Context(cmd, info_name=name, parent=ctx)
+                for sub_name in cmd.list_commands(sub):
+                    sub_cmd = cmd.get_command(sub, sub_name)
+                    if sub_cmd is not None and not sub_cmd.hidden:
+                        out += _command(ctx, f"{name} {sub_name}", sub_cmd)
     out.append(".SH ENVIRONMENT")
     for var, text in ENVIRONMENT:
         out += _item(f"\\fB{escape(var)}\\fR", text)
@@ -147,7 +155,7 @@ def render(group: click.Group, version: str) -> str:
         out += [".TP", f"{shell} ({escape(where)})", f"\\f(CR{escape(line)}\\fR"]
     out += [".SH SEE ALSO",
             escape("README.md, docs/usage.md, docs/concepts.md, docs/exit-codes.md, "
-                   "docs/troubleshooting.md in the source distribution.")]
+                   "docs/troubleshooting.md, docs/batch.md in the source distribution.")]
     return "\n".join(line for line in out if line != "") + "\n"
 
 

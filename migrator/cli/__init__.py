@@ -543,6 +543,16 @@ def status(as_json: bool, **kw: Any) -> int:
     return 0
 
 
+def _add_batch() -> None:
+    """`migrate batch ...` (migrator/cli/batch.py)."""
+    from migrator.cli.batch import batch
+
+    cli.add_command(batch)
+
+
+_add_batch()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every outcome becomes one documented exit code. The language (--lang, else the
     locale) is set for this call only: a copy of the context, so a second call in the same process

@@ -37,6 +37,10 @@ class Provider(BaseModel):
     daily_upload_bytes: int | None = None  # upload cap per day (IMAP APPEND)
     quota_bytes_default: int | None = None  # the published mailbox size of a free/basic account
     max_connections: int | None = None  # simultaneous IMAP connections the provider tolerates
+    # `migrate batch`: mailboxes migrated at once into this provider's host (None: no limit beyond
+    # the workers). Cautious figures: each job opens a few connections and the providers throttle
+    # (Google's per-account bandwidth, Microsoft's per-tenant EWS/IMAP throttling policy).
+    max_mailboxes: int | None = None
     oauth_only: bool = False  # passwords (even app passwords) are refused: --oauth2 required
     oauth_scope: str | None = None  # the scope an access token for IMAP needs
     app_password_needed: bool = False  # with two-step verification on, a separate app password is needed
@@ -93,6 +97,7 @@ class Provider(BaseModel):
 
 PRESETS: tuple[Provider, ...] = (
     Provider(
+        max_mailboxes=10,
         name="gmail", title="Gmail / Google Workspace", host="imap.gmail.com", domains=("gmail.com", "googlemail.com"),
         max_message_bytes=35_651_584, daily_upload_bytes=500 * MB, quota_bytes_default=15 * GB, max_connections=15,
         oauth_scope="https://mail.google.com/", app_password_needed=True, imap_must_be_enabled=True,
@@ -107,6 +112,7 @@ PRESETS: tuple[Provider, ...] = (
         password_word="app password", password_word_ja="アプリ パスワード",
     ),
     Provider(
+        max_mailboxes=3,
         name="icloud", title="iCloud Mail", host="imap.mail.me.com", user_form="local-part",
         domains=("icloud.com", "me.com", "mac.com"), max_message_bytes=20 * MB, quota_bytes_default=5 * GB,
         app_password_needed=True, app_password_url="https://appleid.apple.com",
@@ -120,6 +126,7 @@ PRESETS: tuple[Provider, ...] = (
         password_word="app-specific password", password_word_ja="App 用パスワード",
     ),
     Provider(
+        max_mailboxes=4,
         name="outlook", title="Outlook.com / Hotmail (personal Microsoft account)", host="outlook.office365.com",
         hosts=("imap-mail.outlook.com",), domains=("outlook.com", "hotmail.com", "live.com", "msn.com",
                                                    "outlook.jp", "hotmail.co.jp", "live.jp"),
@@ -134,7 +141,7 @@ PRESETS: tuple[Provider, ...] = (
         password_word_ja="アクセス トークン (Microsoft でサインイン)",
     ),
     Provider(
-        name="office365", title="Microsoft 365 / Exchange Online", host="outlook.office365.com",
+        name="office365", max_mailboxes=4, title="Microsoft 365 / Exchange Online", host="outlook.office365.com",
         domains=("onmicrosoft.com",), max_message_bytes=35 * MB, oauth_only=True,
         oauth_scope="https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
         settings_hint=("Microsoft 365 turned basic authentication off for IMAP (October 2022): use --oauth2; "
@@ -150,6 +157,7 @@ PRESETS: tuple[Provider, ...] = (
         password_word_ja="アクセス トークン (Microsoft でサインイン)",
     ),
     Provider(
+        max_mailboxes=3,
         name="yahoo", title="Yahoo Mail", host="imap.mail.yahoo.com", hosts=("export.imap.mail.yahoo.com",),
         domains=("yahoo.com", "ymail.com", "rocketmail.com", "yahoo.co.uk", "yahoo.de", "yahoo.fr", "yahoo.it",
                  "yahoo.es"),
@@ -160,6 +168,7 @@ PRESETS: tuple[Provider, ...] = (
         password_word="app password", password_word_ja="アプリ パスワード",
     ),
     Provider(
+        max_mailboxes=3,
         name="aol", title="AOL Mail", host="imap.aol.com", domains=("aol.com", "aim.com"), app_password_needed=True,
         app_password_url="https://login.aol.com/account/security",
         settings_hint="AOL needs an app password (Account security → Generate app password).",
@@ -168,6 +177,7 @@ PRESETS: tuple[Provider, ...] = (
     ),
     # -- Japan ------------------------------------------------------------------------------------
     Provider(
+        max_mailboxes=3,
         name="yahoo-japan", title="Yahoo!メール (Yahoo! JAPAN)", host="imap.mail.yahoo.co.jp",
         user_form="id", domains=("yahoo.co.jp", "ymail.ne.jp"), imap_must_be_enabled=True,
         settings_hint=("Yahoo!メール: IMAP access must be turned on in the mail settings (IMAP/POP/SMTP access), "
@@ -177,6 +187,7 @@ PRESETS: tuple[Provider, ...] = (
         password_word="Yahoo! JAPAN ID password", password_word_ja="Yahoo! JAPAN ID のパスワード",
     ),
     Provider(
+        max_mailboxes=2,
         name="docomo", title="ドコモメール (docomo)", host="imap.spmode.ne.jp", user_form="id",
         domains=("docomo.ne.jp",), app_password_needed=True,
         settings_hint=("ドコモメール needs its IMAP ID and IMAP専用パスワード (My docomo → メール設定 → "
@@ -186,6 +197,7 @@ PRESETS: tuple[Provider, ...] = (
         password_word="IMAP password (My docomo)", password_word_ja="IMAP専用パスワード",
     ),
     Provider(
+        max_mailboxes=3,
         name="ocn", title="OCNメール", host="imap.ocn.ne.jp", domains=("ocn.ne.jp",),
         settings_hint="OCN: the user name is the full OCN address, the password the mail password.",
         sources=("https://support.ntt.com/ocn/ (OCNメール設定値)",),
@@ -193,6 +205,7 @@ PRESETS: tuple[Provider, ...] = (
         password_word="mail password", password_word_ja="メールパスワード",
     ),
     Provider(
+        max_mailboxes=3,
         name="nifty", title="@nifty メール", host="imap.nifty.com", domains=("nifty.com",),
         imap_must_be_enabled=True,
         settings_hint="@nifty: IMAP is an option of the mail service; check that it is enabled for the address.",

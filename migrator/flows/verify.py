@@ -241,6 +241,16 @@ class _Verifier:
         self.has_history = bool(state.counts())
         self.kept = {(t, fp): reason for _sid, _sf, t, fp, _size, _d, reason in state.ledger()}
         self.missing_ids: list[int] = []
+        self._unselectable: set[str] | None = None
+
+    def unselectable(self) -> set[str]:
+        """Folders the server lists but that hold no messages (RFC 3501 \\Noselect, RFC 5258
+        \\NonExistent): a parent the server made for a child, e.g. a Thunderbird `X.sbd` without
+        `X`. EXAMINE would fail on them; they are checked as empty. Listed once."""
+        if self._unselectable is None:
+            self._unselectable = {n for n, attrs in self.target.folders().items()
+                                  if {a.lower() for a in attrs} & {"\\noselect", "\\nonexistent"}}
+        return self._unselectable
 
     def _add(self, sign: str, kind: str, target: str, e: Expected | None = None, detail: str = "", **kw: Any) -> None:
         fields: dict[str, Any] = {"folder": "", "locator": ""}
@@ -254,7 +264,7 @@ class _Verifier:
     def folder(self, name: str, entries: list[Entry]) -> FolderVerify:
         fv = FolderVerify(source=", ".join(dict.fromkeys(e.folder.display for e in entries)), target=name)
         in_scope = any(not e.excluded for e in entries)
-        exists = in_scope and name in self.target.known_folders()
+        exists = in_scope and name in self.target.known_folders() and name not in self.unselectable()
         st = self.target.examine(name) if exists else None
         tokens = {e.key: self.scanner.token(e) for e in entries}  # taken before reading: a change made
         key = {"sources": tokens, "uidvalidity": st.uidvalidity if st else None,  # meanwhile is seen next time
