@@ -11,8 +11,8 @@ One throwaway Dovecot (tools/dovecot_sandbox.py, IMAPS on loopback); one Maildir
 - batch N: `migrate batch run --workers N` over all the mailboxes (embedded queue): aggregate
   messages/s = mailboxes x messages / the seconds from the first job's start to the last job's
   end (the board's times), its ratio to the single-mailbox rate, and the whole command's wall time;
-- overhead per job: `batch run --workers 1` over the same number of *empty* mailboxes, the busy
-  span per job, minus a warm in-process `migrate run` of one empty mailbox (connect, log in,
+- overhead per job: `batch run --workers 1` over the same number of one-message mailboxes, the busy
+  span per job, minus a warm in-process `migrate run` of one such mailbox (connect, log in,
   list, plan nothing: what every run pays): what the queue, the board (claim, lease, heartbeat,
   finish) and the worker add per job.
 """
@@ -113,9 +113,8 @@ def main() -> None:
                "MIGRATE_LOCK_DIR": str(work / "locks")}
         src = work / "Maildir"
         size = write_corpus(src, a.messages, folders=2)
-        empty = work / "Empty"
-        for sub in ("cur", "new", "tmp"):
-            (empty / sub).mkdir(parents=True)
+        empty = work / "Tiny"  # one message: `migrate run` refuses a source with no mail (exit 2)
+        write_corpus(empty, 1, folders=1)
         per_mailbox = a.messages
         total = a.mailboxes * per_mailbox
         result: dict[str, object] = {"mailboxes": a.mailboxes, "messages_per_mailbox": per_mailbox,
@@ -153,7 +152,7 @@ def main() -> None:
         result["batch_empty_job_s"] = round(per_job, 3)
         result["queue_overhead_per_job_s"] = round(per_job - warm, 3)
         result["batch_empty_wall_s"] = round(wall, 1)
-        print(f"empty mailbox: warm in-process `migrate run` {warm:.3f} s; batch, 1 worker: {per_job:.3f} s per job "
+        print(f"one-message mailbox: warm in-process `migrate run` {warm:.3f} s; batch, 1 worker: {per_job:.3f} s per job "
               f"-> queue overhead {per_job - warm:.3f} s per job (whole command {wall:.1f} s for "
               f"{a.mailboxes} jobs, interpreters' start and stop included)")
         if a.json:
