@@ -288,18 +288,13 @@ def _execute(row: Row, target: TargetConfig, ctx: Context, progress: Progress, s
 
 def open_row_source(row: Row) -> Any:
     """The row's source, opened read-only (sources.open_source; a Thunderbird profile with the
-    row's account_prefix). SourceError (exit 2) when it cannot be opened, or when it is a server
-    URL (imaps://, pop3s://) and this version has no reader for it."""
-    from migrator.domain.errors import SourceError
+    row's account_prefix; a server URL, imaps:// or pop3s://, without a prompt: its password from
+    the source reader's own places). SourceError (exit 2) / TargetError (exit 3) when it cannot
+    be opened."""
     from migrator.sources import detect_kind, open_source
 
     if "://" in row.source:
-        try:
-            return open_source(row.source)  # type: ignore[arg-type]  # the server sources take a URL
-        except (TypeError, AttributeError, MigratorError) as exc:
-            raise SourceError(_("{source}: a server source needs the IMAP/POP3 source reader").format(
-                source=row.source), hint=_("Not in this version yet: copy the mailbox to a local store first.")
-            ) from exc
+        return open_source(row.source, interactive=False)
     src = row.source_path()
     opts: dict[str, Any] = {"account_prefix": True} if row.account_prefix else {}
     return open_source(src, **(opts if detect_kind(src) == "thunderbird" else {}))
