@@ -37,6 +37,20 @@ class Where:
     dir: Path
     broker: str | None = None
 
+    @classmethod
+    def default(cls, manifest: Path | None, broker: str | None = None) -> Where:
+        """The batch folder by default: `office.csv` -> `office.batch/` beside the manifest; without a
+        manifest (a worker of a broker batch) the user data folder's `batch/`."""
+        if manifest is not None:
+            return cls(dir=manifest.expanduser().with_suffix(".batch").resolve(), broker=broker)
+        from migrator.domain.config import data_dir
+
+        return cls(dir=(data_dir() / "batch").resolve(), broker=broker)
+
+    def has_run(self) -> bool:
+        """Whether an embedded batch has a board in `dir` (a broker's board is always there to ask)."""
+        return bool(self.broker) or (self.dir / "board.db").exists()
+
     def board(self) -> Board:
         """The board of this batch (SQLite under `dir`, or Redis)."""
         if self.broker:

@@ -16,21 +16,11 @@ from migrator.domain.i18n import N_, _
 from migrator.render.cli_help import Group
 
 
-def default_dir(manifest: Path) -> Path:
-    """The batch folder beside the manifest: `office.csv` -> `office.batch/`."""
-    return manifest.expanduser().with_suffix(".batch")
-
-
 def _where(manifest: Path | None, dir_: Path | None, broker: str | None) -> Any:
     from migrator.batch.engine import Where
 
     if dir_ is None:
-        if manifest is None:
-            from migrator.domain.config import data_dir
-
-            dir_ = data_dir() / "batch"
-        else:
-            dir_ = default_dir(manifest)
+        return Where.default(manifest, broker)
     return Where(dir=dir_.expanduser().resolve(), broker=broker)
 
 
@@ -151,7 +141,7 @@ def batch_status_cmd(manifest: Path, dir_: Path | None, broker: str | None, as_j
 
     m = _manifest(manifest)
     where = _where(manifest, dir_, broker)
-    if not broker and not (where.dir / "board.db").exists():
+    if not broker and not where.has_run():
         raise UsageError(_("no batch has run from {manifest} yet ({dir} does not exist)").format(
             manifest=manifest, dir=where.dir),
             hint=_("Start it with `migrate batch run MANIFEST`, or give its folder with --dir."))
