@@ -543,14 +543,9 @@ def status(as_json: bool, **kw: Any) -> int:
     return 0
 
 
-def _add_batch() -> None:
-    """`migrate batch ...` (migrator/cli/batch.py)."""
-    from migrator.cli.batch import batch
+from migrator.cli.batch import batch as _batch  # noqa: E402 - `migrate batch ...`: its own module
 
-    cli.add_command(batch)
-
-
-_add_batch()
+cli.add_command(_batch)
 
 
 def main(argv: list[str] | None = None) -> int:
