@@ -132,10 +132,11 @@ def _wait(where: Where, proc: subprocess.Popen[str], ready: Any, what: str, time
 
 
 def _busy_worker(jobs: dict[str, Any]) -> tuple[str, int] | None:
-    """(job id, worker pid) of a running job that has begun settling messages."""
-    for j in jobs.values():
-        if j.state == "running" and j.owner and j.settled:
-            return j.job, int(j.owner.split(":")[1])
+    """(job id, worker pid) of a running job, one that has begun settling messages if any (tiny
+    mailboxes on a quick machine: a job may be done before its first heartbeat)."""
+    running = [j for j in jobs.values() if j.state == "running" and j.owner]
+    for j in sorted(running, key=lambda j: -j.settled):
+        return j.job, int(j.owner.split(":")[1])
     return None
 
 
