@@ -8,6 +8,8 @@ reports all print the same figure for the same number of bytes.
 
 from __future__ import annotations
 
+import math
+
 KB = 1024  # bytes
 MB = 1024 * KB  # bytes
 GB = 1024 * MB  # bytes
@@ -34,3 +36,10 @@ def human_bytes(n: int | float | None) -> str:
 def count(n: int) -> str:
     """A number of messages (or folders) with thousands separators: 12345 -> "12,345"."""
     return f"{n:,}"
+
+
+def size_in(n: int | float, unit: int, decimals: int = 0) -> str:
+    """`n` bytes written in a given binary unit (`unit`: 1, KB, MB, GB or TB), as a chart axis
+    labels its ticks alike: size_in(512 * KB, MB, 1) -> "0.5 MB", size_in(2 * GB, GB) -> "2 GB"."""
+    name = _UNITS[min(round(math.log(unit, 1024)), len(_UNITS) - 1)] if unit > 1 else "B"
+    return f"{n / unit:,.{decimals}f} {name}"

@@ -14,6 +14,7 @@ from migrator.domain.i18n import N_, _, format_datetime
 from migrator.domain.models import FolderVerify, Problem, VerifyReport
 from migrator.domain.units import human_bytes
 from migrator.render.pages import Markup, render_page
+from migrator.render.svg import quota_bar
 from migrator.render.terminal import PROBLEM_SIGNS, verdict
 
 OK_ROWS_CAP = 20000  # '=' lines (only with --list): beyond this the page gets unwieldy
@@ -30,44 +31,6 @@ SEGMENTS = (
 )
 SIGNS = {"=": N_("ok"), "-": N_("missing on the server"), "*": N_("differs"), "!": N_("error"),
          "+": N_("on the server only"), "~": N_("not in scope")}
-
-CSS = """
-:root { --ok:#2e7d32; --bad:#c62828; --diff:#ef6c00; --new:#1565c0; --fail:#6a1b1b; --kept:#9e9e9e;
-        --ink:#1b1b1b; --muted:#5f6368; --line:#e0e0e0; }
-* { box-sizing: border-box; }
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK JP", "Hiragino Sans",
-       "Yu Gothic", sans-serif; color: var(--ink); margin: 0; padding: 24px 32px; background: #fff; }
-h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; }
-.meta { color: var(--muted); margin: 0 0 16px; } .meta td { padding: 1px 12px 1px 0; vertical-align: top; }
-.verdict { padding: 14px 18px; border-radius: 8px; font-size: 20px; font-weight: 700; color: #fff; }
-.verdict.ok { background: var(--ok); } .verdict.bad { background: var(--bad); }
-.totals { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; margin: 16px 0; }
-.total { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
-.total .n { font-size: 26px; font-weight: 700; } .total .l { color: var(--muted); font-size: 13px; }
-.total.bad .n { color: var(--bad); } .total.good .n { color: var(--ok); }
-table.grid { border-collapse: collapse; width: 100%; font-size: 13px; }
-table.grid th, table.grid td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left;
-                               vertical-align: top; }
-table.grid th { background: #f5f5f5; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
-td.z { color: #bbb; } td.nz { color: var(--bad); font-weight: 700; }
-.bar { display: flex; height: 14px; min-width: 180px; background: #f0f0f0; border-radius: 3px; overflow: hidden; }
-.bar span { display: block; height: 100%; }
-.present { background: var(--ok); } .different { background: var(--diff); } .missing { background: var(--bad); }
-.new { background: var(--new); } .failed { background: var(--fail); } .kept { background: var(--kept); }
-.legend span.sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin: 0 4px 0 12px;
-                  vertical-align: -1px; }
-.sign { font: 700 14px ui-monospace, monospace; text-align: center; }
-tr.s-minus .sign, tr.s-bang .sign { color: var(--bad); } tr.s-star .sign { color: var(--diff); }
-tr.s-eq .sign { color: var(--ok); } tr.s-plus .sign, tr.s-tilde .sign { color: var(--muted); }
-.loc { font: 12px ui-monospace, monospace; word-break: break-all; color: var(--muted); }
-.note { font-size: 12px; color: var(--muted); white-space: nowrap; }
-.advice { background: #fafafa; border-left: 4px solid var(--line); padding: 10px 14px; white-space: pre-wrap;
-          font: 13px/1.5 ui-monospace, monospace; }
-footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
-@media print { body { padding: 0; } .verdict, .bar span, .total { -webkit-print-color-adjust: exact;
-               print-color-adjust: exact; } tr { break-inside: avoid; } }
-"""
-
 
 _ROW_CLASS = {"=": "s-eq", "-": "s-minus", "*": "s-star", "!": "s-bang", "+": "s-plus", "~": "s-tilde"}
 
@@ -117,7 +80,7 @@ def render_html(r: VerifyReport) -> str:
             if r.sample else _("by the UID recorded at upload, else Message-ID and size"))
     quota = (_("{used} used of {limit}").format(used=human_bytes(r.quota_used), limit=human_bytes(r.quota_limit))
              if r.quota_limit else _("not reported"))
-    meta = [(_("target"), r.target), (_("source"), ", ".join(r.sources) or _("(not recorded)")), (_("checked"), mode),
+    meta = [(_("source"), ", ".join(r.sources) or _("(not recorded)")), (_("target"), r.target), (_("checked"), mode),
             (_("when"), _("{time} ({seconds} s)").format(time=_when(r.generated), seconds=f"{r.seconds:.1f}")),
             (_("server quota"), quota), (_("state"), r.state)]
     if r.reused_folders:
@@ -128,12 +91,13 @@ def render_html(r: VerifyReport) -> str:
     problems = [p for p in r.problems if p.sign in PROBLEM_SIGNS]
     others: list[Problem] = [p for p in r.problems if p.sign not in PROBLEM_SIGNS]
     return render_page(
-        "verify.html", title=_("Mail migration verification: {target}").format(target=r.target), css=Markup(CSS),
+        "verify.html", title=_("Mail migration verification: {target}").format(target=r.target),
         meta=meta, ok=r.ok, head_text=head_text, totals=_totals(r),
         segments=[(attr, _(label), css) for attr, label, css in SEGMENTS], folders=[_folder(f) for f in r.folders],
         problems=problems, others=others[:OK_ROWS_CAP], others_more=len(others) > OK_ROWS_CAP,
         others_cap=OK_ROWS_CAP, signs={sign: _(text) for sign, text in SIGNS.items()}, row_class=_ROW_CLASS,
-        advice=verdict(r))
+        steps=verify_steps(r),
+        quota_svg=Markup(quota_bar(r.quota_used, 0, r.quota_limit)) if r.quota_limit else "")  # noqa: S704 - escaped
 
 
 def _when(iso: str) -> str:
@@ -142,6 +106,37 @@ def _when(iso: str) -> str:
         return format_datetime(datetime.fromisoformat(iso))
     except ValueError:
         return iso
+
+
+def verify_steps(r: VerifyReport) -> list[dict[str, str]]:
+    """The verify report's next steps, in order, each {"text": ..., "command": ...}: once VERIFIED the
+    parallel-run cutover (keep the POP account and its server copies, use IMAP for some days, copy and
+    verify again, only then remove POP); otherwise what to fix (the terminal verdict's points), then
+    run and verify again."""
+    if r.ok:
+        steps = [
+            {"text": _("Keep the POP account in your mail program for now, but stop it from downloading new mail."),
+             "command": ""},
+            {"text": _("Make sure it keeps the copies on its server: \"leave a copy of messages on the server\" on, "
+                       "no \"remove from server after N days\"."), "command": ""},
+            {"text": _("Use the new IMAP account for some days next to the old one."), "command": ""},
+            {"text": _("Copy again, then verify again, with the same arguments: they bring over what arrived "
+                       "meanwhile and prove it."), "command": ""},
+            {"text": _("Only then remove the POP account. Keep the backup (the .pst export or a copy of the "
+                       "profile)."), "command": ""},
+        ]
+        if r.kept_local:
+            steps.append({"text": _("{n} message(s) were left on this computer on purpose (--since/--max-size): "
+                                    "they are only in that backup.").format(n=f"{r.kept_local:,}"), "command": ""})
+        return steps
+    fixes = [line.strip()[2:] if line.strip().startswith("- ") else line.strip()
+             for line in verdict(r).splitlines()[1:] if line.strip()]
+    return [{"text": text, "command": ""} for text in fixes] + [
+        {"text": _("Run the same migrate run command again: it uploads what is missing."),
+         "command": _("migrate run (the same arguments)")},
+        {"text": _("Verify again; remove nothing from the old account until it says VERIFIED."),
+         "command": _("migrate verify (the same arguments) --report verify.html")},
+    ]
 
 
 def write_report(report: VerifyReport, path: Path) -> None:

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from migrator.domain.i18n import _, language, ngettext, pgettext
+from migrator.domain.units import count
 
 __all__ = ["Markup", "render_page"]
 
@@ -22,12 +23,13 @@ def environment() -> Environment:
     """A Jinja2 environment over the package's templates (autoescape on, unknown names fail), with
     `jinja2.ext.i18n` on the program's catalog: `{{ _("Folders") }}`, `{{ _("%(n)s messages", n=count) }}`
     (new-style gettext: values escaped, placeholders `%(name)s`), `{% trans %}`; `lang` is the page's
-    language ("en"/"ja", for `<html lang>`)."""
+    language ("en"/"ja", for `<html lang>`); the filter `num` writes a count with thousands separators."""
     env = Environment(loader=PackageLoader("migrator.render", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       extensions=["jinja2.ext.i18n"])
     env.install_gettext_callables(gettext=_, ngettext=ngettext, pgettext=pgettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = language()
+    env.filters["num"] = count  # 12345 -> "12,345"
     return env
 
 
