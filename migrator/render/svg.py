@@ -99,9 +99,9 @@ def quota_bar(used: int | None, upload: int, limit: int | None, free: int | None
         x += wid
     qx = left + total * scale
     parts.append(f'<rect x="{left}" y="{top}" width="{qx - left:.1f}" height="{bh}" fill="none" stroke="#556"/>')
+    quota_text = escape(_("quota {size}").format(size=human_bytes(total)))
     parts.append(f'<text x="{left}" y="{top - 8}">0</text>'
-                 f'<text x="{qx:.1f}" y="{top - 8}" text-anchor="end">'
-                 f'{escape(_("quota {size}").format(size=human_bytes(total)))}</text>')
+                 f'<text x="{qx:.1f}" y="{top - 8}" text-anchor="end">{quota_text}</text>')
     # the labels under the bar, each part named with its size; a new line when one would not fit
     lx, ly = float(left), top + bh + 14
     for key, size, color, text in segs:
@@ -196,9 +196,10 @@ def cutoff_svg(plan: Plan) -> str:
                          f'--since {escape(q.suggested_since or "")}</text>')
     if free is not None:
         y = h - bottom - free * ys
+        free_text = escape(_("free space {size}").format(size=human_bytes(free)))
         parts.append(f'<line class="free" x1="{left}" x2="{W - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="{C_QUOTA}" '
                      f'stroke-width="2" stroke-dasharray="6 4"/>'
                      f'<text x="{W - 14}" y="{y - 5:.1f}" text-anchor="end" style="fill:{C_QUOTA}">'
-                     f'{escape(_("free space {size}").format(size=human_bytes(free)))}</text>')
+                     f'{free_text}</text>')
     parts.append("</svg>")
     return "".join(parts)
