@@ -131,9 +131,9 @@ def verify_steps(r: VerifyReport) -> list[dict[str, str]]:
         return steps
     fixes = [line.strip()[2:] if line.strip().startswith("- ") else line.strip()
              for line in verdict(r).splitlines()[1:] if line.strip()]
-    return [{"text": text, "command": ""} for text in fixes] + [
-        {"text": _("Run the same migrate run command again: it uploads what is missing."),
-         "command": _("migrate run (the same arguments)")},
+    run_again = [] if fixes else [{"text": _("Run the same migrate run command again: it uploads what is missing."),
+                                   "command": _("migrate run (the same arguments)")}]
+    return [{"text": text, "command": ""} for text in fixes] + run_again + [
         {"text": _("Verify again; remove nothing from the old account until it says VERIFIED."),
          "command": _("migrate verify (the same arguments) --report verify.html")},
     ]
