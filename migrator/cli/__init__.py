@@ -266,9 +266,11 @@ def plan(report_path: Path | None, **kw: Any) -> int:
         result = build_plan(Scanner(sources, layout_of(target), c.scope, state, target, use_settled=True),
                             target_label=c.target.url, on_event=progress, limits=limits)
     if report_path is not None:
+        from functools import partial
+
         from migrator.render.charts import write_report
 
-        _write_report(write_report, result, report_path)
+        _write_report(partial(write_report, source=", ".join(str(p) for p in c.sources)), result, report_path)
     click.echo(to_json(result) if c.json else render_plan(result))
     if report_path is not None and not c.json:
         click.echo("\n" + _("Report written to {path}.").format(path=report_path))

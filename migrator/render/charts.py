@@ -177,10 +177,11 @@ def html_report(plan: Plan, generated: datetime | None = None, source: str = "")
         max_message=human_bytes(plan.max_message_bytes), warnings=plan.warnings, steps=plan_steps(plan))
 
 
-def write_report(plan: Plan, path: Path) -> None:
-    """Write the report next to its final name, then rename: never a half-written file."""
+def write_report(plan: Plan, path: Path, source: str = "") -> None:
+    """Write the report next to its final name, then rename: never a half-written file. `source`
+    (the SOURCE arguments, as given) goes into the page's header."""
     tmp = path.with_name(path.name + ".part")
     fd = safefile.open_fd(tmp)  # private (it names folders and senders); never through a planted link
     with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
-        fh.write(html_report(plan))
+        fh.write(html_report(plan, source=source))
     tmp.replace(path)

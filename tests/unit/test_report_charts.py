@@ -118,3 +118,17 @@ def test_quota_bar_unknown_quota_and_an_empty_account() -> None:
     assert quota_bar(None, 10, None) == ""
     bar = quota_bar(0, 0, 1 * GB)
     assert set(_segments(bar)) == {"free"}
+
+
+def test_plan_header_names_source_target_and_a_named_local_time(tmp_path) -> None:
+    from datetime import datetime, timezone
+
+    from migrator.render.charts import write_report
+
+    out = tmp_path / "plan.html"
+    write_report(plan(fits=True), out, source="/home/taro/.thunderbird/x.default")
+    meta = out.read_text(encoding="utf-8").split('id="meta"')[1].split("</table>")[0]
+    assert "/home/taro/.thunderbird/x.default" in meta and "imaps://taro@example.jp" in meta
+    page = html_report(plan(fits=True), generated=datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc))
+    when = page.split('id="meta"')[1].split("</table>")[0]
+    assert "2026" in when and re.search(r"\b[A-Z]{2,5}\b|UTC[+-]\d\d:\d\d", when)  # the zone is named
