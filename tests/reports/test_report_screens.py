@@ -55,7 +55,9 @@ def _verify(ok: bool) -> VerifyReport:
 
 def _pages(lang: str) -> dict[str, str]:
     with using_language(lang):
-        return {"plan-fits": html_report(_plan(True)), "plan-nofit": html_report(_plan(False)),
+        source = "C:\\Users\\taro\\Outlook.pst"
+        return {"plan-fits": html_report(_plan(True), source=source),
+                "plan-nofit": html_report(_plan(False), source=source),
                 "verify-ok": render_html(_verify(True)), "verify-bad": render_html(_verify(False))}
 
 
