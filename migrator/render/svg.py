@@ -93,7 +93,7 @@ def quota_bar(used: int | None, upload: int, limit: int | None, free: int | None
         if size <= 0:
             continue
         wid = max(size * scale, 1.5)  # a sliver stays visible
-        tip = escape(text.format(size=human_bytes(size)))
+        tip = escape(text.format(size=human_bytes(upload if key == "upload" else size)))
         parts.append(f'<rect class="seg {key}" data-bytes="{size}" x="{x:.1f}" y="{top}" width="{wid:.1f}" '
                      f'height="{bh}" fill="{color}"><title>{tip}</title></rect>')
         x += wid
@@ -107,7 +107,7 @@ def quota_bar(used: int | None, upload: int, limit: int | None, free: int | None
     for key, size, color, text in segs:
         if size <= 0:
             continue
-        words = text.format(size=human_bytes(size))
+        words = text.format(size=human_bytes(upload if key == "upload" else size))  # all of it, the over part too
         wid = 14 + _text_px(words) + 24
         if lx > left and lx + wid > right:
             lx, ly = float(left), ly + 20
