@@ -224,7 +224,9 @@ def test_plan_report_and_json_shape(tmp_path: Path, make_imap_user):
     assert r.returncode == 4
     assert "Mail by year" in r.stdout and "│" in r.stdout
     page = report.read_text(encoding="utf-8")
-    assert page.count("<svg") == 2 and "<script" not in page and "https://" not in page
+    assert page.count("<svg") == 3 and "<script" not in page and "https://" not in page  # quota, years, cut-off
+    assert str(src) in page.split('id="meta"')[1].split("</table>")[0]  # the header names the source
+    assert 'class="seg over"' in page and 'class="cut"' in page and '<ol class="steps"' in page
     r = migrate(["plan", str(src), "--json"], user, tmp_path / "s.db")
     q = json.loads(r.stdout)["quota"]
     for key in ("used", "limit", "needed", "fits", "suggested_since"):
