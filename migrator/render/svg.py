@@ -192,14 +192,14 @@ def cutoff_svg(plan: Plan) -> str:
             cx = x - bw * 0.1
             parts.append(f'<line class="cut" x1="{cx:.1f}" x2="{cx:.1f}" y1="{top - 12}" y2="{h - bottom}" '
                          f'stroke="{C_CUT}" stroke-width="2"/>'
-                         f'<text x="{cx + 4:.1f}" y="{top - 14 + 10}" style="fill:{C_CUT}">'
+                         f'<text x="{cx + 4:.1f}" y="{top - 14 + 10}" fill="{C_CUT}">'
                          f'--since {escape(q.suggested_since or "")}</text>')
     if free is not None:
         y = h - bottom - free * ys
         free_text = escape(_("free space {size}").format(size=human_bytes(free)))
         parts.append(f'<line class="free" x1="{left}" x2="{W - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="{C_QUOTA}" '
                      f'stroke-width="2" stroke-dasharray="6 4"/>'
-                     f'<text x="{W - 14}" y="{y - 5:.1f}" text-anchor="end" style="fill:{C_QUOTA}">'
+                     f'<text x="{W - 14}" y="{y - 5:.1f}" text-anchor="end" fill="{C_QUOTA}">'
                      f'{free_text}</text>')
     parts.append("</svg>")
     return "".join(parts)

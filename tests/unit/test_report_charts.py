@@ -80,6 +80,8 @@ def test_not_fits_case_shows_the_overflow_and_marks_the_cutoff() -> None:
     cut = cutoff_svg(p)
     assert "--since 2017-01-01" in cut and 'class="cut"' in cut and 'class="free"' in cut
     assert "--since" not in cutoff_svg(plan(fits=True))
+    for svg in (cut, years_svg(p), quota_bar(1, 2, 10)):  # no style attributes: `migrate ui`'s CSP forbids them
+        assert "style=" not in svg
 
 
 def test_every_per_year_chart_runs_oldest_first_with_round_ticks() -> None:
