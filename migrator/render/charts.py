@@ -22,7 +22,8 @@ from migrator.domain.units import human_bytes
 from migrator.flows.quota import quota_lines
 from migrator.render import svg
 from migrator.render.pages import Markup, render_page
-from migrator.render.terminal import FULL_STOP, pad_text, text_width
+from migrator.render.terminal import FULL_STOP
+from migrator.render.width import pad_text, text_width
 
 GLYPHS = {True: ("█", "░", "│", "✂"), False: ("#", ".", "|", "<")}
 
@@ -80,7 +81,7 @@ def year_chart(plan: Plan, width: int | None = None, unicode: bool = True) -> st
                "({full} that year, {newer} newer years)").format(full=full, newer=newer)
     if free is not None:
         legend += "; " + _("{line} the free space ({size})").format(line=line, size=human_bytes(free))
-    from migrator.render.terminal import wrap_text
+    from migrator.render.width import wrap_text
 
     lines += wrap_text(legend + _(FULL_STOP), cap) if cap is not None else [legend + _(FULL_STOP)]
     for r in table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from migrator.domain.i18n import N_, _
 from migrator.flows.check import CheckReport
-from migrator.render.terminal import pad_text, text_width
+from migrator.render.width import pad_text, text_width
 
 _MARK = {"ok": "✓", "warn": "!", "fail": "✗", "info": "·"}
 # the checklist's item names (flows/check.py CheckItem.name, kept in English in --json) as shown

@@ -10,7 +10,7 @@ from pathlib import Path
 from migrator.domain.i18n import N_, _, ngettext
 from migrator.domain.models import Discovery, FolderInventory, Inventory, StoreInventory
 from migrator.domain.units import count, human_bytes
-from migrator.render.terminal import pad_text, text_width
+from migrator.render.width import pad_text, text_width
 from migrator.sources.discovery import StoreInfo
 
 WIDTH = 80  # columns every table here fits in

@@ -15,7 +15,7 @@ from migrator.cli import cli
 from migrator.domain.models import Discovery, FolderInventory, FoundStore, Inventory, StoreInventory
 from migrator.flows.inventory import discover, inventory, run_command
 from migrator.render.stores import render_discovery, render_inventory
-from migrator.render.terminal import text_width
+from migrator.render.width import text_width
 from migrator.sources.places import find_places
 from tests.support.corpus import sample_items, write_maildirpp, write_mbox, write_mbox_tree
 from tests.tbprofile import build_profiles

@@ -16,7 +16,7 @@ from migrator.flows.run import RunOptions, execute
 from migrator.flows.status import migration_status
 from migrator.journal.state import State
 from migrator.render.status import render_report
-from migrator.render.terminal import text_width
+from migrator.render.width import text_width
 from migrator.sources import open_source
 from tests.support.corpus import Item, msg, write_maildirpp
 from tests.support.memory_server import Account
