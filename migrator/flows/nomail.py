@@ -2,7 +2,8 @@
 
 `/etc`, a folder of empty files, an empty mbox or an empty Maildir all open as stores (an empty
 file is a valid, empty mbox; a directory may hold one), so the readers cannot refuse them. The rule
-lives here, once, over the Source contract: by each folder's cheap count (`Source.estimate`: a
+lives here, once, for the plain file and directory trees (a store of a known format, even empty,
+is the user's real store and is planned as such): by each folder's cheap count (`Source.estimate`: a
 listing, a file size, a PST folder's PR_CONTENT_COUNT), when every folder of every source holds
 0 bytes of records, there is no mail. A folder whose reader cannot count cheaply (estimate None)
 counts as possibly holding mail: the check never refuses a store it cannot see into.
@@ -23,8 +24,15 @@ __all__ = ["has_mail", "require_mail"]
 
 
 def has_mail(source: Source) -> bool:
-    """False only when every folder of `source` is known, by its cheap count, to hold 0 bytes of
-    records (or there are no folders); True when any folder holds bytes or cannot be counted."""
+    """False only when `source` is a plain file or directory tree (mbox files, Maildirs, .eml
+    folders: sources/tree.py) and every folder is known, by its cheap count, to hold 0 bytes of
+    records (or there are no folders); True when any folder holds bytes or cannot be counted.
+    A store of a known format (a .pst, a Thunderbird profile, a Becky! data folder, Apple Mail, a
+    server) is a real store even when empty: it is planned as such (0 messages), not refused."""
+    from migrator.sources.tree import TreeSource
+
+    if not isinstance(source, TreeSource):
+        return True
     for folder in source.folders():
         est = source.estimate(folder)
         if est is None or est.bytes is None or est.bytes > 0:

@@ -8,7 +8,7 @@ from migrator.batch.manifest import RowError
 from migrator.batch.status import BatchStatus
 from migrator.domain.i18n import N_, _, language, ngettext
 from migrator.domain.units import count, human_bytes
-from migrator.render.terminal import table
+from migrator.render.width import table
 
 
 def _short(text: str, width: int = 34) -> str:
