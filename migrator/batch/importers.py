@@ -31,7 +31,7 @@ from migrator.domain.i18n import _
 
 KEYRING_SERVICE = "migrate-batch"
 MANIFEST_HEADER = ["source", "target", "secret", "provider", "since", "until", "include", "exclude",
-                   "account_prefix"]
+                   "account_prefix", "source_secret"]
 
 
 @dataclass
@@ -172,12 +172,14 @@ def import_list(kind: str, file: Path, out: Path | None, store: str, source_root
             if e.source_password:
                 keyring.set_password(KEYRING_SERVICE, f"source:{e.source}", e.source_password)
             ref = f"keyring:{KEYRING_SERVICE}/{e.target}"
+            source_ref = f"keyring:{KEYRING_SERVICE}/source:{e.source}" if e.source_password else ""
         else:
             assert secrets_dir is not None
             _write_secret(secrets_dir / f"{name}.target", e.password)
             if e.source_password:
                 _write_secret(secrets_dir / f"{name}.source", e.source_password)
             ref = f"file:{secrets_dir.name}/{name}.target"
-        writer.writerow([e.source, e.target, ref, e.provider, "", "", "", "", ""])
+            source_ref = f"file:{secrets_dir.name}/{name}.source" if e.source_password else ""
+        writer.writerow([e.source, e.target, ref, e.provider, "", "", "", "", "", source_ref])
     safefile.write_bytes(out, buf.getvalue().encode("utf-8"), mode=0o644)
     return Imported(manifest=out, rows=len(entries), secrets_dir=secrets_dir, notes=notes)

@@ -289,12 +289,16 @@ def _execute(row: Row, target: TargetConfig, ctx: Context, progress: Progress, s
 def open_row_source(row: Row) -> Any:
     """The row's source, opened read-only (sources.open_source; a Thunderbird profile with the
     row's account_prefix; a server URL, imaps:// or pop3s://, without a prompt: its password from
-    the source reader's own places). SourceError (exit 2) / TargetError (exit 3) when it cannot
+    the row's `source_secret` reference, else the source reader's own places). SourceError
+    (exit 2) / TargetError (exit 3) when it cannot
     be opened."""
     from migrator.sources import detect_kind, open_source
 
     if "://" in row.source:
-        return open_source(row.source, interactive=False)
+        from migrator.batch.secrets import resolve
+
+        password = resolve(row.source_secret, Path(row.base)) if row.source_secret else None
+        return open_source(row.source, interactive=False, password=password)
     src = row.source_path()
     opts: dict[str, Any] = {"account_prefix": True} if row.account_prefix else {}
     return open_source(src, **(opts if detect_kind(src) == "thunderbird" else {}))

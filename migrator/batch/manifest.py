@@ -30,7 +30,7 @@ from migrator.domain.filters import Scope, parse_day
 from migrator.domain.i18n import _
 
 REQUIRED = ("source", "target", "secret")
-OPTIONAL = ("provider", "since", "until", "include", "exclude", "account_prefix")
+OPTIONAL = ("provider", "since", "until", "include", "exclude", "account_prefix", "source_secret")
 COLUMNS = REQUIRED + OPTIONAL
 PASSWORD_COLUMNS = frozenset({"password", "pass", "passwd", "pwd"})
 TRUE_WORDS = frozenset({"1", "yes", "y", "true", "on"})
@@ -63,6 +63,7 @@ class Row(BaseModel):
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     account_prefix: bool = False
+    source_secret: str | None = None  # a server source's password, a reference like `secret`
 
     @field_validator("source", "target", "secret")
     @classmethod
@@ -109,6 +110,14 @@ class Row(BaseModel):
     def _reference(cls, value: str) -> str:
         check_reference(value)
         return value
+
+    @field_validator("source_secret", mode="before")
+    @classmethod
+    def _source_reference(cls, value: Any) -> str | None:
+        value = str(value or "").strip()
+        if value:
+            check_reference(value)
+        return value or None
 
     @model_validator(mode="after")
     def _coherent(self) -> Row:

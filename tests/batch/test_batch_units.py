@@ -177,6 +177,8 @@ def test_imapsync_import_moves_passwords_to_private_files(tmp_path: Path) -> Non
     m = read_manifest(res.manifest)
     assert len(m.rows) == 2 and not m.errors
     assert resolve(m.rows[0].secret, Path(m.rows[0].base)).get_secret_value() == "pw-two"
+    assert m.rows[0].source_secret is not None  # the source's password: a reference too, never the text
+    assert resolve(m.rows[0].source_secret, Path(m.rows[0].base)).get_secret_value() == "pw-one"
     assert res.secrets_dir is not None
     assert stat.S_IMODE(res.secrets_dir.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in res.secrets_dir.iterdir())
