@@ -11,7 +11,7 @@ from __future__ import annotations
 import imaplib
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from imapclient import exceptions as imap_exc
 
@@ -29,6 +29,7 @@ from migrator.imap.wire import (  # noqa: F401 - re-exported: the flows' names f
     PendingAppend,
     Quota,
     ServerMessage,
+    fetched_flags_date,
     quote,
 )
 
@@ -187,10 +188,7 @@ class ImapTarget(ImapConnection, PipelinedAppend):
                 item = data.get(uid)
                 if item is None:
                     continue
-                flags = frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in item.get(b"FLAGS", ()))
-                date = item.get(b"INTERNALDATE")
-                if isinstance(date, datetime) and date.tzinfo is None:
-                    date = date.replace(tzinfo=timezone.utc)
+                flags, date = fetched_flags_date(item)
                 yield uid, item.get(b"BODY[]", b""), flags, date, int(item.get(b"RFC822.SIZE", 0))
 
     def fetch_binary(self, uids: Sequence[int]) -> dict[int, bytes]:

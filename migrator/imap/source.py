@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Self
 
 import imapclient
@@ -24,6 +24,7 @@ from migrator.domain.errors import ConnectionLost, MigratorError, SourceError
 from migrator.domain.i18n import _
 from migrator.imap.append import translated
 from migrator.imap.connection import ImapConnection
+from migrator.imap.wire import fetched_flags_date
 
 META_CHUNK = 500  # UIDs per FETCH of FLAGS/INTERNALDATE/RFC822.SIZE (a few dozen KB of answer)
 
@@ -184,12 +185,8 @@ class ImapReader:
                 item = data.get(uid)
                 if item is None:
                     continue
-                flags = frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in item.get(b"FLAGS", ()))
-                date = item.get(b"INTERNALDATE")
-                if isinstance(date, datetime) and date.tzinfo is None:
-                    date = date.replace(tzinfo=timezone.utc)
-                yield MessageMeta(uid, flags, date if isinstance(date, datetime) else None,
-                                  int(item.get(b"RFC822.SIZE", 0)))
+                flags, date = fetched_flags_date(item)
+                yield MessageMeta(uid, flags, date, int(item.get(b"RFC822.SIZE", 0)))
 
     def bodies(self, uids: Sequence[int], *, headers_only: bool = False) -> dict[int, bytes]:
         """{uid: bytes} of BODY.PEEK[] (or BODY.PEEK[HEADER]: the header block only) for `uids` of

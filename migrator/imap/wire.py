@@ -169,3 +169,17 @@ class CrashPoint:
         self.count[where] += 1
         if where == self.where and self.count[where] == self.k:
             os._exit(137)
+
+
+def fetched_flags_date(item: dict[bytes, object]) -> tuple[frozenset[str], datetime | None]:
+    """The FLAGS and INTERNALDATE of one message of a FETCH response (imapclient's dict per UID,
+    RFC 3501 section 7.4.2): the flags as text, the date timezone-aware (UTC when the server gave
+    no zone), None when the response had no INTERNALDATE."""
+    raw_flags = item.get(b"FLAGS", ())
+    flags = frozenset(f.decode() if isinstance(f, bytes) else str(f)
+                      for f in (raw_flags if isinstance(raw_flags, (tuple, list)) else ()))
+    date = item.get(b"INTERNALDATE")
+    if not isinstance(date, datetime):
+        return flags, None
+    return flags, date if date.tzinfo is not None else date.replace(tzinfo=timezone.utc)
+
