@@ -24,6 +24,8 @@ from migrator.domain.errors import ExitCode, MigratorError, QuotaError
 from migrator.domain.events import Paused
 from migrator.domain.filters import Scope, parse_day, scope_from
 from migrator.domain.i18n import N_, _, set_language
+from migrator.flows.nomail import preflight
+from migrator.flows.nomail import require_mail as check_mail
 from migrator.render.cli_help import Group, lang_argument, wide_option
 from migrator.render.console import tolerant_output
 from migrator.render.terminal import Progress, render_plan, render_run, render_verify, to_json
@@ -150,6 +152,7 @@ def build_common(sources: tuple[Path | str, ...], target_url: str, state_path: P
     bytes, folder globs), the state path and the reader options (a server source's login options,
     `preview` for plan: headers and sizes only). UsageError (exit 2) on a bad option."""
     scope = scope_from(since, until, max_size, include, exclude)  # before the password prompt: said at once
+    preflight([p.expanduser() for p in sources if isinstance(p, Path)])  # a wrong path too: before the prompt
     target = build_target(target_url, provider=provider, password_file=password_file, insecure=insecure,
                           timeout=timeout, oauth2=oauth2, oauth2_token_command=oauth2_token_command,
                           need_password=need_password)
@@ -200,9 +203,7 @@ def opened_sources(common: Common, require_mail: bool = True) -> Iterator[list[A
         for p in common.sources:
             sources.append(open_source(p, **common.options))  # each kind takes its own options
         if require_mail:
-            from migrator.flows.nomail import require_mail as check
-
-            check(sources, [str(p) for p in common.sources])
+            check_mail(sources, [str(p) for p in common.sources])
         yield sources
     finally:
         for s in sources:
@@ -387,9 +388,7 @@ def archive(sources: tuple[Path | str, ...], until: str, since: str | None, dest
             src = open_source(path, **opts)
             stack.callback(src.close)
             opened.append(src)
-        from migrator.flows.nomail import require_mail
-
-        require_mail(opened, [str(p) for p in sources])
+        check_mail(opened, [str(p) for p in sources])
         progress = Progress(quiet=quiet)
         stack.callback(progress.close)
         report = do_archive(opened, scope, dest.expanduser(), fmt, on_event=progress)

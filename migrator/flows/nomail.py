@@ -15,12 +15,15 @@ mail (`migrate sources PATH` lists what a path holds).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from migrator.domain.errors import SourceError
 from migrator.domain.i18n import _, ngettext
 from migrator.sources.base import Source
 
-__all__ = ["has_mail", "require_mail"]
+__all__ = ["has_mail", "preflight", "require_mail"]
+
+_TREE_KINDS = frozenset({"mbox", "maildir", "eml"})  # detect_kind's plain files and directory trees
 
 
 def has_mail(source: Source) -> bool:
@@ -55,3 +58,21 @@ def require_mail(sources: Sequence[Source], names: Sequence[str]) -> None:
              "data folder, a Windows Live Mail or Apple Mail folder, an mbox file or a Maildir "
              "(`migrate sources` lists what it finds on this PC).")
     raise SourceError(_("no mail found in {path} ({detail})").format(path=where, detail=detail), hint=hint)
+
+
+def preflight(paths: Sequence[Path]) -> None:
+    """Before anything asks for a password: each local path exists and is a store migrate reads
+    (`detect_kind`), and a plain file or directory tree holds some mail (`require_mail`).
+    SourceError (exit 2) otherwise. Stores of a known format are only detected here (opened once,
+    later, by the command)."""
+    from migrator.sources import detect_kind, open_source
+
+    for path in paths:
+        if detect_kind(path) not in _TREE_KINDS:
+            continue
+        source = open_source(path)
+        try:
+            require_mail([source], [str(path)])
+        finally:
+            source.close()
+

@@ -123,7 +123,7 @@ def render_plan(plan: Plan, unicode: bool | None = None) -> str:
     if notes:  # narrow: the reasons go under the table, whole, instead of a column cut to fit
         heads, rows = heads[:9], [r[:9] for r in rows]
     out = [_("Plan for {target} (dry run: nothing is written)").format(target=plan.target), "",
-           table(heads, rows, right={2, 3, 4, 5, 6, 7, 8}, optional=[1])]
+           table(heads, rows, right={2, 3, 4, 5, 6, 7, 8})]
     if notes:
         out += ["", _("Why:"), *notes]
     out.append("")
