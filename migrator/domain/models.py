@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from migrator.domain.counts import VERIFY_FIELDS, Counts, VerifyCounts
 
@@ -202,6 +202,13 @@ class VerifyReport(VerifyCounts):
     left: int | None = None  # source messages not checked yet (None: not known)
     left_bytes: int | None = None  # their bytes, as stored (an estimate from the sources' cheap counts)
     warnings: list[str] = Field(default_factory=list)  # e.g. an --include glob that matches no folder
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        """Every expected message is on the server with the bytes sent, and verify checked them all:
+        an interrupted verify proved only the folders it reached, so it is never ok."""
+        return VerifyCounts.ok.fget(self) and not self.interrupted  # type: ignore[attr-defined]
 
 
 class ArchiveFolder(BaseModel):

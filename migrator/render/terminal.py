@@ -404,8 +404,11 @@ def next_steps(report: VerifyReport) -> list[str]:
 
 def verdict(report: VerifyReport) -> str:
     """The verify verdict for the terminal: VERIFIED and the next steps of the cutover, or NOT VERIFIED
-    with what is missing or different and what to do."""
+    with what is missing or different and what to do. An interrupted verify proved only part: it is
+    never VERIFIED, it says what was checked and what is left (`verify_stopped`)."""
     r = report
+    if r.interrupted:
+        return verify_stopped(r)
     if r.ok:
         how = (" " + _("(content compared)") if r.deep and r.sample is None else
                " " + _("(content of {percent}% compared)").format(percent=f"{r.sample:g}") if r.sample else "")

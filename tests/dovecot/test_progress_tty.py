@@ -221,12 +221,14 @@ def test_a_second_ctrl_c_stops_at_once_and_still_prints_the_accounting(tmp_path:
 
 
 def test_ctrl_c_during_verify_shows_what_was_checked_and_what_is_left(tmp_path: Path, imap_user, faultproxy):
-    write_store(tmp_path / "Maildir", {"INBOX": 5, "A": 5, "B": 5, "C": 5, "D": 5, "E": 5}, size=2 * 1024)
+    # 15 folders of 2: verify checks folder by folder, and a Ctrl-C is honoured between folders, so
+    # many small folders with a slow link leave seconds of work after the first ones (under load too)
+    write_store(tmp_path / "Maildir", {"INBOX": 2, **{f"F{i:02d}": 2 for i in range(14)}}, size=2 * 1024)
     state = tmp_path / "s.db"
     proxy = faultproxy()
     slow = imap_user.via(proxy)
     assert _quiet_run(tmp_path / "Maildir", slow, state).returncode == 0
-    proxy.set_latency(150)
+    proxy.set_latency(300)
     tty = Tty(_cmd("verify", tmp_path / "Maildir", slow.url_imaps, state), _env(imap_user))
     tty.wait_for(re.compile(r"checking: +\d+%\|[^|\n]*\| (?:[5-9]|[12]\d)/30 messages"))  # a folder or more
     tty.interrupt()
