@@ -192,18 +192,16 @@ def build_target(target_url: str, *, provider: str | None, password_file: Path |
 
 
 @contextmanager
-def opened_sources(common: Common, require_mail: bool = True) -> Iterator[list[Any]]:
+def opened_sources(common: Common) -> Iterator[list[Any]]:
     """The sources of `common`, opened (read-only) for the block and closed after it, whatever happens;
-    SourceError (exit 2) when one cannot be opened, or (`require_mail`) when they hold no mail at all
-    (flows/nomail.py)."""
+    SourceError (exit 2) when one cannot be opened. (A path with no mail was refused already, by
+    build_common's preflight, before the password prompt.)"""
     from migrator.sources import open_source
 
     sources = []
     try:
         for p in common.sources:
             sources.append(open_source(p, **common.options))  # each kind takes its own options
-        if require_mail:
-            check_mail(sources, [str(p) for p in common.sources])
         yield sources
     finally:
         for s in sources:
